@@ -1,0 +1,1 @@
+"""API: HTTP service, web page and command line."""

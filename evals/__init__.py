@@ -1,0 +1,1 @@
+"""Evals: grounding benchmarks, reports and performance benchmarks (a CLI plugin)."""

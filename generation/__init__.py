@@ -1,0 +1,1 @@
+"""Generation: sourced reply drafts and their citation checks."""

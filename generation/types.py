@@ -1,0 +1,99 @@
+"""Types produced by generation: drafts, their citations and per-sentence verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+from retrieval.types import Passage
+
+
+class DraftMode(str, Enum):
+    EXTRACTIVE = "extractive"
+    LLM = "llm"
+
+
+class DraftFormat(str, Enum):
+    EMAIL = "email"  # greeting, answer, closing formula, sources: ready to paste
+    SHORT = "short"  # the answer and the sources only
+
+
+class Verdict(str, Enum):
+    SUPPORTED = "supported"
+    WEAK_SUPPORT = "weak_support"
+    NO_CITATION = "no_citation"
+    INVALID_CITATION = "invalid_citation"  # [n] points to no passage
+    UNSUPPORTED_NUMBER = "unsupported_number"  # a figure absent from the cited passages
+    NOT_A_CLAIM = "not_a_claim"  # greeting, closing formula, abstention notice
+
+
+@dataclass
+class SupportSpan:
+    citation: int  # the [n] it belongs to
+    start: int  # character offsets in that passage's text
+    end: int
+
+
+@dataclass
+class SentenceCheck:
+    text: str
+    start: int  # character offsets in Draft.text
+    end: int
+    citations: list[int]
+    verdict: Verdict
+    score: float = 0.0  # support score 0..1 (lexical and semantic)
+    reason: str = ""  # French, shown to the agent when flagged
+    support: list[SupportSpan] = field(default_factory=list)
+    unsupported_numbers: list[str] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict not in (Verdict.SUPPORTED, Verdict.NOT_A_CLAIM)
+
+
+@dataclass
+class Citation:
+    """[number] in the draft text points to this passage."""
+
+    number: int
+    passage: Passage
+
+    def to_dict(self) -> dict:
+        return {"number": self.number, **self.passage.to_dict()}
+
+
+@dataclass
+class Source:
+    """A cited fiche as listed at the end of the draft."""
+
+    numbers: list[int]  # the [n] that cite it
+    fiche_id: str
+    title: str
+    sections: list[str]
+    date: str
+    url: str
+    legal_references: list[dict] = field(default_factory=list)  # {label, url, legifrance_id}
+
+
+@dataclass
+class Draft:
+    text: str
+    mode: DraftMode
+    format: DraftFormat
+    questions: list[str]
+    sentences: list[SentenceCheck]
+    citations: list[Citation]
+    sources: list[Source]
+    abstained: bool = False
+    confidence: float = 0.0
+    notices: list[str] = field(default_factory=list)  # French, e.g. LLM fallback
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["mode"] = self.mode.value
+        data["format"] = self.format.value
+        data["citations"] = [c.to_dict() for c in self.citations]
+        for sentence in data["sentences"]:
+            sentence["verdict"] = sentence["verdict"].value
+        return data

@@ -1,0 +1,1 @@
+"""Ingest: sources -> parsed fiches -> chunks and change sets."""

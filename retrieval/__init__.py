@@ -1,0 +1,1 @@
+"""Retrieval: the Qdrant index (embedded Edge or a server) and hybrid search."""

