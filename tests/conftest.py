@@ -12,9 +12,11 @@ EVALSETS_DIR = Path(os.environ.get("GUICHET_EVALSETS", REPO.parent / "shared" / 
 
 pytest_plugins = [
     "tests.fixtures.ingest",
+    "tests.fixtures.sources",
     "tests.fixtures.retrieval",
     "tests.fixtures.generation",
     "tests.fixtures.api",
+    "tests.fixtures.evals",
 ]
 
 
