@@ -1,0 +1,50 @@
+"""`guichet serve`: the API and the agents' page."""
+
+from __future__ import annotations
+
+import click
+
+from api.settings import ApiSettings
+
+
+def first_start_admin_key(settings: ApiSettings) -> str | None:
+    """Create the first admin key when the database has none (and none comes from the env)."""
+    from api.auth import bootstrap_admin_key
+    from api.db import create_db_engine, migrate, session_factory, transaction
+
+    if settings.admin_key is not None:
+        return None
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrate(engine)
+        with transaction(session_factory(engine)) as session:
+            return bootstrap_admin_key(session)
+    finally:
+        engine.dispose()
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to listen on (default GUICHET_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default GUICHET_PORT or 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Open the index and the database, then serve the API and the web page."""
+    import uvicorn
+
+    from api.app import create_app
+
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = ApiSettings(**overrides)
+    admin_key = first_start_admin_key(settings)
+    app = create_app(settings)
+    services = app.state.services
+    if services.retriever is None:
+        click.echo(f"Warning: the index is not open ({services.retriever_error}); "
+                   "run `guichet ingest` first. /readyz reports it.", err=True)
+    shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    click.echo(f"guichet: open http://{shown_host}:{settings.port}/ (API docs: /docs)")
+    if admin_key:
+        # Printed once on stdout, never logged: only its hash is stored.
+        click.echo("First start: an admin key was created. Store it now, it will not be shown again:")
+        click.echo(f"  {admin_key}")
+    click.echo("", nl=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="info")

@@ -1,0 +1,82 @@
+"""FastAPI dependencies in one place: services, database session, caller, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, authenticate
+from api.ratelimit import RateLimiter
+from api.services import Services
+
+bearer = HTTPBearer(auto_error=False, description="Une clé d'API guichet : `Authorization: Bearer gch_…`")
+
+
+class RateLimited(HTTPException):
+    def __init__(self, wait_s: float):
+        retry = RateLimiter.retry_after_header(wait_s)
+        super().__init__(
+            status_code=429,
+            detail=f"too many requests for this key; retry after {retry} s",
+            headers={"Retry-After": retry},
+        )
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_session(services: Services = Depends(get_services)) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, else rolled back."""
+    session = services.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_principal(
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    services: Services = Depends(get_services),
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    with services.sessions() as session:
+        principal = authenticate(session, credentials.credentials)
+    if principal is None:
+        raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    wait_s = services.limiter.acquire(principal.key_id)
+    if wait_s > 0:
+        raise RateLimited(wait_s)
+    return principal
+
+
+def require_roles(*roles: str):
+    def dependency(principal: Principal = Depends(get_principal)) -> Principal:
+        if not principal.has_role(*roles):
+            allowed = ", ".join(sorted({*roles, "admin"}))
+            raise HTTPException(403, f"this action needs the role {allowed}; this key has {principal.role}")
+        return principal
+
+    return dependency
+
+
+def get_retriever(services: Services = Depends(get_services)):
+    if services.retriever is None:
+        raise HTTPException(503, f"the index is not available: {services.retriever_error or 'not opened'}")
+    return services.retriever
+
+
+def get_draft_service(services: Services = Depends(get_services)):
+    service = services.get_draft_service()
+    if service is None:
+        raise HTTPException(503, f"the draft service is not available: {services.retriever_error or 'no index'}")
+    return service

@@ -1,0 +1,82 @@
+"""Calling the draft service, one-shot or streamed, and storing what it produced.
+
+The draft service is generation.service.DraftService (or anything with the same
+`draft(message, mode=, format=, audience=) -> Draft` and optional `stream(...)`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+from api.auth import Principal
+from api.db import transaction
+from api.records import store_draft
+from api.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class DraftFailed(RuntimeError):
+    """The draft service failed (its message names why, never the citizen's text)."""
+
+
+class DraftRejected(ValueError):
+    """The message cannot be drafted from (e.g. nothing left once cleaned)."""
+
+
+def _as_dict(draft) -> dict:
+    return draft.to_dict() if hasattr(draft, "to_dict") else dict(draft)
+
+
+def run_draft(service, message: str, **options) -> dict:
+    try:
+        return _as_dict(service.draft(message, **options))
+    except ValueError as exc:  # generation's MessageError and other input errors
+        raise DraftRejected(str(exc)) from exc
+    except Exception as exc:
+        log.error("draft service failed: %s", type(exc).__name__)
+        raise DraftFailed(f"the draft service failed ({type(exc).__name__})") from exc
+
+
+def sse(event: str, data) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _stream_items(service, message: str, options: dict) -> Iterator:
+    """Text deltas (str), event dicts, then the final Draft; draft() alone if no stream()."""
+    stream = getattr(service, "stream", None)
+    if callable(stream):
+        yield from stream(message, **options)
+    else:
+        yield service.draft(message, **options)
+
+
+def draft_events(service, services: Services, principal: Principal, message: str, **options) -> Iterator[str]:
+    """Server-sent events: `delta` (text pieces), `draft` (the stored draft), `error`."""
+    final = None
+    try:
+        for item in _stream_items(service, message, options):
+            if isinstance(item, str):
+                yield sse("delta", {"text": item})
+            elif hasattr(item, "to_dict") or (isinstance(item, dict) and "sentences" in item):
+                final = _as_dict(item)
+            elif isinstance(item, dict):
+                yield sse(str(item.get("event") or item.get("type") or "message"), item)
+    except ValueError as exc:
+        yield sse("error", {"error": "invalid_request", "detail": str(exc)})
+        return
+    except Exception as exc:
+        log.error("draft stream failed: %s", type(exc).__name__)
+        yield sse("error", {"error": "upstream_error", "detail": f"the draft service failed ({type(exc).__name__})"})
+        return
+    if final is None:
+        yield sse("error", {"error": "upstream_error", "detail": "the draft service ended without a draft"})
+        return
+    with transaction(services.sessions) as session:
+        record = store_draft(session, key_id=principal.key_id, message=message, draft=final,
+                             audience=options.get("audience"),
+                             keep_message=services.settings.retention_days > 0)
+    yield sse("draft", {"id": record.id, "created_at": record.created_at.isoformat(), **final})
+    yield sse("done", {"id": record.id})

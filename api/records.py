@@ -1,0 +1,145 @@
+"""What the API stores: drafts, feedback, audit events, and what it derives (gaps).
+
+Citizen messages are stored masked (e-mail addresses, phone numbers, social security
+and bank numbers replaced) and cleared after the retention period with the text the
+agent finally sent. Audit events hold actions and counts, never text.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api.models import AuditEvent, DraftRecord, Feedback, utcnow
+
+NEGATIVE_REASONS = (
+    "faits_erronés",
+    "sources_manquantes",
+    "trop_long",
+    "incohérent",
+    "imprécis",
+    "fautes_de_langue",
+)
+POSITIVE_REASONS = ("clair", "complet", "sources_fiables")
+FEEDBACK_REASONS = NEGATIVE_REASONS + POSITIVE_REASONS
+AUDIT_ACTIONS = ("edited", "copied", "sent", "source_added")
+
+_MASKS = (
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[courriel]"),
+    (re.compile(r"\bFR\d{2}(?:\s?[0-9A-Z]{4}){5}\s?[0-9A-Z]{3}\b", re.I), "[iban]"),
+    (re.compile(r"\b[12]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}(?:\s?\d{2})?\b"), "[nir]"),
+    (re.compile(r"(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}\b"), "[téléphone]"),
+    (re.compile(r"\b\d{7,}\b"), "[numéro]"),
+)
+
+
+def mask_personal_data(text: str) -> str:
+    """Names, e-mails, phones, NIR, IBAN… replaced by placeholders (generation.pii when
+    present, and these patterns as a second net)."""
+    try:
+        from generation.pii import mask
+    except ImportError:
+        pass
+    else:
+        text = mask(text).text
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def new_draft_id() -> str:
+    return uuid.uuid4().hex
+
+
+def store_draft(
+    session: Session,
+    *,
+    key_id: int,
+    message: str,
+    draft: dict,
+    audience: str | None,
+    keep_message: bool,
+) -> DraftRecord:
+    record = DraftRecord(
+        id=new_draft_id(),
+        key_id=key_id,
+        mode=draft.get("mode", ""),
+        format=draft.get("format", ""),
+        audience=audience,
+        questions=[mask_personal_data(q) for q in draft.get("questions", [])],
+        message_masked=mask_personal_data(message) if keep_message else None,
+        draft=draft,
+        abstained=bool(draft.get("abstained")),
+        confidence=float(draft.get("confidence") or 0.0),
+    )
+    session.add(record)
+    session.flush()
+    add_audit(session, key_id=key_id, draft_id=record.id, action="drafted",
+              details={"mode": record.mode, "format": record.format, "abstained": record.abstained,
+                       "sentences": len(draft.get("sentences", []))})
+    return record
+
+
+def add_audit(session: Session, *, key_id: int | None, action: str, draft_id: str | None = None,
+              details: dict | None = None) -> AuditEvent:
+    event = AuditEvent(key_id=key_id, draft_id=draft_id, action=action, details=details or {})
+    session.add(event)
+    session.flush()
+    return event
+
+
+def add_feedback(session: Session, *, draft_id: str, key_id: int, rating: str, reasons: list[str],
+                 final_text: str | None) -> Feedback:
+    row = Feedback(draft_id=draft_id, key_id=key_id, rating=rating, reasons=list(reasons),
+                   final_text=mask_personal_data(final_text) if final_text else None)
+    session.add(row)
+    session.flush()
+    add_audit(session, key_id=key_id, draft_id=draft_id, action="feedback",
+              details={"rating": rating, "reasons": list(reasons), "final_text_chars": len(final_text or "")})
+    return row
+
+
+def purge_expired_text(session: Session, retention_days: int) -> int:
+    """Clear message and final texts older than the retention period; the count of drafts."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    result = session.execute(
+        update(DraftRecord)
+        .where(DraftRecord.created_at < cutoff, DraftRecord.message_masked.is_not(None))
+        .values(message_masked=None)
+    )
+    session.execute(
+        update(Feedback).where(Feedback.created_at < cutoff, Feedback.final_text.is_not(None)).values(final_text=None)
+    )
+    return result.rowcount or 0
+
+
+def _normalise_question(question: str) -> str:
+    return " ".join(question.lower().split()).rstrip(" ?.!")
+
+
+def coverage_gaps(session: Session, limit: int = 50) -> list[dict]:
+    """Questions the fiches did not cover (abstained drafts), most frequent first."""
+    counts: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    last_seen: dict[str, str] = {}
+    rows = session.execute(
+        select(DraftRecord.questions, DraftRecord.created_at).where(DraftRecord.abstained.is_(True))
+    )
+    for questions, created_at in rows:
+        for question in questions or []:
+            norm = _normalise_question(question)
+            if not norm:
+                continue
+            counts[norm] += 1
+            example.setdefault(norm, question)
+            seen = created_at.isoformat() if created_at else ""
+            last_seen[norm] = max(last_seen.get(norm, ""), seen)
+    return [
+        {"question": example[q], "count": n, "last_seen": last_seen[q]}
+        for q, n in counts.most_common(limit)
+    ]

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.deps import get_services, get_session, require_roles
+from api.models import DraftRecord, Feedback
+from api.records import coverage_gaps
+from api.reindex import ReindexBusy, recent_runs
+from api.services import Services
+
+router = APIRouter(prefix="/api", tags=["index"])
+
+
+class ReindexRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Only the configured source may be reindexed from the API (no arbitrary paths or URLs).
+    confirm: bool = Field(True, description="Réindexer la source configurée (GUICHET_REINDEX_SOURCE)")
+
+
+@router.post("/reindex", status_code=202, summary="Réindexer la source configurée (rôle content ou admin)")
+def reindex(
+    body: ReindexRequest | None = None,
+    principal: Principal = Depends(require_roles("content")),
+    services: Services = Depends(get_services),
+) -> dict:
+    source = services.settings.reindex_source
+    try:
+        run = services.reindexer.start(source, principal.key_id)
+    except ReindexBusy as exc:
+        raise HTTPException(409, f"{exc}; see GET /api/index/status") from exc
+    return {"id": run.id, "status": "running", "source": source}
+
+
+def _index_info(retriever) -> dict:
+    """The index's build info (embedder, counts, snapshot date) as the retriever exposes it."""
+    if retriever is None:
+        return {}
+    for name in ("build_info", "info", "stats"):
+        value = getattr(retriever, name, None)
+        if callable(value):
+            try:
+                value = value()
+            except Exception:
+                continue
+        if value is None:
+            continue
+        if is_dataclass(value):
+            return asdict(value)
+        if isinstance(value, dict):
+            return value
+        if hasattr(value, "model_dump"):
+            return value.model_dump()
+    return {}
+
+
+@router.get("/index/status", summary="Derniers réindexages, index et base")
+def index_status(
+    _principal: Principal = Depends(require_roles("agent", "content")),
+    services: Services = Depends(get_services),
+    session: Session = Depends(get_session),
+) -> dict:
+    return {
+        "running": services.reindexer.running,
+        "runs": recent_runs(session),
+        "index": _index_info(services.retriever),
+        "index_error": services.retriever_error,
+        "records": {
+            "drafts": session.scalar(select(func.count()).select_from(DraftRecord)),
+            "feedback": session.scalar(select(func.count()).select_from(Feedback)),
+        },
+    }
+
+
+@router.get("/gaps", summary="Questions que les fiches n'ont pas couvertes, les plus fréquentes d'abord")
+def gaps(
+    limit: int = Query(50, ge=1, le=500),
+    _principal: Principal = Depends(require_roles("content")),
+    session: Session = Depends(get_session),
+) -> dict:
+    return {"gaps": coverage_gaps(session, limit)}

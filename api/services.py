@@ -1,0 +1,105 @@
+"""What the app runs on: settings, database, rate limiter, retriever and draft service.
+
+The retriever and the draft service can be injected (tests, other front ends); else they
+are opened from the environment on start-up. A failure to open leaves the app up, with
+/readyz reporting why, so an operator sees it instead of a crash loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from api.db import create_db_engine, migrate, session_factory, transaction
+from api.ratelimit import RateLimiter
+from api.records import purge_expired_text
+from api.reindex import Reindexer
+from api.settings import ApiSettings
+
+log = logging.getLogger(__name__)
+
+
+def default_open_retriever():
+    from retrieval import open_retriever  # provided by the retrieval package
+    from retrieval.settings import RetrievalSettings
+
+    return open_retriever(RetrievalSettings())
+
+
+def default_draft_service_factory(retriever):
+    from generation.service import DraftService
+    from generation.settings import LLMSettings
+
+    return DraftService(retriever, LLMSettings())
+
+
+class Services:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        *,
+        retriever=None,
+        draft_service=None,
+        open_retriever: Callable[[], Any] | None = None,
+        draft_service_factory: Callable[[Any], Any] | None = None,
+        ingest_runner: Callable[[str], dict] | None = None,
+    ):
+        self.settings = settings
+        self.engine = create_db_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self._open_retriever = open_retriever or (None if retriever is not None else default_open_retriever)
+        self._draft_service_factory = draft_service_factory or (
+            None if draft_service is not None else default_draft_service_factory
+        )
+        self.retriever = retriever
+        self.draft_service = draft_service
+        self.retriever_error: str | None = None
+        self._lock = threading.Lock()
+        self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self.reload_retriever)
+
+    def start(self) -> None:
+        migrate(self.engine)
+        self.reindexer.mark_interrupted()
+        with transaction(self.sessions) as session:
+            purge_expired_text(session, self.settings.retention_days)
+        if self.settings.admin_key is not None:
+            from api.auth import sync_env_admin_key
+
+            with transaction(self.sessions) as session:
+                sync_env_admin_key(session, self.settings.admin_key.get_secret_value())
+        if self.retriever is None:
+            self.reload_retriever()
+
+    def reload_retriever(self) -> None:
+        """(Re)open the index, e.g. after a reindex; keeps the old one if opening fails."""
+        if self._open_retriever is None:
+            return
+        try:
+            retriever = self._open_retriever()
+        except Exception as exc:  # reported by /readyz; the message names the cause
+            log.warning("cannot open the index: %s", exc)
+            with self._lock:
+                self.retriever_error = f"{type(exc).__name__}: {exc}"
+            return
+        with self._lock:
+            self.retriever, self.retriever_error = retriever, None
+            if self._draft_service_factory is not None:
+                self.draft_service = None  # rebuilt on the new retriever
+
+    def get_draft_service(self):
+        with self._lock:
+            if self.draft_service is None and self.retriever is not None and self._draft_service_factory:
+                self.draft_service = self._draft_service_factory(self.retriever)
+            return self.draft_service
+
+    def close(self) -> None:
+        closer = getattr(self.retriever, "close", None)
+        if callable(closer):
+            try:
+                closer()
+            except Exception:  # closing must not mask the shutdown
+                log.exception("closing the retriever failed")
+        self.engine.dispose()
