@@ -148,6 +148,9 @@ class Failure:
 
     origin: str  # file, zip member or URL
     error: str
+    # The fiche ID when known (from the file name or URL): its previous state is kept.
+    # Empty: a whole archive or source part failed, so no deletion can be trusted.
+    fiche_id: str = ""
 
 
 @dataclass
@@ -173,6 +176,9 @@ class ChangeSet:
     failed: list[Failure] = field(default_factory=list)
     manifest: Manifest = field(default_factory=dict)  # the manifest after applying it
     snapshot_date: str = ""  # newest fiche date in the source
+    # IDs missing from this run but kept (previous state) because the source failed
+    # partially: neither deleted nor unchanged.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:

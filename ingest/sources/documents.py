@@ -1,0 +1,148 @@
+"""Reading documents (XML or xml-js JSON) from files, folders and zips into Fiches.
+
+Every error becomes a `Failure` naming the file or zip member; nothing here raises
+for one bad document.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from ingest.model import Failure, Fiche
+from ingest.sources.base import merge_audiences
+
+log = logging.getLogger(__name__)
+
+# F1234, N19806, R1234…: the stem of a document file in both layouts.
+DOCUMENT_ID = re.compile(r"^[A-Z]{1,3}\d+$")
+
+# Codes used by DILA's zips and folder names, mapped to Fiche.audiences values.
+AUDIENCE_CODES = {"part": "particuliers", "pro": "professionnels", "asso": "associations"}
+_AUDIENCE_WORDS = {
+    **{code: audience for code, audience in AUDIENCE_CODES.items()},
+    **{audience: audience for audience in AUDIENCE_CODES.values()},
+}
+
+
+def audience_from_name(name: str) -> str | None:
+    """'particuliers', 'part', 'vosdroits-pro.zip' → the audience; None when unknown."""
+    for token in re.split(r"[^a-z]+", name.lower()):
+        if token in _AUDIENCE_WORDS:
+            return _AUDIENCE_WORDS[token]
+    return None
+
+
+def parse_xml(data: bytes, origin: str, audience: str | None) -> Fiche | Failure:
+    from ingest.tree import from_xml
+
+    return _parse(lambda: from_xml(data), origin, audience)
+
+
+def parse_xmljs(data: bytes, origin: str, audience: str | None) -> Fiche | Failure:
+    from ingest.tree import MalformedDocument, from_xmljs
+
+    def read():
+        try:
+            document = json.loads(data)
+        except ValueError as exc:
+            raise MalformedDocument(f"malformed JSON: {exc}") from exc
+        return from_xmljs(document)
+
+    return _parse(read, origin, audience)
+
+
+def _parse(read_root, origin: str, audience: str | None) -> Fiche | Failure:
+    from ingest.parse import parse_document
+
+    fiche_id = document_id(origin)
+    try:
+        fiche = parse_document(read_root(), audience=audience, origin=origin)
+    except Exception as exc:  # one bad document must not stop the run
+        log.debug("cannot read %s", origin, exc_info=True)
+        return Failure(origin, _describe(exc), fiche_id=fiche_id)
+    if audience:
+        merge_audiences(fiche, [audience])
+    return fiche
+
+
+def _describe(exc: Exception) -> str:
+    from ingest.tree import MalformedDocument
+
+    try:
+        from ingest.parse import ParseError
+    except ImportError:  # pragma: no cover - the parser module is part of the package
+        ParseError = ()  # noqa: N806
+    if isinstance(exc, (MalformedDocument, ParseError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def document_id(origin: str) -> str:
+    """The fiche ID in a file name, zip member or URL ('…/F1234.xml' → 'F1234'), or ''."""
+    stem = re.split(r"[/!\\]", origin.rstrip("/"))[-1].split(".")[0]
+    return stem if DOCUMENT_ID.match(stem) else ""
+
+
+def read_zip(path: Path, audience: str | None) -> Iterator[Fiche | Failure]:
+    """A DILA zip: flat XML files named after their ID (other members are skipped)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        yield Failure(str(path), f"not a readable zip archive: {exc}")
+        return
+    with archive:
+        skipped = 0
+        for member in archive.infolist():
+            name = member.filename.rsplit("/", 1)[-1]
+            if member.is_dir() or not name.endswith(".xml") or not document_id(name):
+                skipped += 1
+                continue
+            origin = f"{path}!{member.filename}"
+            try:
+                data = archive.read(member)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                yield Failure(origin, f"corrupt zip member: {exc}", fiche_id=document_id(name))
+                continue
+            yield parse_xml(data, origin, audience)
+        if skipped:
+            log.info("%s: skipped %d members that are not documents", path, skipped)
+
+
+def read_xml_folder(folder: Path, audience: str | None) -> Iterator[Fiche | Failure]:
+    files = sorted(p for p in folder.glob("*.xml") if document_id(p.name))
+    for file in files:
+        yield _read_file(file, parse_xml, audience)
+
+
+def read_json_folder(folder: Path, audience: str | None) -> Iterator[Fiche | Failure]:
+    """xml-js JSON files; when `index.json` exists it is the only authority (the npm
+    package keeps stale files that it does not list)."""
+    index = folder / "index.json"
+    if not index.exists():
+        files = sorted(p for p in folder.glob("*.json") if document_id(p.name))
+        for file in files:
+            yield _read_file(file, parse_xmljs, audience)
+        return
+    try:
+        ids = json.loads(index.read_text(encoding="utf-8"))
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ValueError("expected a JSON list of IDs")
+    except ValueError as exc:
+        yield Failure(str(index), f"unreadable index: {exc}")
+        return
+    for fiche_id in ids:
+        yield _read_file(folder / f"{fiche_id}.json", parse_xmljs, audience, fiche_id)
+
+
+def _read_file(file: Path, parse, audience: str | None, fiche_id: str = "") -> Fiche | Failure:
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        reason = "listed in index.json but missing" if isinstance(exc, FileNotFoundError) else str(exc)
+        return Failure(str(file), reason, fiche_id=fiche_id or document_id(file.name))
+    return parse(data, str(file), audience)

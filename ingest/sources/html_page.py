@@ -1,0 +1,268 @@
+"""A service-public.fr fiche page (HTML, DSFR layout) read into the Fiche model.
+
+What is read: the h1 title, the breadcrumb (`nav.fr-breadcrumb`), the type tag, the
+"Vérifié le …" / "Mise à jour le …" date, the introduction (description), the body
+as sections along h2/h3/h4 headings (tabs of alternatives become "Cas : …"
+sub-sections), lists and tables rendered to Markdown, links to other fiches, and the
+"Références" block (legal texts, Légifrance identifiers normalised).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlparse
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+from ingest.legifrance import legifrance_id
+from ingest.model import Fiche, LegalReference, Link, Section
+from ingest.sources.documents import DOCUMENT_ID, audience_from_name
+
+MONTHS = {
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
+    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+    "décembre": 12, "decembre": 12,
+}  # fmt: skip
+DATE_LINE = re.compile(
+    r"(?:Vérifié le|Mise à jour le|Mis à jour le)\s+(\d{1,2})(?:er)?\s+([a-zéû]+)\s+(\d{4})", re.IGNORECASE
+)
+FICHE_LINK = re.compile(r"/vosdroits/([A-Z]{1,3}\d+)(?:[/?#]|$)")
+REFERENCES_HEADING = re.compile(r"^(textes? de (loi|référence)|références)", re.IGNORECASE)
+QUESTIONS_HEADING = re.compile(r"^questions\s*\?", re.IGNORECASE)
+TAG_TYPES = {
+    "fiche pratique": "Fiche d'information",
+    "question-réponse": "Fiche Question-réponse",
+    "comment faire si": "Fiche Comment faire si",
+}
+SKIPPED = {"script", "style", "noscript", "nav", "header", "footer", "form", "button", "svg", "aside", "template"}
+HEADINGS = {"h2": 1, "h3": 2, "h4": 3}
+
+
+def fiche_id_from_url(url: str) -> str:
+    segment = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
+    return segment if DOCUMENT_ID.match(segment) else ""
+
+
+def parse_french_date(text: str) -> str:
+    """'Vérifié le 1er janvier 2024 - …' → '2024-01-01'; '' when there is none."""
+    match = DATE_LINE.search(text)
+    if not match or match.group(2).lower() not in MONTHS:
+        return ""
+    day, month, year = int(match.group(1)), MONTHS[match.group(2).lower()], int(match.group(3))
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def parse_fiche_page(html: str | bytes, url: str) -> Fiche | None:
+    """The fiche on the page at `url`; None when the page is not a fiche (no ID in the
+    URL or no h1), e.g. a home or search page that is only crawled through."""
+    fiche_id = fiche_id_from_url(url)
+    soup = BeautifulSoup(html, "lxml")
+    h1 = soup.find("h1")
+    if not fiche_id or h1 is None:
+        return None
+    content = h1.find_parent("article") or soup.find("main") or soup.body or soup
+    reader = _BodyReader(base_url=url, title=_text(h1))
+    reader.walk(content)
+    fiche = Fiche(
+        id=fiche_id,
+        type=_fiche_type(soup, fiche_id),
+        title=_text(h1),
+        description=_description(soup),
+        audiences=[a for a in [audience_from_name(urlparse(url).path.strip("/").split("/")[0])] if a],
+        breadcrumb=_breadcrumb(soup, _text(h1)),
+        date=parse_french_date(content.get_text(" ")),
+        url=url,
+        sections=reader.sections,
+        legal_references=reader.references,
+        internal_links=_dedup(reader.links),
+        related_questions=_dedup(reader.questions),
+        origin=url,
+    )
+    fiche.markdown = render_markdown(fiche.sections)
+    return fiche
+
+
+def render_markdown(sections: list[Section]) -> str:
+    parts = []
+    for section in sections:
+        if section.path:
+            parts.append("#" * (len(section.path) + 1) + " " + section.path[-1])
+        parts.append(section.markdown)
+    return "\n\n".join(p for p in parts if p)
+
+
+def _text(node: Tag) -> str:
+    return " ".join(node.get_text(" ").split())
+
+
+def _fiche_type(soup: BeautifulSoup, fiche_id: str) -> str:
+    tag = soup.select_one(".fr-tag, .sp-tag")
+    label = _text(tag).lower() if tag else ""
+    for prefix, type_ in TAG_TYPES.items():
+        if label.startswith(prefix):
+            return type_
+    return "Fiche d'information" if fiche_id.startswith("F") else label.capitalize()
+
+
+def _description(soup: BeautifulSoup) -> str:
+    meta = soup.find("meta", attrs={"name": "description"})
+    if meta and meta.get("content"):
+        return " ".join(meta["content"].split())
+    intro = soup.select_one("#intro")
+    return _text(intro) if intro else ""
+
+
+def _breadcrumb(soup: BeautifulSoup, title: str) -> list[str]:
+    nav = soup.select_one("nav.fr-breadcrumb, nav[aria-label*='Ariane'], nav[aria-label*='ici']")
+    if nav is None:
+        return []
+    items = [_text(li) for li in nav.find_all("li")]
+    return [item for item in items if item and item != title]
+
+
+def _dedup(links: list[Link]) -> list[Link]:
+    seen, unique = set(), []
+    for link in links:
+        if link.target not in seen:
+            seen.add(link.target)
+            unique.append(link)
+    return unique
+
+
+@dataclass
+class _BodyReader:
+    """Walks the article in document order, cutting sections at headings."""
+
+    base_url: str
+    title: str
+    sections: list[Section] = field(default_factory=list)
+    references: list[LegalReference] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    questions: list[Link] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+    mode: str = "body"  # body | references | questions
+
+    def walk(self, node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, Tag) and child.name not in SKIPPED and not _is_page_header(child):
+                self._visit(child)
+
+    def _visit(self, node: Tag) -> None:
+        if node.name in HEADINGS:
+            self._heading(node)
+        elif node.name == "h1":
+            return
+        elif "fr-tabs" in (node.get("class") or []):
+            self._tabs(node)
+        elif node.name in ("p", "ul", "ol", "table", "blockquote", "dl"):
+            self._block(node)
+        else:
+            self.walk(node)
+
+    def _heading(self, node: Tag) -> None:
+        label = _text(node)
+        level = HEADINGS[node.name]
+        if level == 1:
+            self.mode = "references" if REFERENCES_HEADING.match(label) else "questions" if QUESTIONS_HEADING.match(label) else "body"
+        if self.mode == "body":
+            self.path = self.path[: level - 1] + [label]
+
+    def _tabs(self, node: Tag) -> None:
+        labels = {tab.get("aria-controls"): _text(tab) for tab in node.select(".fr-tabs__tab")}
+        saved = self.path
+        for panel in node.select(".fr-tabs__panel"):
+            label = labels.get(panel.get("id")) or panel.get("aria-label") or "Autre cas"
+            self.path = saved + [f"Cas : {label}"]
+            self.walk(panel)
+        self.path = saved
+
+    def _block(self, node: Tag) -> None:
+        self._collect_links(node)
+        if self.mode != "body":
+            return
+        markdown = _block_markdown(node)
+        if not markdown or (not self.path and DATE_LINE.match(markdown)):
+            return
+        if self.sections and self.sections[-1].path == self.path:
+            self.sections[-1].markdown += "\n\n" + markdown
+        else:
+            self.sections.append(Section(path=list(self.path), markdown=markdown))
+
+    def _collect_links(self, node: Tag) -> None:
+        for anchor in node.find_all("a", href=True):
+            href = urljoin(self.base_url, anchor["href"])
+            label = _text(anchor)
+            if self.mode == "references":
+                self.references.append(LegalReference(label=label, url=href, legifrance_id=legifrance_id(href)))
+                continue
+            match = FICHE_LINK.search(urlparse(href).path + "/")
+            if match:
+                (self.questions if self.mode == "questions" else self.links).append(Link(label, match.group(1)))
+
+
+def _is_page_header(node: Tag) -> bool:
+    """The type tag and date line above the body, and the breadcrumb."""
+    classes = set(node.get("class") or [])
+    return bool(classes & {"fr-tag", "sp-tag", "fr-breadcrumb", "sp-date"}) or node.get("id") == "intro"
+
+
+def _block_markdown(node: Tag) -> str:
+    if node.name in ("ul", "ol"):
+        return _list_markdown(node, depth=0)
+    if node.name == "table":
+        return _table_markdown(node)
+    if node.name == "blockquote":
+        return "> " + _inline(node)
+    if node.name == "dl":
+        return "\n".join(f"- {_inline(t)}" for t in node.find_all(["dt", "dd"]))
+    return _inline(node)
+
+
+def _inline(node: Tag) -> str:
+    parts = []
+    for child in node.children:
+        if isinstance(child, NavigableString):
+            parts.append(str(child))
+        elif isinstance(child, Tag) and child.name in ("ul", "ol"):
+            continue  # nested lists are rendered by _list_markdown
+        elif isinstance(child, Tag) and child.name in ("strong", "b"):
+            inner = _inline(child).strip()
+            parts.append(f" **{inner}** " if inner else "")
+        elif isinstance(child, Tag) and child.name in ("sup", "sub"):
+            parts.append(_inline(child).strip())
+        elif isinstance(child, Tag) and child.name == "br":
+            parts.append(" ")
+        elif isinstance(child, Tag) and child.name not in SKIPPED:
+            parts.append(_inline(child))
+    text = " ".join("".join(parts).split())
+    return re.sub(r"\s+([,.;:)])", r"\1", text)
+
+
+def _list_markdown(node: Tag, depth: int) -> str:
+    lines = []
+    for number, item in enumerate(node.find_all("li", recursive=False), start=1):
+        marker = f"{number}." if node.name == "ol" else "-"
+        lines.append(f"{'  ' * depth}{marker} {_inline(item)}")
+        for nested in item.find_all(["ul", "ol"], recursive=False):
+            lines.append(_list_markdown(nested, depth + 1))
+    return "\n".join(lines)
+
+
+def _table_markdown(node: Tag) -> str:
+    rows = []
+    for tr in node.find_all("tr"):
+        row = []
+        for cell in tr.find_all(["th", "td"], recursive=False):
+            span = int(cell.get("colspan", 1) or 1)
+            row.extend([_inline(cell).replace("|", "\\|")] * span)
+        if row:
+            rows.append(row)
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * width]
+    lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    caption = node.find("caption")
+    return (f"**{_inline(caption)}**\n\n" if caption else "") + "\n".join(lines)

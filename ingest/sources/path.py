@@ -1,0 +1,92 @@
+"""A local path: a DILA zip, a folder of XML, or a folder of xml-js JSON (the npm
+package's data/ folder), flat or with one subfolder per audience."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from ingest.model import AUDIENCES, Failure, Fiche
+from ingest.sources.base import Source, SourceError
+from ingest.sources.documents import (
+    AUDIENCE_CODES,
+    audience_from_name,
+    document_id,
+    parse_xml,
+    parse_xmljs,
+    read_json_folder,
+    read_xml_folder,
+    read_zip,
+    _read_file,
+)
+
+
+class PathSource(Source):
+    name = "path"
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise SourceError(f"{self.path}: no such file or folder")
+
+    def documents(self) -> Iterator[Fiche | Failure]:
+        if self.path.is_file():
+            yield from self._read_file()
+            return
+        audience_folders = _audience_folders(self.path)
+        if audience_folders:
+            for folder, audience in audience_folders:
+                yield from read_folder(folder, audience)
+        else:
+            yield from read_folder(self.path, audience_from_name(self.path.name))
+
+    def _read_file(self) -> Iterator[Fiche | Failure]:
+        audience = zip_audience(self.path)
+        suffix = self.path.suffix.lower()
+        if suffix == ".zip":
+            yield from read_zip(self.path, audience)
+        elif suffix == ".xml":
+            yield _read_file(self.path, parse_xml, audience)
+        elif suffix == ".json":
+            yield _read_file(self.path, parse_xmljs, audience)
+        else:
+            raise SourceError(f"{self.path}: expected a .zip, .xml or .json file or a folder")
+
+
+def _audience_folders(root: Path) -> list[tuple[Path, str]]:
+    names = [*AUDIENCES, *AUDIENCE_CODES]
+    found = [(root / name, audience_from_name(name)) for name in names if (root / name).is_dir()]
+    return [(folder, audience) for folder, audience in found if audience]
+
+
+def read_folder(folder: Path, audience: str | None) -> Iterator[Fiche | Failure]:
+    """Whatever a folder holds: xml-js JSON (index.json first), XML files, zips."""
+    kinds = _folder_kinds(folder)
+    if not kinds:
+        raise SourceError(f"{folder}: no documents found (expected F1234.xml, F1234.json, index.json or .zip files)")
+    if "json" in kinds:
+        yield from read_json_folder(folder, audience)
+    if "xml" in kinds:
+        yield from read_xml_folder(folder, audience)
+    for archive in sorted(folder.glob("*.zip")):
+        yield from read_zip(archive, zip_audience(archive) or audience)
+
+
+def _folder_kinds(folder: Path) -> set[str]:
+    kinds = set()
+    if (folder / "index.json").exists() or any(document_id(p.name) for p in folder.glob("*.json")):
+        kinds.add("json")
+    if any(document_id(p.name) for p in folder.glob("*.xml")):
+        kinds.add("xml")
+    if any(folder.glob("*.zip")):
+        kinds.add("zip")
+    return kinds
+
+
+def zip_audience(path: Path) -> str | None:
+    """From the file name, else the two nearest folders (DILA: part/zip/vosdroits-latest.zip)."""
+    for name in (path.stem, path.parent.name, path.parent.parent.name):
+        audience = audience_from_name(name)
+        if audience:
+            return audience
+    return None
