@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import BodySizeLimit, install_error_handlers
-from api.routes import drafts, fiches, health, index, openai_compat, search
+from api.routes import account, drafts, fiches, health, index, openai_compat, search
 from api.services import Services
 from api.settings import ApiSettings
 
@@ -45,7 +45,7 @@ def create_app(settings: ApiSettings | None = None, **services_options) -> FastA
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (health, drafts, search, fiches, index, openai_compat):
+    for module in (health, account, drafts, search, fiches, index, openai_compat):
         app.include_router(module.router)
     app.middleware("http")(_security_headers_and_access_log)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -1,0 +1,553 @@
+// guichet agents' page. No build step, no framework. The DOM is built with
+// createElement / textContent only: message and passage text is never parsed as HTML.
+"use strict";
+
+const KEY_STORAGE = "guichet.key";
+const VERDICT_REASONS = {
+  weak_support: "Appui faible dans le passage cité",
+  no_citation: "Phrase sans citation",
+  invalid_citation: "Citation vers un passage qui n'existe pas",
+  unsupported_number: "Chiffre absent des passages cités",
+};
+const REASON_LABELS = {
+  "faits_erronés": "Faits erronés",
+  "sources_manquantes": "Sources manquantes",
+  "trop_long": "Trop long",
+  "incohérent": "Incohérent",
+  "imprécis": "Imprécis",
+  "fautes_de_langue": "Fautes de langue",
+  "clair": "Clair",
+  "complet": "Complet",
+  "sources_fiables": "Sources fiables",
+};
+const NEGATIVE = ["faits_erronés", "sources_manquantes", "trop_long", "incohérent", "imprécis", "fautes_de_langue"];
+const POSITIVE = ["clair", "complet", "sources_fiables"];
+
+const state = { draft: null, draftId: null, rating: null, editedReported: false, extraSources: [] };
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (name === "text") node.textContent = value;
+    else if (name === "className") node.className = value;
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+}
+
+function say(message) {
+  $("status").textContent = message;
+}
+
+function fail(message) {
+  $("error").textContent = message;
+}
+
+// --- API -------------------------------------------------------------------
+
+class ApiError extends Error {}
+
+async function api(path, options = {}) {
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  if (key) headers.Authorization = `Bearer ${key}`;
+  if (options.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(options.json);
+  }
+  const response = await fetch(path, { method: options.method || "GET", headers, body: options.body });
+  if (options.raw) return response;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (_) {
+    data = null;
+  }
+  if (!response.ok) {
+    const detail = data && (data.detail || (data.error && data.error.message));
+    if (response.status === 401) signOut(false);
+    throw new ApiError(explainStatus(response.status, detail));
+  }
+  return data;
+}
+
+function explainStatus(status, detail) {
+  const prefix = {
+    401: "Clé refusée",
+    403: "Action non autorisée pour cette clé",
+    404: "Introuvable",
+    413: "Message trop long",
+    422: "Demande invalide",
+    429: "Trop de demandes, réessayez dans un instant",
+    502: "Le service de rédaction a échoué",
+    503: "Service indisponible",
+  }[status] || `Erreur ${status}`;
+  return detail ? `${prefix} : ${detail}` : prefix;
+}
+
+// --- Sign in ---------------------------------------------------------------
+
+async function signIn(event) {
+  event.preventDefault();
+  const key = $("api-key").value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY_STORAGE, key);
+  await checkKey();
+}
+
+async function checkKey() {
+  fail("");
+  try {
+    const me = await api("/api/me");
+    $("who").textContent = `Connecté : ${me.name} (${me.role})`;
+    $("signin-form").hidden = true;
+    $("signed-in").hidden = false;
+    $("workspace").hidden = false;
+    $("api-key").value = "";
+    say("Connecté. Collez le message de l'usager.");
+    $("message").focus();
+  } catch (error) {
+    sessionStorage.removeItem(KEY_STORAGE);
+    fail(error.message);
+  }
+}
+
+function signOut(announce = true) {
+  sessionStorage.removeItem(KEY_STORAGE);
+  $("signin-form").hidden = false;
+  $("signed-in").hidden = true;
+  $("workspace").hidden = true;
+  if (announce) say("Déconnecté.");
+}
+
+// --- Drafting --------------------------------------------------------------
+
+async function requestDraft(event) {
+  event.preventDefault();
+  fail("");
+  const message = $("message").value;
+  if (!message.trim()) {
+    fail("Le message est vide.");
+    return;
+  }
+  const body = {
+    message,
+    format: $("format").value,
+    mode: $("mode").value,
+    audience: $("audience").value || null,
+  };
+  $("draft-button").disabled = true;
+  say("Rédaction du brouillon…");
+  try {
+    const draft = body.mode === "llm" ? await streamDraft(body) : await api("/api/drafts", { method: "POST", json: body });
+    showDraft(draft);
+  } catch (error) {
+    fail(error.message);
+    say("");
+  } finally {
+    $("draft-button").disabled = false;
+  }
+}
+
+async function streamDraft(body) {
+  const response = await api("/api/drafts", {
+    method: "POST", json: body, raw: true, headers: { Accept: "text/event-stream" },
+  });
+  if (!response.ok) {
+    let detail = null;
+    try { detail = (await response.json()).detail; } catch (_) { /* not JSON */ }
+    throw new ApiError(explainStatus(response.status, detail));
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let preview = "";
+  $("draft-section").hidden = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const { event, data } = parseEvent(buffer.slice(0, cut));
+      buffer = buffer.slice(cut + 2);
+      if (event === "delta") {
+        preview += data.text;
+        $("draft-view").textContent = preview;
+      } else if (event === "draft") {
+        return data;
+      } else if (event === "error") {
+        throw new ApiError(data.detail || "Le service de rédaction a échoué");
+      }
+    }
+  }
+  throw new ApiError("La rédaction s'est interrompue avant la fin.");
+}
+
+function parseEvent(block) {
+  let event = "message";
+  const lines = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) event = line.slice(6).trim();
+    else if (line.startsWith("data:")) lines.push(line.slice(5).trimStart());
+  }
+  return { event, data: lines.length ? JSON.parse(lines.join("\n")) : {} };
+}
+
+function showDraft(draft) {
+  state.draft = draft;
+  state.draftId = draft.id;
+  state.rating = null;
+  state.editedReported = false;
+  state.extraSources = [];
+  $("draft-section").hidden = false;
+  setEditing(false);
+  $("draft-text").value = draft.text;
+  renderNotices(draft);
+  renderDraftText(draft);
+  renderSourceList();
+  resetFeedback();
+  const flagged = draft.sentences.filter(isFlagged).length;
+  $("flag-summary").textContent = flagged
+    ? `${flagged} phrase${flagged > 1 ? "s" : ""} à vérifier (surlignée${flagged > 1 ? "s" : ""}).`
+    : "Toutes les phrases sont appuyées par un passage cité.";
+  clear($("source-detail"));
+  $("source-detail").append(el("p", { className: "help", text: "Sélectionnez une citation [n] dans le brouillon." }));
+  say(draft.abstained
+    ? "Les fiches ne couvrent pas cette question : le brouillon le signale."
+    : `Brouillon prêt : ${draft.citations.length} passage${draft.citations.length > 1 ? "s" : ""} cité${draft.citations.length > 1 ? "s" : ""}.`);
+}
+
+function isFlagged(sentence) {
+  return sentence.verdict !== "supported" && sentence.verdict !== "not_a_claim";
+}
+
+function renderNotices(draft) {
+  const list = $("notices");
+  clear(list);
+  for (const notice of draft.notices || []) list.append(el("li", { text: notice }));
+}
+
+function renderDraftText(draft) {
+  const view = $("draft-view");
+  clear(view);
+  const text = draft.text;
+  let position = 0;
+  const sentences = [...draft.sentences].sort((a, b) => a.start - b.start);
+  sentences.forEach((sentence, index) => {
+    if (sentence.start > position) view.append(withChips(text.slice(position, sentence.start), null));
+    view.append(sentenceNode(sentence, index, text.slice(sentence.start, sentence.end)));
+    position = Math.max(position, sentence.end);
+  });
+  if (position < text.length) view.append(withChips(text.slice(position), null));
+}
+
+function sentenceNode(sentence, index, text) {
+  const span = el("span", { className: "sentence", dataset: { index: String(index), verdict: sentence.verdict } });
+  span.append(withChips(text, sentence));
+  if (isFlagged(sentence)) {
+    const reason = sentence.reason || VERDICT_REASONS[sentence.verdict] || "À vérifier";
+    span.classList.add("flagged");
+    span.title = `À vérifier : ${reason}`;
+    span.append(el("span", { className: "flag-note", text: ` ⚠ À vérifier : ${reason}` }));
+  }
+  return span;
+}
+
+// Text with its [n] markers turned into buttons (chips).
+function withChips(text, sentence) {
+  const fragment = document.createDocumentFragment();
+  const pattern = /\[(\d+)\]/g;
+  let last = 0;
+  let match;
+  while ((match = pattern.exec(text)) !== null) {
+    if (match.index > last) fragment.append(document.createTextNode(text.slice(last, match.index)));
+    fragment.append(chip(Number(match[1]), sentence));
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) fragment.append(document.createTextNode(text.slice(last)));
+  return fragment;
+}
+
+function chip(number, sentence) {
+  const citation = findCitation(number);
+  const label = citation ? `Citation ${number} : ${citation.title}` : `Citation ${number} (passage introuvable)`;
+  return el("button", {
+    type: "button",
+    className: citation ? "chip" : "chip invalid",
+    "aria-label": label,
+    title: label,
+    dataset: { n: String(number) },
+    text: `[${number}]`,
+    onclick: () => showCitation(number, sentence),
+  });
+}
+
+function findCitation(number) {
+  const all = [...(state.draft ? state.draft.citations : []), ...state.extraSources.map((s) => s.citation)];
+  return all.find((c) => c.number === number) || null;
+}
+
+function sourceFor(citation) {
+  const sources = [...(state.draft ? state.draft.sources : []), ...state.extraSources.map((s) => s.source)];
+  return sources.find((s) => s.fiche_id === citation.fiche_id) || null;
+}
+
+// --- Sources panel -----------------------------------------------------------
+
+function showCitation(number, sentence) {
+  const panel = $("source-detail");
+  clear(panel);
+  document.querySelectorAll(".chip.selected").forEach((node) => node.classList.remove("selected"));
+  document.querySelectorAll(`.chip[data-n="${number}"]`).forEach((node) => node.classList.add("selected"));
+  const citation = findCitation(number);
+  if (!citation) {
+    panel.append(el("p", { className: "error", text: `La citation [${number}] ne renvoie à aucun passage.` }));
+    panel.focus();
+    return;
+  }
+  const source = sourceFor(citation);
+  panel.append(el("h3", { text: `[${number}] ${citation.title}` }));
+  const crumbs = (citation.breadcrumb || []).slice(1);
+  if (crumbs.length) panel.append(el("p", { className: "breadcrumb", text: crumbs.join(" › ") }));
+  if (citation.date) panel.append(el("p", { className: "date", text: `Mise à jour : ${formatDate(citation.date)}` }));
+  if (citation.url) {
+    panel.append(el("p", {}, [el("a", { href: safeUrl(citation.url), target: "_blank", rel: "noopener noreferrer", text: "Voir la fiche sur service-public.fr" })]));
+  }
+  const spans = sentence ? (sentence.support || []).filter((s) => s.citation === number) : [];
+  panel.append(passageNode(citation.text, spans));
+  const references = source ? source.legal_references || [] : [];
+  if (references.length) {
+    panel.append(el("h4", { text: "Références juridiques" }));
+    const list = el("ul", { className: "legal" });
+    for (const ref of references) {
+      list.append(el("li", {}, [el("a", { href: safeUrl(ref.url), target: "_blank", rel: "noopener noreferrer", text: ref.label || ref.url })]));
+    }
+    panel.append(list);
+  }
+  panel.focus();
+}
+
+function passageNode(text, spans) {
+  const block = el("blockquote", { className: "passage" });
+  const ordered = [...spans].sort((a, b) => a.start - b.start);
+  let position = 0;
+  for (const span of ordered) {
+    const start = Math.max(span.start, position);
+    const end = Math.min(span.end, text.length);
+    if (end <= start) continue;
+    block.append(document.createTextNode(text.slice(position, start)));
+    block.append(el("mark", { text: text.slice(start, end) }));
+    position = end;
+  }
+  block.append(document.createTextNode(text.slice(position)));
+  return block;
+}
+
+function safeUrl(url) {
+  try {
+    const parsed = new URL(url, window.location.href);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : "#";
+  } catch (_) {
+    return "#";
+  }
+}
+
+function formatDate(iso) {
+  const [year, month, day] = String(iso).split("-");
+  return day && month && year ? `${day}/${month}/${year}` : String(iso);
+}
+
+function renderSourceList() {
+  const list = $("source-list");
+  clear(list);
+  const sources = [...(state.draft ? state.draft.sources : []), ...state.extraSources.map((s) => s.source)];
+  for (const source of sources) {
+    const numbers = source.numbers.map((n) => `[${n}]`).join("");
+    const item = el("li", {}, [
+      el("span", { className: "numbers", text: `${numbers} ` }),
+      el("a", { href: safeUrl(source.url), target: "_blank", rel: "noopener noreferrer", text: source.title }),
+    ]);
+    if (source.date) item.append(el("span", { className: "date", text: ` — mise à jour ${formatDate(source.date)}` }));
+    list.append(item);
+  }
+}
+
+// --- Edit, copy, feedback ------------------------------------------------------
+
+function currentText() {
+  return $("draft-text").value;
+}
+
+function setEditing(editing) {
+  $("draft-text").hidden = !editing;
+  $("draft-view").hidden = editing;
+  $("edit-button").setAttribute("aria-pressed", String(editing));
+  $("edit-button").textContent = editing ? "Voir les citations" : "Modifier le texte";
+}
+
+function toggleEdit() {
+  const editing = $("draft-text").hidden;
+  setEditing(editing);
+  if (editing) $("draft-text").focus();
+}
+
+async function reportEdit() {
+  if (!state.draftId || state.editedReported || currentText() === state.draft.text) return;
+  state.editedReported = true;
+  await sendEvent("edited", { chars_before: state.draft.text.length, chars_after: currentText().length });
+}
+
+async function sendEvent(type, details = {}) {
+  try {
+    await api(`/api/drafts/${encodeURIComponent(state.draftId)}/events`, { method: "POST", json: { type, details } });
+  } catch (error) {
+    fail(error.message);
+  }
+}
+
+async function copyDraft() {
+  const text = currentText();
+  try {
+    await navigator.clipboard.writeText(text);
+    say("Brouillon copié dans le presse-papiers.");
+  } catch (_) {
+    $("draft-text").hidden = false;
+    $("draft-text").select();
+    document.execCommand("copy");
+    say("Brouillon sélectionné : copiez-le avec Ctrl+C.");
+  }
+  await reportEdit();
+  await sendEvent("copied", { chars: text.length });
+}
+
+function resetFeedback() {
+  state.rating = null;
+  $("thumb-up").setAttribute("aria-pressed", "false");
+  $("thumb-down").setAttribute("aria-pressed", "false");
+  $("reasons").hidden = true;
+  $("feedback-send").hidden = true;
+  $("feedback-send").disabled = false;
+  clear($("reasons"));
+}
+
+function chooseRating(rating) {
+  state.rating = rating;
+  $("thumb-up").setAttribute("aria-pressed", String(rating === "up"));
+  $("thumb-down").setAttribute("aria-pressed", String(rating === "down"));
+  const box = $("reasons");
+  clear(box);
+  box.append(el("p", { className: "help", text: rating === "up" ? "Qu'est-ce qui était bien ? (facultatif)" : "Qu'est-ce qui n'allait pas ? (facultatif)" }));
+  for (const reason of rating === "up" ? POSITIVE : NEGATIVE) {
+    const id = `reason-${reason}`;
+    box.append(el("span", { className: "reason" }, [
+      el("input", { type: "checkbox", id, value: reason }),
+      el("label", { for: id, text: REASON_LABELS[reason] }),
+    ]));
+  }
+  box.hidden = false;
+  $("feedback-send").hidden = false;
+}
+
+async function sendFeedback() {
+  const reasons = [...$("reasons").querySelectorAll("input:checked")].map((input) => input.value);
+  $("feedback-send").disabled = true;
+  try {
+    await reportEdit();
+    await api(`/api/drafts/${encodeURIComponent(state.draftId)}/feedback`, {
+      method: "POST", json: { rating: state.rating, reasons, final_text: currentText() },
+    });
+    say("Merci, votre avis est enregistré.");
+    $("reasons").hidden = true;
+    $("feedback-send").hidden = true;
+  } catch (error) {
+    fail(error.message);
+    $("feedback-send").disabled = false;
+  }
+}
+
+// --- Search and add a source -------------------------------------------------
+
+async function searchFiches(event) {
+  event.preventDefault();
+  fail("");
+  const question = $("search-q").value.trim();
+  if (!question) return;
+  const params = new URLSearchParams({ question, k: "5" });
+  if ($("audience").value) params.set("audience", $("audience").value);
+  const list = $("search-results");
+  clear(list);
+  try {
+    const result = await api(`/api/search?${params}`);
+    for (const hit of result.fiches) list.append(searchHit(hit));
+    say(result.fiches.length ? `${result.fiches.length} fiche(s) trouvée(s).` : "Aucune fiche trouvée.");
+  } catch (error) {
+    fail(error.message);
+  }
+}
+
+function searchHit(hit) {
+  const passage = hit.passages[0];
+  const item = el("li", { className: "hit" }, [
+    el("a", { href: safeUrl(hit.url), target: "_blank", rel: "noopener noreferrer", text: hit.title }),
+    el("span", { className: "date", text: hit.date ? ` — mise à jour ${formatDate(hit.date)}` : "" }),
+  ]);
+  if (passage) item.append(el("p", { className: "excerpt", text: excerpt(passage.text) }));
+  if (passage) {
+    item.append(el("button", {
+      type: "button", text: "Ajouter comme source", "aria-label": `Ajouter « ${hit.title} » comme source`,
+      onclick: () => addSource(hit, passage),
+    }));
+  }
+  return item;
+}
+
+function excerpt(text) {
+  const body = text.split("\n").slice(1).join(" ").trim() || text;
+  return body.length > 280 ? `${body.slice(0, 280)}…` : body;
+}
+
+function addSource(hit, passage) {
+  if (!state.draft) {
+    fail("Rédigez d'abord un brouillon pour y ajouter une source.");
+    return;
+  }
+  const numbers = [...state.draft.citations, ...state.extraSources.map((s) => s.citation)].map((c) => c.number);
+  const number = Math.max(0, ...numbers) + 1;
+  const citation = { ...passage, number };
+  const source = { numbers: [number], fiche_id: hit.fiche_id, title: hit.title, sections: [], date: hit.date, url: hit.url, legal_references: [] };
+  state.extraSources.push({ citation, source });
+  $("draft-text").value = `${currentText().trimEnd()}\n\n[${number}] ${hit.title} : ${hit.url}`;
+  renderSourceList();
+  setEditing(true);
+  showCitation(number, null);
+  say(`Source [${number}] ajoutée : ${hit.title}.`);
+  sendEvent("source_added", { number });
+}
+
+// --- Start -------------------------------------------------------------------
+
+function start() {
+  $("signin-form").addEventListener("submit", signIn);
+  $("signout").addEventListener("click", () => signOut(true));
+  $("draft-form").addEventListener("submit", requestDraft);
+  $("edit-button").addEventListener("click", toggleEdit);
+  $("draft-text").addEventListener("blur", reportEdit);
+  $("copy-button").addEventListener("click", copyDraft);
+  $("thumb-up").addEventListener("click", () => chooseRating("up"));
+  $("thumb-down").addEventListener("click", () => chooseRating("down"));
+  $("feedback-send").addEventListener("click", sendFeedback);
+  $("search-form").addEventListener("submit", searchFiches);
+  if (sessionStorage.getItem(KEY_STORAGE)) checkKey();
+}
+
+document.addEventListener("DOMContentLoaded", start);
