@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from generation.types import Draft, DraftFormat
+from generation.types import Draft, DraftFormat  # noqa: F401  (Draft: re-exported contract)
 from retrieval.types import Passage
 
 
@@ -18,5 +18,13 @@ class Drafter(ABC):
         passages: list[Passage],
         *,
         format: DraftFormat = DraftFormat.EMAIL,
+        message: str | None = None,
     ) -> str:
-        """The draft text, citing passages as [1], [2]… in the order given."""
+        """The draft text, citing passages as [1], [2]… in the order given.
+
+        `message` is the (masked) citizen's message, for drafters that use context.
+        """
+
+    def write_body(self, questions: list[str], passages: list[Passage], message: str | None = None) -> str:
+        """The answer alone, without greeting or closing formula."""
+        return self.write(questions, passages, format=DraftFormat.SHORT, message=message)

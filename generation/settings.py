@@ -18,7 +18,36 @@ class LLMSettings(BaseSettings):
     timeout_s: float = 30.0
     max_tokens: int = 1024
     temperature: float = 0.1
+    context_window: int = 8192
 
     @property
     def configured(self) -> bool:
         return bool(self.base_url)
+
+
+class GenerationSettings(BaseSettings):
+    """Drafting limits and thresholds. Environment: GUICHET_GENERATION_*."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GUICHET_GENERATION_", env_file=".env", extra="ignore"
+    )
+
+    # A message longer than this is truncated (with a notice) before analysis.
+    max_message_chars: int = 6000
+    max_questions: int = 3
+    # Passages retrieved per question, and kept in the numbered list overall.
+    k: int = 5
+    passages_per_question: int = 4
+    max_passages: int = 10
+    # Below this retrieval confidence the draft abstains for that question. See the
+    # README ("Abstention threshold") for how to recalibrate it with `guichet eval`.
+    min_confidence: float = 0.3
+    # Extractive drafter: sentences chosen per question, MMR trade-off.
+    sentences_per_question: int = 3
+    mmr_lambda: float = 0.7
+    # Verification: below this support score a cited sentence is "weak support".
+    min_support: float = 0.5
+    # Placeholders put back into the agent's draft. Contact details of the citizen
+    # are left masked on purpose: a reply never needs them, and an injected
+    # "write to <e-mail>" in the message must not come back through unmasking.
+    unmask_kinds: list[str] = ["NOM"]

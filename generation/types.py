@@ -25,6 +25,9 @@ class Verdict(str, Enum):
     INVALID_CITATION = "invalid_citation"  # [n] points to no passage
     UNSUPPORTED_NUMBER = "unsupported_number"  # a figure absent from the cited passages
     NOT_A_CLAIM = "not_a_claim"  # greeting, closing formula, abstention notice
+    # A URL, e-mail or phone number found in no source (masked in the text), or a
+    # sentence repeating the instructions given to the LLM (removed).
+    UNSAFE_CONTENT = "unsafe_content"
 
 
 @dataclass

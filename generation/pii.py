@@ -1,0 +1,229 @@
+"""Personal data in citizens' messages: mask before any text leaves for an LLM.
+
+`mask(text)` replaces e-mails, phone numbers, IBANs, social security numbers (NIR),
+tax numbers, other file numbers, dates of birth, postal addresses and names with
+placeholders such as [EMAIL_1], [TELEPHONE_1], [NOM_1]; the same value always gets the
+same placeholder. `unmask(text, mapping)` puts values back into the agent's draft.
+Rules are regular expressions tuned to French usage; nothing here logs text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+_UPPER = "A-ZÀ-ÖØ-ÞŒ"
+_LOWER = "a-zß-öø-ÿœ"
+# A name word: "Dupont", "DUPONT", "Jean-Pierre", "O'Neil", "Lefèvre".
+_NAME_WORD = rf"[{_UPPER}](?:[{_LOWER}]+|[{_UPPER}]+)(?:['’-][{_UPPER}]?[{_LOWER}{_UPPER}]+)*"
+_PARTICLE = r"(?:de|du|des|d'|le|la|van|von|da|di|ben|el)"
+_NAME = rf"{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_WORD}){{0,3}}"
+
+# Words that look like names after a trigger but are not ("Madame la Directrice").
+_NOT_NAMES = {
+    "madame", "monsieur", "le", "la", "les", "directeur", "directrice", "maire", "préfet",
+    "président", "présidente", "juge", "docteur", "agent", "service", "caf", "cpam", "urssaf",
+    "france", "travail", "pôle", "emploi", "je", "nous", "vous", "bonjour", "merci",
+    "cordialement", "objet", "salarié", "salariée", "retraité", "retraitée", "en", "au",
+}
+
+_MONTHS = (
+    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|"
+    "novembre|décembre|decembre"
+)
+_DATE = rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{1,2}}(?:er)?\s+(?:{_MONTHS})\s+\d{{4}})"
+_VOIE = (
+    r"(?:rue|avenue|av\.|boulevard|bd|bld|place|pl\.|chemin|ch\.|allée|allee|impasse|route|"
+    r"quai|cours|square|sq\.|lotissement|résidence|residence|voie|passage|faubourg|fbg|"
+    r"cité|cite|hameau|lieu-dit|sentier|rond-point|parvis|promenade|esplanade|mail|villa|"
+    r"chaussée|montée|traverse|venelle|ruelle|domaine|clos)"
+)
+_COMMUNE = rf"[{_UPPER}][{_LOWER}{_UPPER}'’-]+(?:[ -](?:(?:sur|sous|en|de|du|la|le|les|lès|aux|d')[ -])?[{_UPPER}][{_LOWER}{_UPPER}'’-]+){{0,4}}(?:\s+(?:Cedex|CEDEX)(?:\s+\d{{1,2}})?)?"
+
+# (kind, compiled pattern, group holding the value or 0). Order matters: longer,
+# more specific numbers first so that a NIR is not taken for a phone number.
+_RULES: list[tuple[str, re.Pattern, int]] = [
+    ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), 0),
+    ("IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b"), 0),
+    (
+        "NUMERO_FISCAL",
+        re.compile(
+            r"(?:num[ée]ro (?:fiscal|SPI|d'identification fiscale)|n°\s*fiscal|SPI)\s*:?\s*"
+            r"((?:\d[ .]?){12}\d)",
+            re.IGNORECASE,
+        ),
+        1,
+    ),
+    (
+        "NIR",
+        re.compile(
+            r"(?<![\d])[12][ .]?\d{2}[ .]?(?:0[1-9]|1[0-2]|[2-9]\d)[ .]?(?:\d{2}|2[AB])[ .]?\d{3}"
+            r"[ .]?\d{3}(?:[ .]?\d{2})?(?![\d])"
+        ),
+        0,
+    ),
+    ("NUMERO_FISCAL", re.compile(r"(?<![\d])[0-3]\d(?:[ ]?\d){11}(?![\d])"), 0),
+    (
+        "TELEPHONE",
+        re.compile(
+            r"(?<![\d\w])(?:(?:\+|00)33[ .-]?(?:\(0\)[ .-]?)?|0)[1-9](?:[ .-]?\d{2}){4}(?![\d])"
+        ),
+        0,
+    ),
+    (
+        "IDENTIFIANT",
+        re.compile(
+            r"(?:num[ée]ro|n°|no|référence|identifiant|matricule)\s+(?:d'|de |du )?"
+            r"(?:allocataire|dossier|client|adhérent|sécurité sociale|sécu|passeport|"
+            r"carte d'identité|permis|titre de séjour|demandeur d'emploi|identifiant|"
+            r"immatriculation|siret|siren|contrat|pension|retraite|invalidité|"
+            r"caf|france travail|pôle emploi|cpam)\s*(?:est\s*)?:?\s*([A-Z0-9][A-Z0-9 ./-]{3,24}[A-Z0-9])",
+            re.IGNORECASE,
+        ),
+        1,
+    ),
+    (
+        "DATE_NAISSANCE",
+        re.compile(
+            rf"(?:n[ée]e?s?\s+le|date de naissance\s*:?|naissance\s*:)\s*({_DATE})", re.IGNORECASE
+        ),
+        1,
+    ),
+    (
+        "ADRESSE",
+        re.compile(
+            rf"\b\d{{1,4}}(?:\s?(?:bis|ter|[AB]))?,?\s+{_VOIE}\s+(?:[{_LOWER}{_UPPER}'’.-]+\s?){{1,6}}"
+            rf"(?:,?\s*(?:\d{{5}}|\d{{2}}\s\d{{3}})\s+{_COMMUNE})?",
+            re.IGNORECASE,
+        ),
+        0,
+    ),
+    ("ADRESSE", re.compile(rf"(?<![\d\w])(?:\d{{5}}|\d{{2}} \d{{3}})\s+{_COMMUNE}"), 0),
+    ("ADRESSE", re.compile(r"\b(?:BP|CS|boîte postale)\s*\d{2,6}\b"), 0),
+]
+
+_NAME_RULES: list[re.Pattern] = [
+    re.compile(rf"(?i:je m'appelle|je me nomme|mon nom est|moi,|nom\s*:|prénom\s*:|"
+               rf"nom et prénom\s*:|nom de famille\s*:|je suis)\s+({_NAME})"),
+    re.compile(rf"\b(?:Madame|Monsieur|Mme|Mlle|Mademoiselle|M\.|Mr|Me|Maître|Dr|Docteur)\s+({_NAME})"),
+    re.compile(
+        rf"(?i:mon (?:fils|mari|époux|epoux|conjoint|compagnon|père|pere|frère|frere|"
+        rf"oncle|neveu|petit-fils|voisin|employeur|bailleur|propriétaire|ex-mari)"
+        rf"|ma (?:fille|femme|épouse|epouse|conjointe|compagne|mère|mere|sœur|soeur|"
+        rf"tante|nièce|niece|petite-fille|voisine|propriétaire|ex-femme)"
+        rf"|mes enfants|mes fils|mes filles),?\s+({_NAME})"
+    ),
+    re.compile(
+        rf"(?i:cordialement|bien à vous|salutations|respectueusement|merci d'avance|"
+        rf"merci par avance|merci|sincères salutations|distinguées)[ ,.!]*\n?\s*({_NAME})\s*$",
+        re.MULTILINE,
+    ),
+    re.compile(rf"^\s*(?:--\s*\n\s*)?({_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?)\s*$", re.MULTILINE),
+]
+
+_PLACEHOLDER = re.compile(r"\[([A-Z_]+)_(\d+)\]")
+
+
+@dataclass
+class MaskedText:
+    text: str
+    mapping: dict[str, str] = field(default_factory=dict)  # "[EMAIL_1]" -> "a@b.fr"
+
+    def kinds(self) -> set[str]:
+        return {placeholder[1:].rsplit("_", 1)[0] for placeholder in self.mapping}
+
+
+class _Masker:
+    def __init__(self) -> None:
+        self.mapping: dict[str, str] = {}
+        self._by_value: dict[tuple[str, str], str] = {}
+        self._counts: dict[str, int] = {}
+
+    def placeholder(self, kind: str, value: str) -> str:
+        key = (kind, re.sub(r"\s+", " ", value.strip()).lower())
+        if key not in self._by_value:
+            self._counts[kind] = self._counts.get(kind, 0) + 1
+            placeholder = f"[{kind}_{self._counts[kind]}]"
+            self._by_value[key] = placeholder
+            self.mapping[placeholder] = value.strip()
+        return self._by_value[key]
+
+    def replace(self, text: str, pattern: re.Pattern, kind: str, group: int) -> str:
+        def substitute(match: re.Match) -> str:
+            value = match.group(group)
+            start, end = match.span(group)
+            if kind == "NOM":
+                value = _trim_name(value)
+                if not _is_name(value):
+                    return match.group(0)
+                end = start + len(value)
+            offset = match.start()
+            whole = match.group(0)
+            return whole[: start - offset] + self.placeholder(kind, value) + whole[end - offset :]
+
+        return pattern.sub(substitute, text)
+
+
+def _is_name(value: str) -> bool:
+    words = value.split()
+    if not words or any(word.lower().strip(",.") in _NOT_NAMES for word in words[:1]):
+        return False
+    return not all(word.lower() in _NOT_NAMES for word in words)
+
+
+def _trim_name(value: str) -> str:
+    words = value.split()
+    while words and words[-1].lower() in _NOT_NAMES:
+        words.pop()
+    return " ".join(words)
+
+
+def mask(text: str) -> MaskedText:
+    """The text with personal values replaced by placeholders, and the mapping back."""
+    masker = _Masker()
+    for kind, pattern, group in _RULES:
+        text = masker.replace(text, pattern, kind, group)
+    for pattern in _NAME_RULES:
+        text = masker.replace(text, pattern, "NOM", 1)
+    text = _mask_known_names(text, masker)
+    return MaskedText(text=text, mapping=masker.mapping)
+
+
+def _mask_known_names(text: str, masker: _Masker) -> str:
+    """A name found once is masked everywhere, also its last name alone ("M. Dupont")."""
+    for placeholder, value in list(masker.mapping.items()):
+        if not placeholder.startswith("[NOM_"):
+            continue
+        candidates = {value}
+        parts = value.split()
+        if len(parts) > 1:
+            candidates.add(parts[-1])
+        for candidate in sorted(candidates, key=len, reverse=True):
+            if len(candidate) < 3:
+                continue
+            text = re.sub(rf"(?<![\w\[]){re.escape(candidate)}(?![\w\]])", placeholder, text)
+    return text
+
+
+def unmask(text: str, mapping: dict[str, str], kinds: Iterable[str] | None = None) -> str:
+    """Put the values back; with `kinds`, only those kinds (e.g. ["NOM"])."""
+    allowed = set(kinds) if kinds is not None else None
+
+    def substitute(match: re.Match) -> str:
+        placeholder = match.group(0)
+        if placeholder not in mapping or (allowed is not None and match.group(1) not in allowed):
+            return placeholder
+        return mapping[placeholder]
+
+    return _PLACEHOLDER.sub(substitute, text)
+
+
+def leaked_values(text: str, mapping: dict[str, str]) -> list[str]:
+    """Personal values of `mapping` that still appear in `text` (for checks and tests)."""
+    folded = re.sub(r"[\s.-]", "", text).lower()
+    return [
+        value
+        for value in mapping.values()
+        if len(value) >= 4 and re.sub(r"[\s.-]", "", value).lower() in folded
+    ]
