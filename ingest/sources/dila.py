@@ -15,7 +15,7 @@ from ingest.http import CachedDownloader, HttpClient, HttpError
 from ingest.model import Failure, Fiche
 from ingest.settings import IngestSettings
 from ingest.sources.base import Source
-from ingest.sources.documents import AUDIENCE_CODES, read_zip
+from ingest.sources.documents import AUDIENCE_CODES, ZIP_ERRORS, read_zip
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def check_zip(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise ValueError(f"not a valid zip archive: {exc}") from exc
     if bad is not None:
         raise ValueError(f"corrupt zip member {bad}")

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 DOCUMENT_ID = re.compile(r"^[A-Z]{1,3}\d+$")
 
 # Codes used by DILA's zips and folder names, mapped to Fiche.audiences values.
+# What reading a damaged or unusual zip member raises.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError)
+
 AUDIENCE_CODES = {"part": "particuliers", "pro": "professionnels", "asso": "associations"}
 _AUDIENCE_WORDS = {
     **{code: audience for code, audience in AUDIENCE_CODES.items()},
@@ -105,7 +109,7 @@ def read_zip(path: Path, audience: str | None) -> Iterator[Fiche | Failure]:
             origin = f"{path}!{member.filename}"
             try:
                 data = archive.read(member)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            except ZIP_ERRORS as exc:
                 yield Failure(origin, f"corrupt zip member: {exc}", fiche_id=document_id(name))
                 continue
             yield parse_xml(data, origin, audience)
