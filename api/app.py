@@ -47,19 +47,42 @@ def create_app(settings: ApiSettings | None = None, **services_options) -> FastA
     install_error_handlers(app)
     for module in (health, account, drafts, search, fiches, index, openai_compat):
         app.include_router(module.router)
-    app.middleware("http")(_security_headers_and_access_log)
+    app.add_middleware(SecurityHeadersAndAccessLog)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     return app
 
 
-async def _security_headers_and_access_log(request, call_next):
-    started = time.perf_counter()
-    response = await call_next(request)
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    # The path only: query strings may carry a citizen's question.
-    log.info("%s %s %s %.0fms", request.method, request.url.path, response.status_code,
-             (time.perf_counter() - started) * 1000)
-    return response
+class SecurityHeadersAndAccessLog:
+    """Pure ASGI (no task group, so body-limit errors reach the handlers unwrapped)."""
+
+    HEADERS = (
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+    )
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_headers(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in self.HEADERS if n not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            # The path only: query strings may carry a citizen's question.
+            log.info("%s %s %s %.0fms", scope.get("method"), scope.get("path"), status,
+                     (time.perf_counter() - started) * 1000)
