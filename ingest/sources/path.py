@@ -35,8 +35,11 @@ class PathSource(Source):
             return
         audience_folders = _audience_folders(self.path)
         if audience_folders:
+            if not any(_folder_kinds(folder) for folder, _ in audience_folders):
+                raise SourceError(f"{self.path}: the audience folders hold no documents")
             for folder, audience in audience_folders:
-                yield from read_folder(folder, audience)
+                if _folder_kinds(folder):  # an audience may legitimately be empty
+                    yield from read_folder(folder, audience)
         else:
             yield from read_folder(self.path, audience_from_name(self.path.name))
 
