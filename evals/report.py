@@ -1,0 +1,220 @@
+"""Reports of a benchmark run: Markdown and HTML (jinja2) with PNG plots, the result
+JSON beside them, and the comparison with a baseline run (deltas and a gate).
+
+A run result is the object `guichet eval retrieval|drafts --json` prints, with
+`benchmark` ("retrieval" or "drafts") and `config` (what was run, on which index).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+
+TEMPLATES = Path(__file__).parent / "templates"
+WORST_COUNT = 10
+
+
+class BaselineError(ValueError):
+    """The baseline file is missing, not JSON, or not a result of the same benchmark."""
+
+
+@dataclass
+class GateOutcome:
+    metric: str
+    max_drop: float
+    failures: list[str]  # "hybrid hit@5: 0.900 → 0.850 (-0.050)"
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+# -- baseline comparison ------------------------------------------------------------
+
+def metric_tables(result: dict) -> dict[str, dict]:
+    """{group: {metric: value}}: one group per mode for retrieval, one ("drafts") else."""
+    if result.get("benchmark") == "retrieval":
+        return result["metrics"]
+    return {"drafts": result["metrics"]}
+
+
+def load_baseline(path: str | Path, benchmark: str) -> dict:
+    path = Path(path)
+    try:
+        baseline = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BaselineError(f"{path}: no such baseline file") from exc
+    except json.JSONDecodeError as exc:
+        raise BaselineError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+    if not isinstance(baseline, dict) or "metrics" not in baseline:
+        raise BaselineError(f"{path}: not a guichet eval result (no 'metrics')")
+    if baseline.get("benchmark", benchmark) != benchmark:
+        raise BaselineError(f"{path}: a {baseline.get('benchmark')} result, not a {benchmark} one")
+    return baseline
+
+
+def deltas(current: dict, baseline: dict) -> dict[str, dict[str, float]]:
+    """current - baseline for every numeric metric present in both runs."""
+    table: dict[str, dict[str, float]] = {}
+    base_tables = metric_tables(baseline)
+    for group, figures in metric_tables(current).items():
+        before = base_tables.get(group, {})
+        table[group] = {
+            name: value - before[name]
+            for name, value in figures.items()
+            if _number(value) and _number(before.get(name))
+        }
+    return table
+
+
+def gate(current: dict, baseline: dict, metric: str, max_drop: float) -> GateOutcome:
+    """Fails when `metric` (e.g. "hit@5", or "hybrid/hit@5" for one mode) dropped by
+    more than `max_drop` in any group present in both runs."""
+    group_filter, _, name = metric.rpartition("/")
+    current_tables, base_tables = metric_tables(current), metric_tables(baseline)
+    failures, compared = [], 0
+    for group, figures in current_tables.items():
+        if group_filter and group != group_filter:
+            continue
+        now, before = figures.get(name), base_tables.get(group, {}).get(name)
+        if not (_number(now) and _number(before)):
+            continue
+        compared += 1
+        if before - now > max_drop + 1e-12:
+            failures.append(f"{group} {name}: {before:.3f} → {now:.3f} ({now - before:+.3f})")
+    if not compared:
+        raise BaselineError(f"metric {metric!r} is in neither run or not comparable")
+    return GateOutcome(metric, max_drop, failures)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# -- plots --------------------------------------------------------------------------
+
+def plot_retrieval(result: dict, out_dir: Path) -> dict[str, str]:
+    plots = {}
+    ks, metrics = result["ks"], result["metrics"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for mode, figures in metrics.items():
+        ax.plot(ks, [figures[f"recall@{k}"] for k in ks], marker="o", label=f"{mode} recall@k")
+    ax.set_xlabel("k (fiches)")
+    ax.set_ylabel("recall@k")
+    ax.set_ylim(0, 1.02)
+    ax.set_xticks(ks)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    plots["recall_at_k"] = _save(fig, out_dir / "recall_at_k.png")
+
+    rows = [r for r in result["per_question"] if not r["error"] and r["top"]]
+    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(4 * max(1, len(metrics)), 3.5), squeeze=False)
+    for ax, mode in zip(axes[0], metrics):
+        hits = [r["top"][0]["score"] for r in rows if r["mode"] == mode and r["figures"]["mrr@10"] == 1.0]
+        misses = [r["top"][0]["score"] for r in rows if r["mode"] == mode and r["figures"]["mrr@10"] < 1.0]
+        ax.hist([hits, misses], bins=20, label=["gold first", "gold not first"], stacked=True)
+        ax.set_title(f"{mode}: top-1 passage score")
+        ax.legend(fontsize="small")
+    plots["score_distribution"] = _save(fig, out_dir / "score_distribution.png")
+
+    latencies = {m: [r["latency_ms"] for r in result["per_question"] if r["mode"] == m and not r["error"]] for m in metrics}
+    plots["latency"] = _latency_histogram(latencies, out_dir / "latency.png")
+    return plots
+
+
+def plot_drafts(result: dict, out_dir: Path) -> dict[str, str]:
+    rows = [r for r in result["per_question"] if not r["error"]]
+    plots = {"latency": _latency_histogram({"drafts": [r["latency_ms"] for r in rows]}, out_dir / "latency.png")}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    covered = [r["confidence"] for r in rows if r["covered"]]
+    uncovered = [r["confidence"] for r in rows if not r["covered"]]
+    ax.hist([covered, uncovered], bins=20, range=(0, 1), label=["covered", "uncovered"])
+    ax.set_xlabel("draft confidence")
+    ax.set_ylabel("questions")
+    ax.legend()
+    plots["confidence"] = _save(fig, out_dir / "confidence.png")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    support = [r["supported"] / r["claims"] for r in rows if r["claims"] and not r["abstained"]]
+    ax.hist(support, bins=10, range=(0, 1))
+    ax.set_xlabel("share of supported claim sentences per draft")
+    ax.set_ylabel("drafts")
+    plots["support"] = _save(fig, out_dir / "support.png")
+    return plots
+
+
+def _latency_histogram(latencies: dict[str, list[float]], path: Path) -> str:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in latencies.items():
+        if values:
+            ax.hist(values, bins=30, alpha=0.6, label=name)
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("requests")
+    ax.legend()
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> str:
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=90)
+    plt.close(fig)
+    return path.name
+
+
+# -- rendering ----------------------------------------------------------------------
+
+def write_report(result: dict, out_dir: str | Path, *, baseline: dict | None = None, gate_outcome: GateOutcome | None = None) -> dict[str, Path]:
+    """Write result.json, report.md, report.html and the PNG plots into `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    benchmark = result["benchmark"]
+    plots = plot_retrieval(result, out_dir) if benchmark == "retrieval" else plot_drafts(result, out_dir)
+    context = {
+        "result": result,
+        "benchmark": benchmark,
+        "config": result.get("config", {}),
+        "plots": plots,
+        "tables": metric_tables(result),
+        "deltas": deltas(result, baseline) if baseline else None,
+        "gate": gate_outcome,
+        "worst": _worst(result),
+        "fmt": _fmt,
+    }
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+    )
+    paths = {"json": out_dir / "result.json", "markdown": out_dir / "report.md", "html": out_dir / "report.html"}
+    paths["json"].write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    paths["markdown"].write_text(environment.get_template("report.md.j2").render(**context), encoding="utf-8")
+    paths["html"].write_text(environment.get_template("report.html.j2").render(**context), encoding="utf-8")
+    return paths | {name: out_dir / file for name, file in plots.items()}
+
+
+def _worst(result: dict) -> dict[str, list[dict]]:
+    if result["benchmark"] == "retrieval":
+        from evals.retrieval_eval import worst_questions
+
+        return {mode: worst_questions(result, mode, WORST_COUNT) for mode in result["metrics"]}
+    rows = [r for r in result["per_question"] if r["covered"] and not r["error"]]
+    rows.sort(key=lambda r: (not r["abstained"], r["supported"] / r["claims"] if r["claims"] else 0.0, r["id"]))
+    return {"drafts": rows[:WORST_COUNT]}
+
+
+def _fmt(value, delta: bool = False) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:+d}" if delta else str(value)
+    if isinstance(value, float):
+        return f"{value:+.3f}" if delta else f"{value:.3f}"
+    return str(value)

@@ -1,0 +1,150 @@
+"""Retrieval benchmark: fiche-level ranking figures and answer-span recall, per mode.
+
+Fiche-level figures use `SearchResult.fiches` order; span recall@k looks for the
+gold answer spans in the first k passages of `SearchResult.passages`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from evals.datasets import Question
+from evals.metrics import mean, percentiles, ranking_metrics, span_recall
+from retrieval.base import Retriever
+from retrieval.types import SearchMode, SearchResult
+
+DEFAULT_KS = (1, 3, 5, 10)
+RANKING_DEPTH = 10  # MRR@10 and nDCG@10 need ten fiches whatever the k asked for
+SNIPPET_CHARS = 240
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class QuestionOutcome:
+    id: str
+    question: str
+    kind: str
+    gold: list[str]
+    mode: str
+    ranked: list[str]
+    figures: dict[str, float]
+    latency_ms: float
+    confidence: float = 0.0
+    top: list[dict] = field(default_factory=list)  # what was retrieved (for the worst-questions table)
+    error: str = ""
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def evaluate_retrieval(
+    retriever: Retriever,
+    questions: Sequence[Question],
+    *,
+    modes: Sequence[SearchMode] = (SearchMode.BM25, SearchMode.DENSE, SearchMode.HYBRID),
+    ks: Sequence[int] = DEFAULT_KS,
+    progress: Progress | None = None,
+) -> dict:
+    """Run every question in every mode; returns the result object `--json` prints."""
+    ks = sorted(set(ks))
+    answerable = [q for q in questions if q.gold]
+    with_spans = sum(1 for q in answerable if q.answers)
+    outcomes: dict[str, list[QuestionOutcome]] = {}
+    for mode in modes:
+        outcomes[mode.value] = [_run_one(retriever, q, mode, ks) for q in _progress(answerable, mode, progress)]
+    return {
+        "questions": len(answerable),
+        "skipped_without_gold": len(questions) - len(answerable),
+        "questions_with_spans": with_spans,
+        "modes": [m.value for m in modes],
+        "ks": ks,
+        "metrics": {mode: aggregate(items, ks, with_spans > 0) for mode, items in outcomes.items()},
+        "by_kind": {mode: by_kind(items) for mode, items in outcomes.items()},
+        "per_question": [o.to_dict() for items in outcomes.values() for o in items],
+    }
+
+
+def _progress(questions: Sequence[Question], mode: SearchMode, progress: Progress | None):
+    for number, question in enumerate(questions, start=1):
+        if progress and (number == 1 or number % 50 == 0 or number == len(questions)):
+            progress(f"{mode.value}: {number}/{len(questions)}")
+        yield question
+
+
+def _run_one(retriever: Retriever, question: Question, mode: SearchMode, ks: list[int]) -> QuestionOutcome:
+    depth = max(RANKING_DEPTH, *ks)
+    start = time.perf_counter()
+    try:
+        result = retriever.search(question.question, k=depth, mode=mode)
+    except Exception as exc:  # one failing question must not sink the run; it is counted
+        return QuestionOutcome(
+            question.id, question.question, question.kind, question.gold, mode.value, [],
+            {}, (time.perf_counter() - start) * 1000, error=f"{type(exc).__name__}: {exc}",
+        )
+    latency_ms = (time.perf_counter() - start) * 1000
+    ranked = [hit.fiche_id for hit in result.fiches]
+    figures = ranking_metrics(ranked, question.gold, ks)
+    if question.answers:
+        for k in ks:
+            figures[f"span_recall@{k}"] = span_recall(question.answers, [p.text for p in result.passages[:k]])
+    return QuestionOutcome(
+        question.id, question.question, question.kind, question.gold, mode.value, ranked[:depth],
+        figures, latency_ms, result.confidence, _top(result),
+    )
+
+
+def _top(result: SearchResult, count: int = 3) -> list[dict]:
+    return [
+        {
+            "fiche_id": p.fiche_id,
+            "title": p.chunk.title,
+            "section": p.chunk.section,
+            "score": round(float(p.score), 4),
+            "snippet": " ".join(p.text.split())[:SNIPPET_CHARS],
+        }
+        for p in result.passages[:count]
+    ]
+
+
+def aggregate(outcomes: Sequence[QuestionOutcome], ks: Sequence[int], spans: bool) -> dict:
+    """Means over the questions that ran; latency percentiles; span recall only over
+    the questions that have spans (None when the set has none)."""
+    ok = [o for o in outcomes if not o.error]
+    figures: dict[str, float | int | None] = {}
+    for k in ks:
+        figures[f"hit@{k}"] = mean(o.figures[f"hit@{k}"] for o in ok)
+        figures[f"recall@{k}"] = mean(o.figures[f"recall@{k}"] for o in ok)
+    figures["mrr@10"] = mean(o.figures["mrr@10"] for o in ok)
+    figures["ndcg@10"] = mean(o.figures["ndcg@10"] for o in ok)
+    for k in ks:
+        with_span = [o.figures[f"span_recall@{k}"] for o in ok if f"span_recall@{k}" in o.figures]
+        figures[f"span_recall@{k}"] = mean(with_span) if spans and with_span else None
+    latencies = percentiles([o.latency_ms for o in ok])
+    figures.update({f"latency_{name}_ms": round(value, 2) for name, value in latencies.items()})
+    figures["questions"] = len(ok)
+    figures["errors"] = len(outcomes) - len(ok)
+    return figures
+
+
+def by_kind(outcomes: Sequence[QuestionOutcome]) -> dict[str, dict]:
+    groups: dict[str, list[QuestionOutcome]] = defaultdict(list)
+    for outcome in outcomes:
+        if not outcome.error:
+            groups[outcome.kind or "all"].append(outcome)
+    table = {}
+    for kind, items in sorted(groups.items()):
+        names = [n for n in items[0].figures if n.startswith("hit@")] + ["mrr@10", "ndcg@10"]
+        table[kind] = {"questions": len(items), **{n: mean(o.figures[n] for o in items) for n in names}}
+    return table
+
+
+def worst_questions(result: dict, mode: str, count: int = 10) -> list[dict]:
+    """The questions of `mode` with the lowest MRR@10 (ties: lowest nDCG, then id)."""
+    rows = [r for r in result["per_question"] if r["mode"] == mode and not r["error"]]
+    rows.sort(key=lambda r: (r["figures"]["mrr@10"], r["figures"]["ndcg@10"], r["id"]))
+    return rows[:count]
+

@@ -1,0 +1,66 @@
+"""Opening what the benchmarks measure: the retriever, the draft service, the config
+snapshot written into results and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def open_retriever(index_dir: Path | None, embedder: str = "auto"):
+    """The index's retriever; embedder "auto" = the one the index was built with."""
+    from retrieval import open_retriever as open_index_retriever
+
+    return open_index_retriever(index_dir=index_dir, embedder_spec=embedder)
+
+
+def draft_service(retriever, llm_settings=None):
+    from generation.service import DraftService
+    from generation.settings import LLMSettings
+
+    return DraftService(retriever, llm_settings or LLMSettings())
+
+
+def index_info(retriever) -> dict:
+    """The index build info (embedder, counts, snapshot date) as far as the retriever tells."""
+    for name in ("build_info", "info", "stats"):
+        value = getattr(retriever, name, None)
+        if callable(value):
+            try:
+                value = value()
+            except Exception:
+                continue
+        if is_dataclass(value):
+            return asdict(value)
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def known_fiches(retriever, fiche_ids: set[str]) -> set[str]:
+    """The IDs among `fiche_ids` that the index holds."""
+    return {fiche_id for fiche_id in sorted(fiche_ids) if retriever.fiche(fiche_id) is not None}
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def snapshot(**settings) -> dict:
+    """What a result records about the run: settings given, code version, machine, time."""
+    return {
+        **{k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()},
+        "commit": git_commit(),
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()} {platform.system()}",
+        "run_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
