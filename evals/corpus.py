@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from evals.build_sets import Document
+from evals.build_sets import Document, document_from_root
 from ingest.model import Failure, Fiche
 from ingest.tree import Element, MalformedDocument, from_xml, from_xmljs
 
@@ -38,7 +38,15 @@ def read_documents(spec: str, *, progress: Callable[[str], None] | None = None) 
         progress(f"{spec}: {len(fiches)} documents, {len(failures)} unreadable")
     if not fiches:
         raise CorpusError(f"{spec}: no readable document")
-    return [Document(f.id, f.type, f.title, element_tree(f.origin) or Element("Publication")) for f in fiches]
+    return [_document(f) for f in fiches]
+
+
+def _document(fiche: Fiche) -> Document:
+    root = element_tree(fiche.origin)
+    from_tree = document_from_root(root) if root is not None else None
+    if from_tree is not None and from_tree.id == fiche.id and from_tree.title:
+        return from_tree  # the editors' plain-text title, as the sets compare labels with it
+    return Document(fiche.id, fiche.type, fiche.title, root or Element("Publication"))
 
 
 def element_tree(origin: str) -> Element | None:
