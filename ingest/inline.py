@@ -20,7 +20,9 @@ _SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_POINT = re.compile(r" ([.,])(?=\s|$)")
 
 # Elements whose text is kept as is.
-_PLAIN = {"Valeur", "Expression", "TermeEtranger", "Paragraphe", "Titre", "Contenu", "Texte", "Source"}
+_PLAIN = {"Valeur", "Expression", "TermeEtranger", "Contenu", "Source"}
+# Block elements met inside inline text (a definition's list…): kept, space-separated.
+_BLOCKS = {"Paragraphe", "Titre", "Texte", "Liste", "Item", "Chapitre", "SousChapitre"}
 # Elements that carry no reader-visible text.
 _SILENT = {"Condition", "estVrai", "estIndefini", "ou", "et", "SiSelectionne", "affecteVrai",
            "affecteFaux", "Credits", "Description", "Illustration"}
@@ -92,6 +94,8 @@ class InlineRenderer:
             return handler(element)
         if element.name in _SILENT:
             return ""
+        if element.name in _BLOCKS:
+            return f" {self.raw(element)} "
         if element.name not in _PLAIN:
             log.debug("unknown inline element <%s>: text kept", element.name)
         return self.raw(element)

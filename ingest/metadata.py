@@ -48,20 +48,25 @@ def themes(root: Element) -> list[str]:
     return list(dict.fromkeys(n for n in names if n))
 
 
+# Elements naming another publication with its full title, then those with a short
+# label (dossier and theme navigation): full titles win.
+_FULL_TITLES = ("Niveau", "QuestionReponse", "CommentFaireSi", "FicheLiee", "RechercheGuidee",
+                "ServiceEnLigne", "Theme", "DossierPere", "SousThemePere")
+_SHORT_LABELS = ("Fiche", "Dossier", "SousDossier", "SousTheme")
+
+
 def local_titles(root: Element) -> dict[str, str]:
     """Titles of other publications named inside this document (navigation, related
     questions): enough to label most empty links without the whole corpus."""
     titles: dict[str, str] = {}
-    for element in root.iter():
-        target = element.get("ID")
-        if not target or element.name in ("Publication", "ServiceComplementaire"):
-            continue
-        if element.name in ("Niveau", "QuestionReponse", "CommentFaireSi", "Fiche", "Dossier",
-                            "SousThemePere", "FicheLiee", "RechercheGuidee", "Theme", "DossierPere",
-                            "SousDossier", "SousTheme", "ServiceEnLigne"):
-            title = _title(element) or collapse(element.text())
-            if title:
-                titles.setdefault(target, title)
+    for names in (_FULL_TITLES, _SHORT_LABELS):
+        for element in root.iter():
+            target = element.get("ID")
+            if target and element.name in names and target not in titles:
+                title = _title(element) or collapse(element.text())
+                if title:
+                    titles[target] = title
+    titles.pop(root.get("ID", ""), None)
     return titles
 
 

@@ -77,6 +77,10 @@ class Fiche:
     acronyms: dict[str, str] = field(default_factory=dict)  # acronym -> expansion
     warnings: list[str] = field(default_factory=list)  # dated warnings (Avertissement)
     origin: str = ""  # file, zip member or URL it was read from
+    # fiche (F*), dossier / theme (N*), service (R*: forms, online services, simulators)
+    kind: str = ""
+    external_links: list[Link] = field(default_factory=list)  # LienExterne: label → URL
+    where_to_go: list[Link] = field(default_factory=list)  # OuSAdresser: label → URL or ID
 
     @property
     def is_content(self) -> bool:
@@ -105,6 +109,8 @@ class Fiche:
         data["internal_links"] = [Link(**r) for r in data.get("internal_links", [])]
         data["related_questions"] = [Link(**r) for r in data.get("related_questions", [])]
         data["online_services"] = [OnlineService(**r) for r in data.get("online_services", [])]
+        data["external_links"] = [Link(**r) for r in data.get("external_links", [])]
+        data["where_to_go"] = [Link(**r) for r in data.get("where_to_go", [])]
         return cls(**data)
 
 

@@ -80,7 +80,17 @@ def parse_document(
         acronyms=metadata.definitions(root, "Abreviation", inline),
         warnings=metadata.warnings(root, inline),
         origin=origin,
+        kind=_kind(root, fiche_id),
+        external_links=list(links.external),
+        where_to_go=_where_to_go(root, body),
     )
+
+
+def document_title(root: Element) -> tuple[str, str]:
+    """(ID, title) of a document without parsing its body: a cheap first pass over a
+    corpus gives the `titles` that label empty links."""
+    fiche_id = collapse(root.get("ID", "")) or metadata.dc(root, "identifier")
+    return fiche_id, metadata.dc(root, "title")
 
 
 def _body_parts(root: Element) -> list[Element]:
@@ -97,8 +107,8 @@ def _add_annex_sections(root: Element, body: RenderResult, inline: InlineRendere
     external = [line for line in external if line]
     if external:
         body.sections.append(Section(path=["Liens utiles"], markdown="## Liens utiles\n\n" + "\n".join(external)))
-    for section in _navigation_sections(root, inline, body.links):
-        body.sections.append(section)
+    if root.name == "Publication":
+        body.sections.extend(_navigation_sections(root, inline, body.links))
     if root.name == "ServiceComplementaire":
         _service_card_links(root, body, inline)
 
@@ -182,5 +192,21 @@ def _online_services(root: Element, body: RenderResult, inline: InlineRenderer) 
     return services
 
 
-def where_to_go(body: RenderResult) -> list[Link]:
-    return list(body.where_to_go)
+def _where_to_go(root: Element, body: RenderResult) -> list[Link]:
+    """Inline "Où s'adresser" (rendered in the body) and the fiche's own list."""
+    places = list(body.where_to_go)
+    for element in root.elements("OuSAdresser"):
+        web = element.first("RessourceWeb")
+        target = (web.get("URL", "") if web is not None else "") or element.get("ID", "")
+        link = Link(collapse(element.first("Titre").text()) if element.first("Titre") else target, target)
+        if link.target and link not in places:
+            places.append(link)
+    return places
+
+
+def _kind(root: Element, fiche_id: str) -> str:
+    if root.name == "ServiceComplementaire":
+        return "service"
+    if fiche_id.startswith("N"):
+        return "theme" if root.get("type", "").lower().startswith("th") else "dossier"
+    return "fiche"
