@@ -10,8 +10,7 @@ import pytest
 from ingest.model import Failure, Fiche
 from ingest.sources import SourceError, open_source
 from ingest.sources.crawl import CrawlSource
-from ingest.tree import Element, from_xml
-from tests.fixtures.sources import audience_zip, make_zip
+from tests.fixtures.sources import audience_zip, json_folder, make_zip
 
 ALL_IDS = {"F1972", "F1775", "F33481", "F34344", "F31851", "F34729"}
 
@@ -20,33 +19,6 @@ def read(spec, settings):
     items = list(open_source(str(spec), settings).fiches())
     fiches = {i.id: i for i in items if isinstance(i, Fiche)}
     return fiches, [i for i in items if isinstance(i, Failure)]
-
-
-def to_xmljs(element: Element) -> dict:
-    """The xml-js form, as in the npm package."""
-    children = [
-        {"type": "text", "text": c} if isinstance(c, str) else to_xmljs(c) for c in element.children
-    ]
-    node = {"type": "element", "name": element.name, "children": children}
-    if element.attributes:
-        node["attributes"] = element.attributes
-    return node
-
-
-def json_folder(fiches_dir, dest, extra_files=None, listed_extra=()):
-    """An npm-style data/ folder: <audience>/<ID>.json and index.json."""
-    for audience_dir in sorted(p for p in fiches_dir.iterdir() if p.is_dir()):
-        out = dest / audience_dir.name
-        out.mkdir(parents=True)
-        ids = []
-        for xml_file in sorted(audience_dir.glob("*.xml")):
-            document = {"id": xml_file.stem, "children": [to_xmljs(from_xml(xml_file.read_bytes()))]}
-            (out / f"{xml_file.stem}.json").write_text(json.dumps(document), encoding="utf-8")
-            ids.append(xml_file.stem)
-        (out / "index.json").write_text(json.dumps(ids + list(listed_extra)), encoding="utf-8")
-    for relative, content in (extra_files or {}).items():
-        (dest / relative).write_text(content, encoding="utf-8")
-    return dest
 
 
 def test_xml_folder_per_audience(fiches_dir, ingest_settings):

@@ -109,8 +109,11 @@ class FichesVddSource(Source):
     def _package_dir(self, version: str) -> Path:
         return self.cache / version / "package"
 
+    def _network_options(self) -> list[str]:
+        return _network_options_for(self.settings)
+
     def _npm(self, args: list[str], timeout: float, cwd: Path | None) -> str:
-        command = [self.npm, *args]
+        command = [self.npm, *args, *self._network_options()]
         if self.settings.npm_registry:
             command.append(f"--registry={self.settings.npm_registry}")
         try:
@@ -123,6 +126,18 @@ class FichesVddSource(Source):
             detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             raise SourceError(f"{' '.join(command)} failed ({done.returncode}): {' '.join(detail)}")
         return done.stdout
+
+
+def _network_options_for(settings: IngestSettings) -> list[str]:
+    """npm's own retries follow the HTTP settings (npm's defaults wait minutes)."""
+    backoff_ms = max(1, int(settings.http_backoff_s * 1000))
+    return [
+        f"--fetch-retries={settings.http_retries}",
+        f"--fetch-timeout={int(settings.http_timeout_s * 1000)}",
+        f"--fetch-retry-mintimeout={backoff_ms}",
+        f"--fetch-retry-maxtimeout={backoff_ms * 8}",
+        "--update-notifier=false",
+    ]
 
 
 def _extract(tarball: Path, dest: Path) -> None:
