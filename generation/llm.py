@@ -10,6 +10,7 @@ a French description the service shows to the agent before falling back.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
@@ -17,6 +18,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.prompts import PromptTemplate
 
 from generation.base import Drafter
+from generation.extractive import passage_body
 from generation.format import compose, french_date
 from generation.message import strip_greeting_and_signature
 from generation.settings import LLMSettings
@@ -54,6 +56,11 @@ Rédige la réponse à ces questions en t'appuyant sur les passages et en citant
 
 PASSAGE_TEMPLATE = "[{number}] {title} — {section} (mis à jour le {date})\n{text}"
 
+# The OpenAI client logs whole request bodies (the prompt, hence the message) at
+# DEBUG: keep its loggers at INFO even under `guichet -v`.
+for _name in ("openai", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.INFO)
+
 _FENCE = re.compile(r"<\s*/?\s*message_citoyen\s*>", re.IGNORECASE)
 
 
@@ -71,7 +78,7 @@ def render_passages(passages: list[Passage]) -> str:
                 title=chunk.title,
                 section=chunk.section or chunk.title,
                 date=french_date(chunk.date),
-                text=_FENCE.sub("", passage.text),
+                text=_FENCE.sub("", passage_body(passage)),
             )
         )
     return "\n\n".join(blocks)

@@ -88,9 +88,18 @@ def strip_quoted_reply(lines: list[str]) -> list[str]:
     return kept
 
 
+_INLINE_GREETING = re.compile(
+    r"^\s*(?:bonjour|bonsoir|salut|hello|madame,?\s*monsieur|mesdames,?\s*messieurs)"
+    r"(?:\s+(?:madame|monsieur))?\s*[,!.]\s*",
+    re.IGNORECASE,
+)
+
+
 def strip_greeting_and_signature(lines: list[str]) -> list[str]:
     while lines and (not lines[0].strip() or _GREETING.match(lines[0])):
         lines = lines[1:]
+    if lines:
+        lines = [_INLINE_GREETING.sub("", lines[0], count=1), *lines[1:]]
     for index, line in enumerate(lines):
         if index > 0 and _CLOSING.match(line):
             lines = lines[:index]

@@ -26,6 +26,9 @@ _NOT_NAMES = {
     "président", "présidente", "juge", "docteur", "agent", "service", "caf", "cpam", "urssaf",
     "france", "travail", "pôle", "emploi", "je", "nous", "vous", "bonjour", "merci",
     "cordialement", "objet", "salarié", "salariée", "retraité", "retraitée", "en", "au",
+    "français", "française", "francais", "francaise", "européen", "européenne", "étranger",
+    "étrangère", "allocation", "allocations", "caisse", "prime", "carte", "aide", "impôts",
+    "sécurité", "assurance", "mairie", "préfecture", "tribunal", "ministère", "centre",
 }
 
 _MONTHS = (
@@ -105,7 +108,9 @@ _RULES: list[tuple[str, re.Pattern, int]] = [
 
 _NAME_RULES: list[re.Pattern] = [
     re.compile(rf"(?i:je m'appelle|je me nomme|mon nom est|moi,|nom\s*:|prénom\s*:|"
-               rf"nom et prénom\s*:|nom de famille\s*:|je suis)\s+({_NAME})"),
+               rf"nom et prénom\s*:|nom de famille\s*:|je suis|nous sommes|au nom de|my name is|i am|"
+               rf"i'm|ich heiße|me llamo|mi chiamo)\s+({_NAME})"),
+    re.compile(rf"({_NAME}),?\s+(?:n[ée]e?\s+le|n[ée]e?\s+en|âgée? de)"),
     re.compile(rf"\b(?:Madame|Monsieur|Mme|Mlle|Mademoiselle|M\.|Mr|Me|Maître|Dr|Docteur)\s+({_NAME})"),
     re.compile(
         rf"(?i:mon (?:fils|mari|époux|epoux|conjoint|compagnon|père|pere|frère|frere|"
@@ -119,8 +124,10 @@ _NAME_RULES: list[re.Pattern] = [
         rf"merci par avance|merci|sincères salutations|distinguées)[ ,.!]*\n?\s*({_NAME})\s*$",
         re.MULTILINE,
     ),
-    re.compile(rf"^\s*(?:--\s*\n\s*)?({_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?)\s*$", re.MULTILINE),
 ]
+# A signature: a line of two or three name words among the last lines of the message.
+_SIGNATURE_LINE = re.compile(rf"^\s*({_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_WORD}){{1,2}})\s*$")
+_SIGNATURE_LINES = 3
 
 _PLACEHOLDER = re.compile(r"\[([A-Z_]+)_(\d+)\]")
 
@@ -186,23 +193,39 @@ def mask(text: str) -> MaskedText:
         text = masker.replace(text, pattern, kind, group)
     for pattern in _NAME_RULES:
         text = masker.replace(text, pattern, "NOM", 1)
+    text = _mask_signature(text, masker)
     text = _mask_known_names(text, masker)
     return MaskedText(text=text, mapping=masker.mapping)
 
 
+def _mask_signature(text: str, masker: _Masker) -> str:
+    lines = text.split("\n")
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    for index in filled[-_SIGNATURE_LINES:]:
+        lines[index] = masker.replace(lines[index], _SIGNATURE_LINE, "NOM", 1)
+    return "\n".join(lines)
+
+
 def _mask_known_names(text: str, masker: _Masker) -> str:
-    """A name found once is masked everywhere, also its last name alone ("M. Dupont")."""
-    for placeholder, value in list(masker.mapping.items()):
-        if not placeholder.startswith("[NOM_"):
+    """A name found once is masked everywhere; its surname alone too, with the first
+    name before it if any ("Sylvie Perrin" once "Jacqueline Perrin" is known)."""
+    names = [v for p, v in masker.mapping.items() if p.startswith("[NOM_")]
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w\[]){re.escape(name)}(?![\w\]])", masker.placeholder("NOM", name), text)
+    surnames = {name.split()[-1] for name in names if len(name.split()) > 1}
+    for surname in sorted(surnames, key=len, reverse=True):
+        if len(surname) < 3:
             continue
-        candidates = {value}
-        parts = value.split()
-        if len(parts) > 1:
-            candidates.add(parts[-1])
-        for candidate in sorted(candidates, key=len, reverse=True):
-            if len(candidate) < 3:
-                continue
-            text = re.sub(rf"(?<![\w\[]){re.escape(candidate)}(?![\w\]])", placeholder, text)
+        pattern = re.compile(rf"(?<![\w\[])(?:({_NAME_WORD})\s+)?{re.escape(surname)}(?![\w\]])")
+
+        def substitute(match: re.Match) -> str:
+            first = match.group(1)
+            if first and first.lower() not in _NOT_NAMES:
+                return masker.placeholder("NOM", match.group(0))
+            prefix = match.group(0)[: len(match.group(0)) - len(surname)]
+            return prefix + masker.placeholder("NOM", surname)
+
+        text = pattern.sub(substitute, text)
     return text
 
 

@@ -93,7 +93,7 @@ def strip_citations(text: str) -> str:
 # --- sentence splitting -------------------------------------------------------------
 
 _BLOCK_LINE = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|#{1,6}\s+|>\s*|\|)")
-_END = re.compile(r"[.!?…]+[»\")\]]*(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s+|$)")
+_END = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[»\")\]])*(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s+|$)")
 
 
 def _ends_with_abbreviation(text: str) -> bool:
@@ -123,7 +123,7 @@ def split_paragraph(text: str, offset: int = 0) -> list[Span]:
         candidate = text[start:end]
         if match.group(0).startswith(".") and _ends_with_abbreviation(text[start : match.start() + 1]):
             continue
-        if not _next_starts_sentence(text[end:]):
+        if match.group(0)[0] not in "?!" and not _next_starts_sentence(text[end:]):
             continue
         spans.extend(_trimmed(candidate, offset + start))
         start = end
@@ -139,14 +139,14 @@ def _trimmed(text: str, offset: int) -> list[Span]:
     return [Span(offset + lead, offset + lead + len(stripped), stripped)]
 
 
-def split_sentences(text: str, *, line_breaks: bool = False) -> list[Span]:
+def split_sentences(text: str, *, line_breaks: bool = False, offset: int = 0) -> list[Span]:
     """Sentences and Markdown block units (list items, table rows, headings).
 
     With `line_breaks`, every line is a paragraph of its own (drafts, where a
-    heading line is followed directly by its answer).
+    heading line is followed directly by its answer). `offset` is added to positions.
     """
     spans: list[Span] = []
-    position = 0
+    position = offset
     paragraph: list[str] = []
     paragraph_start = 0
 

@@ -154,7 +154,17 @@ class Verifier:
         return [_Unit(s.start, s.end, set(content_tokens(s.text))) for s in split_sentences(text)]
 
     def check_all(self, text: str) -> list[SentenceCheck]:
-        return [self.check(span) for span in split_sentences(text, line_breaks=True)]
+        checks = []
+        position = 0
+        for line in text.splitlines(keepends=True):
+            stripped = line.strip()
+            if stripped and is_non_claim(stripped):
+                start = position + line.index(stripped)
+                checks.append(SentenceCheck(stripped, start, start + len(stripped), [], Verdict.NOT_A_CLAIM))
+            else:
+                checks.extend(self.check(span) for span in split_sentences(line, offset=position))
+            position += len(line)
+        return checks
 
     def check(self, span: Span) -> SentenceCheck:
         cited = citations_in(span.text)

@@ -1,0 +1,121 @@
+"""Extractive drafts: French sentence splitting, candidate units, cited and verified
+answers to multi-question e-mails, speed."""
+
+import statistics
+import time
+
+import pytest
+
+from generation.extractive import ExtractiveDrafter, candidates_of
+from generation.format import CLOSING, GREETING
+from generation.message import parse_message
+from generation.text import split_sentences
+from generation.types import DraftFormat, Verdict
+from generation.verify import verify
+from retrieval.types import Passage
+
+
+def test_french_sentence_splitting_keeps_abbreviations_amounts_lists_and_tables():
+    text = (
+        "Le montant est de 1 000,50 € par mois (art. L. 123-4 du code). M. Dupont doit payer. "
+        "Le formulaire n° 12345*02 est disponible, cf. annexe. Le taux est de 2,5 %.\n\n"
+        "Pièces à fournir :\n- une pièce d'identité\n- un justificatif de domicile.\n\n"
+        "| Âge | Montant |\n|---|---|\n| 18 ans | 1 500 € |\n\n"
+        "> **À noter** : depuis le 1er janvier 2024, la règle change. Elle s'applique à tous."
+    )
+    sentences = [s.text for s in split_sentences(text)]
+    assert sentences == [
+        "Le montant est de 1 000,50 € par mois (art. L. 123-4 du code).",
+        "M. Dupont doit payer.",
+        "Le formulaire n° 12345*02 est disponible, cf. annexe.",
+        "Le taux est de 2,5 %.",
+        "Pièces à fournir :",
+        "- une pièce d'identité",
+        "- un justificatif de domicile.",
+        "| Âge | Montant |",
+        "|---|---|",
+        "| 18 ans | 1 500 € |",
+        "> **À noter** : depuis le 1er janvier 2024, la règle change.",
+        "Elle s'applique à tous.",
+    ]
+    for span in split_sentences(text):
+        assert text[span.start : span.end] == span.text
+
+
+def test_list_intros_carry_their_items_and_table_rows_their_headers(handmade_passages):
+    by_id = {p.chunk.id: p for p in handmade_passages}
+    amounts = [c.text for c in candidates_of(by_id["F1878#2"], 3)]
+    assert amounts[0].startswith("Le montant de l'ARS dépend de l'âge de l'enfant : 416,40 € pour un enfant")
+    assert "454,60 € pour un enfant de 15 à 18 ans" in amounts[0]
+    ceilings = [c.text for c in candidates_of(by_id["F1878#1"], 2)]
+    assert "Nombre d'enfants à charge : 2 enfants ; Plafond de ressources : 32 158 €" in ceilings
+
+
+EMAILS = [
+    (
+        "Bonjour,\nMon fils a 16 ans et il est au lycée. Est-ce que je peux toucher l'allocation de rentrée "
+        "scolaire pour lui ? Quel est le montant de l'ARS pour un enfant de 15 à 18 ans ?\n"
+        "Je voudrais aussi savoir comment faire une carte d'identité pour un mineur.\nCordialement,\nMme Petit",
+        {"F1878", "F1342"},
+    ),
+    (
+        "Madame, Monsieur,\nJe suis enceinte de mon troisième enfant. Combien de semaines dure le congé de "
+        "maternité ? Qui verse les indemnités journalières et quel est leur montant ?\nMerci d'avance",
+        {"F2208"},
+    ),
+    (
+        "Bonjour, j'ai perdu des points sur mon permis de conduire. Comment récupérer mes points ? "
+        "Un stage de sensibilisation permet-il de récupérer des points ? Merci",
+        {"F1234"},
+    ),
+]
+
+
+@pytest.mark.parametrize("message, fiches", EMAILS)
+def test_multi_question_emails_get_cited_and_verified_answers(message, fiches, handmade_passages):
+    questions = parse_message(message).questions
+    assert len(questions) >= 2
+    text = ExtractiveDrafter().write(questions, handmade_passages)
+    assert text.startswith(GREETING) and text.rstrip().endswith(CLOSING)
+    checks = verify(text, handmade_passages)
+    claims = [c for c in checks if c.verdict != Verdict.NOT_A_CLAIM]
+    assert len(claims) >= len(questions)
+    assert [c for c in checks if c.flagged] == []
+    assert all(c.citations and c.support for c in claims)
+    cited_fiches = {handmade_passages[n - 1].fiche_id for c in claims for n in c.citations}
+    assert fiches <= cited_fiches
+
+
+def test_each_question_gets_its_own_answer_without_repeats(handmade_passages):
+    questions = ["Combien de semaines dure le congé de maternité ?", "Quel est le montant des indemnités journalières ?"]
+    body = ExtractiveDrafter().write_body(questions, handmade_passages)
+    first, second = body.split("\n\n")
+    assert "16 semaines" in first and "95,22 €" in second
+    sentences = [s.text for s in split_sentences(body, line_breaks=True)]
+    assert len(sentences) == len(set(sentences))
+
+
+def test_short_format_has_no_greeting_or_closing(handmade_passages):
+    text = ExtractiveDrafter().write(["Quelle est la durée de validité de la carte d'identité d'un mineur ?"],
+                                     handmade_passages, format=DraftFormat.SHORT)
+    assert not text.startswith(GREETING) and "Cordialement" not in text
+    assert "valable 10 ans [" in text
+
+
+def test_no_passages_gives_an_empty_body():
+    assert ExtractiveDrafter().write_body(["Une question ?"], []) == ""
+
+
+def test_extractive_drafting_is_instant(handmade_passages):
+    passages = handmade_passages * 3  # 27 passages, more than the service ever sends
+    passages = [Passage(p.chunk, p.score, i) for i, p in enumerate(passages, 1)]
+    questions = parse_message(EMAILS[0][0]).questions
+    drafter = ExtractiveDrafter()
+    durations = []
+    for _ in range(30):
+        started = time.perf_counter()
+        drafter.write(questions, passages)
+        durations.append((time.perf_counter() - started) * 1000)
+    p95 = statistics.quantiles(durations, n=20)[18]
+    print(f"extractive write p95 {p95:.1f} ms")
+    assert p95 <= 300
