@@ -14,6 +14,14 @@ from dataclasses import asdict, dataclass
 import qdrant_edge as qe
 
 
+# Stopwords are matched after accent folding: the folded forms of accented French
+# stopwords ("à", "où", "été"…) must be listed too.
+FOLDED_STOPWORDS = (
+    "a", "ou", "ete", "etee", "etees", "etes", "etions", "etiez", "etaient", "etais", "etait",
+    "etant", "etre", "meme", "memes", "apres", "tres", "deja", "la", "des", "ca", "voila",
+)
+
+
 @dataclass(frozen=True)
 class SparseVec:
     indices: list[int]
@@ -33,6 +41,9 @@ class Bm25Settings:
     language: str = "french"
     ascii_folding: bool = True
     implementation: str = "qdrant_edge.Bm25"
+    # Changes whenever the analysis changes (stemmer, stopword lists): old indexes
+    # then ask for a full rebuild instead of mixing two vocabularies.
+    analyzer: str = "snowball-french+stopwords-french-folded/1"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,7 +65,7 @@ class FrenchBm25:
             language=self.settings.language,
             lowercase=True,
             ascii_folding=self.settings.ascii_folding,
-            stopwords=qe.Language.French,
+            stopwords=qe.StopwordsSet(languages={qe.Language.French}, custom=set(FOLDED_STOPWORDS)),
             stemmer=qe.SnowballParams(qe.SnowballLanguage.French),
         )
         self._model = qe.Bm25(config)

@@ -65,8 +65,10 @@ class SentenceTransformerEmbedder(Embedder):
             ) from exc
         self._model = SentenceTransformer(name_or_path, device=device or "cpu")
         path = Path(name_or_path)
-        self.name = f"st:{path.name if path.exists() else name_or_path}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        # A local folder is named by its last two path parts (stable across machines).
+        self.name = f"st:{path.parent.name}/{path.name}" if path.exists() else f"st:{name_or_path}"
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         self._batch_size = batch_size
         is_e5 = "e5" in self.name.lower()
         self._query_prefix = "query: " if is_e5 else ""

@@ -210,7 +210,12 @@ class EdgeIndex(VersionedIndex):
                 f"index at {self.index_dir} points to version {number}, which is missing or "
                 f"incomplete: {_rebuild_hint()}"
             )
-        info = json.loads((directory / "build.json").read_text(encoding="utf-8"))
+        try:
+            info = json.loads((directory / "build.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(f"cannot read {directory / 'build.json'} ({exc}): {_rebuild_hint()}") from exc
+        if not (directory / "shard").is_dir():
+            raise IndexCorrupt(f"index version {directory} has no shard: {_rebuild_hint()}")
         store = EdgeStore.load(directory / "shard", info.get("dim") or None)
         return EdgeVersion(directory, number, store, writable=False)
 

