@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from ingest import metadata
 from ingest.inline import InlineRenderer, LinkCollector, collapse
 from ingest.model import Fiche, Link, OnlineService, Section
-from ingest.render import RenderResult, online_service, render_body
+from ingest.render import FlowRenderer, RenderResult, online_service, quote_blocks, render_body
 from ingest.tree import Element
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,8 @@ def _body_parts(root: Element) -> list[Element]:
 def _add_annex_sections(root: Element, body: RenderResult, inline: InlineRenderer) -> None:
     """Blocks that are body text although outside Texte: dated warnings first,
     then commented external links (fiches "avec liens externes") and navigation."""
-    warnings = [_warning_block(w, inline) for w in root.elements("Avertissement")]
+    flow = FlowRenderer(body)
+    warnings = [_warning_block(w, flow) for w in root.elements("Avertissement")]
     if warnings:
         _prepend_blocks(body, warnings)
     external = [_external_link_line(e, inline) for e in root.elements("LienExterneCommente")]
@@ -122,13 +123,12 @@ def _prepend_blocks(body: RenderResult, blocks: list[str]) -> None:
         body.sections.insert(0, Section(path=[], markdown=text))
 
 
-def _warning_block(element: Element, inline: InlineRenderer) -> str:
+def _warning_block(element: Element, flow: FlowRenderer) -> str:
     date = metadata.iso_date(element.get("date", ""))
-    title = inline.text(element.first("Titre"))
-    texte = element.first("Texte")
-    text = " ".join(inline.text(p) for p in texte.elements()) if texte is not None else ""
     label = f"Avertissement du {date}" if date else "Avertissement"
-    return f"> **{label}** : " + " — ".join(p for p in (title, collapse(text)) if p)
+    texte = element.first("Texte")
+    blocks = [flow.title(element)] + (flow.blocks(texte) if texte is not None else [])
+    return quote_blocks(label, [b for b in blocks if b])
 
 
 def _external_link_line(element: Element, inline: InlineRenderer) -> str:

@@ -117,16 +117,7 @@ class FlowRenderer:
 
     def callout(self, element: Element) -> str:
         label = self.title(element) or CALLOUT_LABELS[element.name]
-        body = self.blocks(element)
-        if body and "\n" not in body[0] and not body[0].startswith(("|", "- ", "**")):
-            first = f"**{label}** : {body.pop(0)}"
-        else:
-            first = f"**{label}**"
-        lines = [first]
-        for block in body:
-            lines.append("")
-            lines.extend(block.split("\n"))
-        return "\n".join(f"> {line}".rstrip() for line in lines)
+        return quote_blocks(label, self.blocks(element))
 
     def where_to_go(self, element: Element) -> str:
         title = self.title(element)
@@ -158,6 +149,20 @@ class FlowRenderer:
             return self.blocks(content) if content is not None else []
         text = self.inline.inline(element) if element.name == "Image" else ""
         return [collapse(text)] if collapse(text) else []
+
+
+def quote_blocks(label: str, blocks: list[str]) -> str:
+    """A callout: `> **label** : first paragraph`, further blocks quoted below."""
+    body = list(blocks)
+    if body and "\n" not in body[0] and not body[0].startswith(("|", "- ", "**", "1. ")):
+        first = f"**{label}** : {body.pop(0)}"
+    else:
+        first = f"**{label}**"
+    lines = [first]
+    for block in body:
+        lines.append("")
+        lines.extend(block.split("\n"))
+    return "\n".join(f"> {line}".rstrip() for line in lines)
 
 
 def online_service(element: Element, inline: InlineRenderer) -> OnlineService:
