@@ -15,7 +15,7 @@ import re
 from urllib.parse import unquote
 
 # Most precise first: an article, then a section, then a whole text.
-_PRECEDENCE = ("LEGIARTI", "JORFARTI", "KALIARTI", "LEGISCTA", "JORFSCTA", "KALISCTA",
+_PRECEDENCE = ("LEGIARTI", "JORFARTI", "KALIARTI", "LEGISCTA", "KALISCTA",
                "JORFTEXT", "LEGITEXT", "KALITEXT", "CNILTEXT", "JURITEXT", "CETATEXT", "KALICONT")
 _IDENTIFIER = re.compile(r"(?<![A-Z0-9])(" + "|".join(_PRECEDENCE) + r")(\d{12})(?!\d)")
 _HOSTS = ("legifrance.gouv.fr",)
@@ -33,7 +33,9 @@ def legifrance_id(url: str) -> str | None:
     """
     if not url or not is_legifrance(url):
         return None
-    found = {prefix: prefix + digits for prefix, digits in _IDENTIFIER.findall(unquote(url).upper())}
+    # The fragment only points inside the page (a section anchor of a JORF text).
+    address = unquote(url.split("#", 1)[0]).upper()
+    found = {prefix: prefix + digits for prefix, digits in _IDENTIFIER.findall(address)}
     for prefix in _PRECEDENCE:
         if prefix in found:
             return found[prefix]
