@@ -26,3 +26,4 @@ class IngestSettings(BaseSettings):
     crawl_delay_s: float = 1.0  # between two requests to the host
     crawl_max_pages: int = 500
     crawl_max_depth: int = 3
+    crawl_follow_pattern: str = r"/vosdroits/"  # regex on the path of links to follow; "" = all

@@ -2,7 +2,8 @@
 
 Polite and bounded: honours robots.txt (and its Crawl-delay), stays on the start
 URL's host, waits `crawl_delay_s` between requests, stops after `crawl_max_pages`
-pages or beyond `crawl_max_depth` links from the start. Resumable: the queue, the
+pages or beyond `crawl_max_depth` links from the start, and follows only links whose
+path matches `crawl_follow_pattern` (by default the "/vosdroits/" fiche pages). Resumable: the queue, the
 visited URLs and the pages read so far are saved after every page under
 <cache_dir>/crawl/<host>-<hash>/; a run started again after an interruption goes on
 from there, and a finished crawl starts afresh.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -63,6 +65,7 @@ class CrawlSource(Source):
         self._sleep = sleep
         self._last_request = 0.0
         self._delay = settings.crawl_delay_s
+        self._follow = re.compile(settings.crawl_follow_pattern) if settings.crawl_follow_pattern else None
         digest = hashlib.sha1(self.start_url.encode()).hexdigest()[:10]
         self.state_dir = Path(settings.cache_dir) / "crawl" / f"{self.host.replace(':', '_')}-{digest}"
 
@@ -98,11 +101,10 @@ class CrawlSource(Source):
             if url in visited:
                 continue
             visited.add(url)
-            state.visited.append(url)
             if not robots.can_fetch(self.settings.user_agent, url):
                 log.info("crawl: %s disallowed by robots.txt", url)
-                self._save_state(state)
                 continue
+            state.visited.append(url)
             result, links = self._fetch(client, url)
             if depth < self.settings.crawl_max_depth:
                 for link in links:
@@ -144,6 +146,8 @@ class CrawlSource(Source):
             if parsed.scheme not in ("http", "https") or parsed.netloc.lower() != self.host:
                 continue
             if parsed.path.lower().endswith(SKIPPED_EXTENSIONS):
+                continue
+            if self._follow and url != self.start_url and not self._follow.search(parsed.path):
                 continue
             links.append(url)
         return links

@@ -70,13 +70,14 @@ def parse_fiche_page(html: str | bytes, url: str) -> Fiche | None:
         title=_text(h1),
         description=_description(soup),
         audiences=[a for a in [audience_from_name(urlparse(url).path.strip("/").split("/")[0])] if a],
-        breadcrumb=_breadcrumb(soup, _text(h1)),
+        breadcrumb=_breadcrumb(soup),
         date=parse_french_date(content.get_text(" ")),
         url=url,
         sections=reader.sections,
         legal_references=reader.references,
         internal_links=_dedup(reader.links),
         related_questions=_dedup(reader.questions),
+        external_links=_dedup(reader.external),
         origin=url,
     )
     fiche.markdown = render_markdown(fiche.sections)
@@ -84,12 +85,17 @@ def parse_fiche_page(html: str | bytes, url: str) -> Fiche | None:
 
 
 def render_markdown(sections: list[Section]) -> str:
-    parts = []
-    for section in sections:
-        if section.path:
-            parts.append("#" * (len(section.path) + 1) + " " + section.path[-1])
-        parts.append(section.markdown)
-    return "\n\n".join(p for p in parts if p)
+    """Sections carry their own headings (as the XML parser writes them)."""
+    return "\n\n".join(section.markdown for section in sections if section.markdown)
+
+
+def _new_headings(previous: list[str], path: list[str]) -> list[str]:
+    """Headings for the levels of `path` that the previous section did not open."""
+    headings = []
+    for level, label in enumerate(path):
+        if previous[: level + 1] != path[: level + 1]:
+            headings.append("#" * (level + 2) + " " + label)
+    return headings
 
 
 def _text(node: Tag) -> str:
@@ -113,12 +119,12 @@ def _description(soup: BeautifulSoup) -> str:
     return _text(intro) if intro else ""
 
 
-def _breadcrumb(soup: BeautifulSoup, title: str) -> list[str]:
+def _breadcrumb(soup: BeautifulSoup) -> list[str]:
+    """All levels, the page itself last (as FilDAriane in the XML)."""
     nav = soup.select_one("nav.fr-breadcrumb, nav[aria-label*='Ariane'], nav[aria-label*='ici']")
     if nav is None:
         return []
-    items = [_text(li) for li in nav.find_all("li")]
-    return [item for item in items if item and item != title]
+    return [item for item in (_text(li) for li in nav.find_all("li")) if item]
 
 
 def _dedup(links: list[Link]) -> list[Link]:
@@ -140,6 +146,7 @@ class _BodyReader:
     references: list[LegalReference] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     questions: list[Link] = field(default_factory=list)
+    external: list[Link] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
     mode: str = "body"  # body | references | questions
 
@@ -155,6 +162,8 @@ class _BodyReader:
             return
         elif "fr-tabs" in (node.get("class") or []):
             self._tabs(node)
+        elif "fr-callout" in (node.get("class") or []):
+            self._callout(node)
         elif node.name in ("p", "ul", "ol", "table", "blockquote", "dl"):
             self._block(node)
         else:
@@ -177,6 +186,17 @@ class _BodyReader:
             self.walk(panel)
         self.path = saved
 
+    def _callout(self, node: Tag) -> None:
+        """"À noter", "Attention"…: one quoted block, as the XML renderer writes them."""
+        title = node.select_one(".fr-callout__title")
+        label = _text(title) if title else ""
+        if title is not None:
+            title.extract()
+        self._collect_links(node)
+        body = " ".join(_block_markdown(child) for child in node.find_all(["p", "ul", "ol"], recursive=False))
+        if self.mode == "body" and body:
+            self._append(f"> **{label}** : {body}" if label else f"> {body}")
+
     def _block(self, node: Tag) -> None:
         self._collect_links(node)
         if self.mode != "body":
@@ -184,10 +204,15 @@ class _BodyReader:
         markdown = _block_markdown(node)
         if not markdown or (not self.path and DATE_LINE.match(markdown)):
             return
+        self._append(markdown)
+
+    def _append(self, markdown: str) -> None:
         if self.sections and self.sections[-1].path == self.path:
             self.sections[-1].markdown += "\n\n" + markdown
-        else:
-            self.sections.append(Section(path=list(self.path), markdown=markdown))
+            return
+        previous = self.sections[-1].path if self.sections else []
+        headings = _new_headings(previous, self.path)
+        self.sections.append(Section(path=list(self.path), markdown="\n\n".join([*headings, markdown])))
 
     def _collect_links(self, node: Tag) -> None:
         for anchor in node.find_all("a", href=True):
@@ -199,12 +224,14 @@ class _BodyReader:
             match = FICHE_LINK.search(urlparse(href).path + "/")
             if match:
                 (self.questions if self.mode == "questions" else self.links).append(Link(label, match.group(1)))
+            elif urlparse(href).netloc != urlparse(self.base_url).netloc and href.startswith("http"):
+                self.external.append(Link(label, href))
 
 
 def _is_page_header(node: Tag) -> bool:
-    """The type tag and date line above the body, and the breadcrumb."""
+    """The type tag above the title, and the breadcrumb."""
     classes = set(node.get("class") or [])
-    return bool(classes & {"fr-tag", "sp-tag", "fr-breadcrumb", "sp-date"}) or node.get("id") == "intro"
+    return bool(classes & {"fr-tag", "sp-tag", "fr-breadcrumb", "sp-date"})
 
 
 def _block_markdown(node: Tag) -> str:
@@ -236,7 +263,7 @@ def _inline(node: Tag) -> str:
         elif isinstance(child, Tag) and child.name not in SKIPPED:
             parts.append(_inline(child))
     text = " ".join("".join(parts).split())
-    return re.sub(r"\s+([,.;:)])", r"\1", text)
+    return re.sub(r"\s+([,.)])", r"\1", text)  # French keeps the space before : ; ? !
 
 
 def _list_markdown(node: Tag, depth: int) -> str:
