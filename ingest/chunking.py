@@ -150,42 +150,44 @@ class Chunker:
         return Piece(common, "\n\n".join(u.text for u in group), sum(u.words for u in group))
 
     def split_text(self, path: list[str], text: str) -> list[Piece]:
-        """A leaf's Markdown → pieces that fit, split between blocks."""
+        """A leaf's Markdown → pieces that fit, split between blocks; the heading
+        stays with the block that follows it."""
         if count_words(text) <= self.max_words:
             return [Piece(list(path), text, count_words(text))]
-        blocks: list[str] = []
-        for block in text.split("\n\n"):
-            blocks.extend(self.split_block(block))
-        units = [Piece(list(path), b, count_words(b)) for b in blocks if b.strip()]
-        return [Piece(p.path, p.text, p.words, mergeable=False) for p in self.pack(path, units)]
+        blocks = text.split("\n\n")
+        heading = blocks.pop(0) if blocks[0].startswith("#") else ""
+        budget = self.max_words - count_words(heading)
+        parts = [part for block in blocks for part in self.split_block(block, budget) if part.strip()]
+        if heading:
+            parts = [f"{heading}\n\n{parts[0]}", *parts[1:]] if parts else [heading]
+        units = [Piece(list(path), part, count_words(part)) for part in parts]
+        return [replace(p, mergeable=False) for p in self.pack(path, units)]
 
-    def split_block(self, block: str) -> list[str]:
-        if count_words(block) <= self.max_words:
+    def split_block(self, block: str, budget: int) -> list[str]:
+        if count_words(block) <= budget:
             return [block]
         lines = block.split("\n")
         if lines[0].startswith("|") and len(lines) > 3:
-            return self._split_rows(lines[:2], lines[2:])
+            return self._split_rows(lines[:2], lines[2:], budget)
         if len(lines) > 1:
-            return self._pack_strings(lines, "\n")
+            return self._pack_strings(lines, "\n", budget)
         sentences = _SENTENCE_END.split(block)
         if len(sentences) > 1:
-            return self._pack_strings(sentences, " ")
+            return self._pack_strings(sentences, " ", budget)
         words = block.split(" ")
-        return [" ".join(words[i : i + self.max_words]) for i in range(0, len(words), self.max_words)]
+        return [" ".join(words[i : i + budget]) for i in range(0, len(words), budget)]
 
-    def _split_rows(self, header: list[str], rows: list[str]) -> list[str]:
+    def _split_rows(self, header: list[str], rows: list[str], budget: int) -> list[str]:
         """Table rows in groups that fit, each group under the repeated header."""
-        budget = max(1, self.max_words - count_words("\n".join(header)))
-        tables = []
-        for group in self._groups(rows, budget):
-            tables.append("\n".join(header + group))
-        return tables
+        room = max(1, budget - count_words("\n".join(header)))
+        return ["\n".join(header + group) for group in self._groups(rows, room)]
 
-    def _pack_strings(self, parts: list[str], glue: str) -> list[str]:
+    def _pack_strings(self, parts: list[str], glue: str, budget: int) -> list[str]:
         out = []
-        for group in self._groups(parts, self.max_words):
+        for group in self._groups(parts, budget):
             joined = glue.join(group)
-            out.extend(self.split_block(joined) if len(group) == 1 and count_words(joined) > self.max_words else [joined])
+            too_long = len(group) == 1 and count_words(joined) > budget
+            out.extend(self.split_block(joined, budget) if too_long else [joined])
         return out
 
     @staticmethod
@@ -238,12 +240,18 @@ def chunk_fiches(fiches: Iterable[Fiche], *, content_only: bool = True, **sizes)
 
 
 def _preface(fiche: Fiche) -> str:
-    """The description, unless the body already starts with it (the Introduction)."""
-    description = collapse(fiche.description)
+    """The description, unless a paragraph of the opening section starts with it (the
+    Introduction usually repeats it)."""
+    description = _normalised(fiche.description)
     if not description:
         return ""
-    opening = collapse(fiche.sections[0].markdown) if fiche.sections else ""
-    return "" if _normalised(description) in _normalised(opening) else description
+    opening = fiche.sections[0].markdown.split("\n\n") if fiche.sections else []
+    paragraphs = [_normalised(b) for b in opening if not b.startswith(("#", ">", "-", "|"))]
+    return "" if any(p.startswith(description) for p in paragraphs) else collapse(fiche.description)
+
+
+def _normalised(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", text.lower()).strip()
 
 
 def _rebalance(previous: list[Piece], last: list[Piece], min_words: int, max_words: int) -> None:
@@ -266,7 +274,3 @@ def _common_prefix(paths: list[list[str]]) -> list[str]:
             break
         prefix.append(parts[0])
     return prefix
-
-
-def _normalised(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", text.lower()).strip()
