@@ -147,3 +147,24 @@ def test_crawl_specs(ingest_settings):
         open_source("crawl", ingest_settings)
     with pytest.raises(SourceError, match="not an http"):
         open_source("crawl ftp://example.org/", ingest_settings)
+
+
+def test_empty_link_text_takes_the_target_title_from_the_corpus(fiches_dir, ingest_settings, tmp_path):
+    corpus = shutil.copytree(fiches_dir, tmp_path / "corpus")
+    fiche = corpus / "particuliers" / "F1972.xml"
+    text = fiche.read_text(encoding="utf-8")
+    anchor = "comité social et économique (CSE)</LienInterne>"
+    assert anchor in text
+    fiche.write_text(
+        text.replace(
+            '<LienInterne LienPublication="F34474" type="Fiche d\'information" audience="Particuliers">' + anchor,
+            '<LienInterne LienPublication="F31851" type="Fiche d\'information" audience="Professionnels"/>',
+        ),
+        encoding="utf-8",
+    )
+    target_title = "Un salarié doit-il rembourser du matériel de l'entreprise cassé ou perdu ?"
+    fiches, _ = read(corpus, ingest_settings)
+    assert fiches["F31851"].title == target_title  # in another audience folder
+    assert target_title in fiches["F1972"].markdown
+    alone, _ = read(fiche, ingest_settings)  # without the corpus, the title is unknown
+    assert target_title not in alone["F1972"].markdown

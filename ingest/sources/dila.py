@@ -15,7 +15,7 @@ from ingest.http import CachedDownloader, HttpClient, HttpError
 from ingest.model import Failure, Fiche
 from ingest.settings import IngestSettings
 from ingest.sources.base import Source
-from ingest.sources.documents import AUDIENCE_CODES, ZIP_ERRORS, read_zip
+from ingest.sources.documents import AUDIENCE_CODES, ZIP_ERRORS, read_zip, zip_titles
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class DilaSource(Source):
         return self.cache / code / ZIP_NAME
 
     def documents(self) -> Iterator[Fiche | Failure]:
+        zips: list[tuple[Path, str]] = []
         with HttpClient.from_settings(self.settings) as client:
             downloader = CachedDownloader(client)
             for code, audience in self.audiences.items():
@@ -56,7 +57,12 @@ class DilaSource(Source):
                     yield path
                     path = self.zip_path(code) if self.zip_path(code).exists() else None
                 if path is not None:
-                    yield from read_zip(path, audience)
+                    zips.append((path, audience))
+        titles = {}
+        for path, _ in zips:
+            titles.update(zip_titles(path))
+        for path, audience in zips:
+            yield from read_zip(path, audience, titles)
 
     def _download(self, downloader: CachedDownloader, code: str) -> Path | Failure:
         url = self.url(code)

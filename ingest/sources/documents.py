@@ -6,18 +6,21 @@ for one bad document.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from ingest.model import Failure, Fiche
 from ingest.sources.base import merge_audiences
 
 log = logging.getLogger(__name__)
+
+Titles = Mapping[str, str] | None  # fiche ID -> title, for links with no anchor text
 
 # F1234, N19806, R1234…: the stem of a document file in both layouts.
 DOCUMENT_ID = re.compile(r"^[A-Z]{1,3}\d+$")
@@ -41,13 +44,13 @@ def audience_from_name(name: str) -> str | None:
     return None
 
 
-def parse_xml(data: bytes, origin: str, audience: str | None) -> Fiche | Failure:
+def parse_xml(data: bytes, origin: str, audience: str | None, titles: Titles = None) -> Fiche | Failure:
     from ingest.tree import from_xml
 
-    return _parse(lambda: from_xml(data), origin, audience)
+    return _parse(lambda: from_xml(data), origin, audience, titles)
 
 
-def parse_xmljs(data: bytes, origin: str, audience: str | None) -> Fiche | Failure:
+def parse_xmljs(data: bytes, origin: str, audience: str | None, titles: Titles = None) -> Fiche | Failure:
     from ingest.tree import MalformedDocument, from_xmljs
 
     def read():
@@ -57,15 +60,15 @@ def parse_xmljs(data: bytes, origin: str, audience: str | None) -> Fiche | Failu
             raise MalformedDocument(f"malformed JSON: {exc}") from exc
         return from_xmljs(document)
 
-    return _parse(read, origin, audience)
+    return _parse(read, origin, audience, titles)
 
 
-def _parse(read_root, origin: str, audience: str | None) -> Fiche | Failure:
+def _parse(read_root, origin: str, audience: str | None, titles: Titles) -> Fiche | Failure:
     from ingest.parse import parse_document
 
     fiche_id = document_id(origin)
     try:
-        fiche = parse_document(read_root(), audience=audience, origin=origin)
+        fiche = parse_document(read_root(), audience=audience, origin=origin, titles=titles)
     except Exception as exc:  # one bad document must not stop the run
         log.debug("cannot read %s", origin, exc_info=True)
         return Failure(origin, _describe(exc), fiche_id=fiche_id)
@@ -92,7 +95,7 @@ def document_id(origin: str) -> str:
     return stem if DOCUMENT_ID.match(stem) else ""
 
 
-def read_zip(path: Path, audience: str | None) -> Iterator[Fiche | Failure]:
+def read_zip(path: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
     """A DILA zip: flat XML files named after their ID (other members are skipped)."""
     try:
         archive = zipfile.ZipFile(path)
@@ -112,41 +115,104 @@ def read_zip(path: Path, audience: str | None) -> Iterator[Fiche | Failure]:
             except ZIP_ERRORS as exc:
                 yield Failure(origin, f"corrupt zip member: {exc}", fiche_id=document_id(name))
                 continue
-            yield parse_xml(data, origin, audience)
+            yield parse_xml(data, origin, audience, titles)
         if skipped:
             log.info("%s: skipped %d members that are not documents", path, skipped)
 
 
-def read_xml_folder(folder: Path, audience: str | None) -> Iterator[Fiche | Failure]:
-    files = sorted(p for p in folder.glob("*.xml") if document_id(p.name))
-    for file in files:
-        yield _read_file(file, parse_xml, audience)
+def read_xml_folder(folder: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
+    for file in _xml_files(folder):
+        yield _read_file(file, parse_xml, audience, titles)
 
 
-def read_json_folder(folder: Path, audience: str | None) -> Iterator[Fiche | Failure]:
+def read_json_folder(folder: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
     """xml-js JSON files; when `index.json` exists it is the only authority (the npm
     package keeps stale files that it does not list)."""
+    try:
+        files = _json_files(folder)
+    except ValueError as exc:
+        yield Failure(str(folder / "index.json"), f"unreadable index: {exc}")
+        return
+    for file in files:
+        yield _read_file(file, parse_xmljs, audience, titles)
+
+
+def _xml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.xml") if document_id(p.name))
+
+
+def _json_files(folder: Path) -> list[Path]:
+    """The files index.json lists (missing ones included), else every <ID>.json."""
     index = folder / "index.json"
     if not index.exists():
-        files = sorted(p for p in folder.glob("*.json") if document_id(p.name))
-        for file in files:
-            yield _read_file(file, parse_xmljs, audience)
-        return
-    try:
-        ids = json.loads(index.read_text(encoding="utf-8"))
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ValueError("expected a JSON list of IDs")
-    except ValueError as exc:
-        yield Failure(str(index), f"unreadable index: {exc}")
-        return
-    for fiche_id in ids:
-        yield _read_file(folder / f"{fiche_id}.json", parse_xmljs, audience, fiche_id)
+        return sorted(p for p in folder.glob("*.json") if document_id(p.name))
+    ids = json.loads(index.read_text(encoding="utf-8"))
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValueError("expected a JSON list of IDs")
+    return [folder / f"{fiche_id}.json" for fiche_id in ids]
 
 
-def _read_file(file: Path, parse, audience: str | None, fiche_id: str = "") -> Fiche | Failure:
+def _read_file(file: Path, parse, audience: str | None, titles: Titles = None) -> Fiche | Failure:
     try:
         data = file.read_bytes()
     except OSError as exc:
         reason = "listed in index.json but missing" if isinstance(exc, FileNotFoundError) else str(exc)
-        return Failure(str(file), reason, fiche_id=fiche_id or document_id(file.name))
-    return parse(data, str(file), audience)
+        return Failure(str(file), reason, fiche_id=document_id(file.name))
+    return parse(data, str(file), audience, titles)
+
+
+# First pass: the titles of every document, to label links whose anchor text is empty
+# (the parser otherwise shows the bare ID). A regex, not a parse: a few seconds for the
+# whole corpus.
+_XML_TITLE = re.compile(rb"<dc:title>(.*?)</dc:title>", re.DOTALL)
+_XMLJS_TITLE = re.compile(
+    rb'"name":\s*"dc:title",\s*"children":\s*\[\s*\{\s*"type":\s*"text",\s*"text":\s*"((?:[^"\\]|\\.)*)"'
+)
+
+
+def title_in(data: bytes, form: str) -> str:
+    """The dc:title of a raw XML ("xml") or xml-js JSON ("json") document, '' if none."""
+    if form == "xml":
+        match = _XML_TITLE.search(data)
+        text = html.unescape(match.group(1).decode("utf-8", "replace")) if match else ""
+    else:
+        match = _XMLJS_TITLE.search(data)
+        try:
+            text = json.loads(b'"' + match.group(1) + b'"') if match else ""
+        except ValueError:
+            text = ""
+    return " ".join(text.split())
+
+
+def folder_titles(folder: Path) -> dict[str, str]:
+    titles = {}
+    try:
+        files = [(p, "json") for p in _json_files(folder)] + [(p, "xml") for p in _xml_files(folder)]
+    except ValueError:
+        files = [(p, "xml") for p in _xml_files(folder)]
+    for file, form in files:
+        try:
+            title = title_in(file.read_bytes(), form)
+        except OSError:
+            continue
+        if title:
+            titles[document_id(file.name)] = title
+    return titles
+
+
+def zip_titles(path: Path) -> dict[str, str]:
+    titles = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                name = member.filename.rsplit("/", 1)[-1]
+                if name.endswith(".xml") and document_id(name):
+                    try:
+                        title = title_in(archive.read(member), "xml")
+                    except ZIP_ERRORS:
+                        continue
+                    if title:
+                        titles[document_id(name)] = title
+    except ZIP_ERRORS:
+        pass  # reported when the documents are read
+    return titles

@@ -10,13 +10,16 @@ from ingest.model import AUDIENCES, Failure, Fiche
 from ingest.sources.base import Source, SourceError
 from ingest.sources.documents import (
     AUDIENCE_CODES,
+    Titles,
     audience_from_name,
     document_id,
+    folder_titles,
     parse_xml,
     parse_xmljs,
     read_json_folder,
     read_xml_folder,
     read_zip,
+    zip_titles,
     _read_file,
 )
 
@@ -33,21 +36,24 @@ class PathSource(Source):
         if self.path.is_file():
             yield from self._read_file()
             return
-        audience_folders = _audience_folders(self.path)
-        if audience_folders:
-            if not any(_folder_kinds(folder) for folder, _ in audience_folders):
+        folders = _audience_folders(self.path)
+        if folders:
+            if not any(_folder_kinds(folder) for folder, _ in folders):
                 raise SourceError(f"{self.path}: the audience folders hold no documents")
-            for folder, audience in audience_folders:
-                if _folder_kinds(folder):  # an audience may legitimately be empty
-                    yield from read_folder(folder, audience)
+            folders = [(f, a) for f, a in folders if _folder_kinds(f)]  # an audience may be empty
         else:
-            yield from read_folder(self.path, audience_from_name(self.path.name))
+            folders = [(self.path, audience_from_name(self.path.name))]
+        titles = {}
+        for folder, _ in folders:
+            titles.update(corpus_titles(folder))
+        for folder, audience in folders:
+            yield from read_folder(folder, audience, titles)
 
     def _read_file(self) -> Iterator[Fiche | Failure]:
         audience = zip_audience(self.path)
         suffix = self.path.suffix.lower()
         if suffix == ".zip":
-            yield from read_zip(self.path, audience)
+            yield from read_zip(self.path, audience, zip_titles(self.path))
         elif suffix == ".xml":
             yield _read_file(self.path, parse_xml, audience)
         elif suffix == ".json":
@@ -62,17 +68,24 @@ def _audience_folders(root: Path) -> list[tuple[Path, str]]:
     return [(folder, audience) for folder, audience in found if audience]
 
 
-def read_folder(folder: Path, audience: str | None) -> Iterator[Fiche | Failure]:
+def corpus_titles(folder: Path) -> dict[str, str]:
+    titles = folder_titles(folder)
+    for archive in sorted(folder.glob("*.zip")):
+        titles.update(zip_titles(archive))
+    return titles
+
+
+def read_folder(folder: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
     """Whatever a folder holds: xml-js JSON (index.json first), XML files, zips."""
     kinds = _folder_kinds(folder)
     if not kinds:
         raise SourceError(f"{folder}: no documents found (expected F1234.xml, F1234.json, index.json or .zip files)")
     if "json" in kinds:
-        yield from read_json_folder(folder, audience)
+        yield from read_json_folder(folder, audience, titles)
     if "xml" in kinds:
-        yield from read_xml_folder(folder, audience)
+        yield from read_xml_folder(folder, audience, titles)
     for archive in sorted(folder.glob("*.zip")):
-        yield from read_zip(archive, zip_audience(archive) or audience)
+        yield from read_zip(archive, zip_audience(archive) or audience, titles)
 
 
 def _folder_kinds(folder: Path) -> set[str]:
