@@ -127,6 +127,7 @@ class IndexRetriever(Retriever):
             fiches=fiches,
             confidence=round(confidence, 4),
             expanded_query=expanded,
+            signals={name: round(value, 4) for name, value in features.items()},
             timings_ms={
                 "embed": _ms(started, embedded),
                 "search": _ms(embedded, searched),

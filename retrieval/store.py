@@ -8,6 +8,7 @@ audiences, type and themes. The payload of a point is `Chunk.payload()`.
 from __future__ import annotations
 
 import uuid
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,8 +239,10 @@ class ServerStore(VectorStore):
             vectors_config=vectors,
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         )
-        for field in INDEXED_FIELDS:
-            client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD)
+        with warnings.catch_warnings():  # the in-process :memory: mode ignores them, and says so
+            warnings.simplefilter("ignore", UserWarning)
+            for field in INDEXED_FIELDS:
+                client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD)
         return cls(client, collection, dense_dim)
 
     def upsert(self, points: list[IndexPoint]) -> None:

@@ -70,6 +70,8 @@ class SearchResult:
     confidence: float
     expanded_query: str = ""  # the query after glossary / acronym expansion
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The retrieval signals the confidence is computed from (bm25_top, dense_top…).
+    signals: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -80,4 +82,5 @@ class SearchResult:
             "fiches": [f.to_dict() for f in self.fiches],
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": self.timings_ms,
+            "signals": self.signals,
         }

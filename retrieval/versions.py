@@ -383,7 +383,9 @@ class ServerIndex(VersionedIndex):
         if url == ":memory:":
             client = QdrantClient(":memory:")
         else:
-            client = QdrantClient(url=url, api_key=api_key, timeout=max(1, int(round(timeout_s))))
+            client = QdrantClient(
+                url=url, api_key=api_key, timeout=max(1, int(round(timeout_s))), check_compatibility=False
+            )
         return cls(client, alias, f"{url} (collection alias {alias!r})")
 
     def _call(self, fn, *args, **kwargs):

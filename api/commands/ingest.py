@@ -11,6 +11,8 @@ import click
 
 
 def _read_progress(event) -> None:
+    if not event.done and event.read % 100:
+        return
     end = "\n" if event.done else "\r"
     sys.stderr.write(f"reading {event.source}: {event.read} documents, {event.failed} failed   {end}")
     sys.stderr.flush()

