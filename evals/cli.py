@@ -49,17 +49,29 @@ def open_retriever_or_fail(index_dir: Path | None, embedder: str):
         raise click.ClickException(f"cannot open the index: {exc}") from exc
 
 
-def finish(result: dict, *, as_json: bool, report: Path | None, baseline: Path | None, gate_metric: str | None,
-           max_drop: float, table) -> None:
-    """Compare with the baseline, write the report, print; exit 3 when the gate fails."""
-    from evals.report import BaselineError, gate, load_baseline, write_report
+def read_baseline(path: Path | None, benchmark: str, gate_metric: str | None) -> dict | None:
+    """The baseline result, read before the run so that a bad file fails fast."""
+    from evals.report import BaselineError, load_baseline
 
-    baseline_result, outcome = None, None
-    if baseline:
+    if gate_metric and not path:
+        raise click.UsageError("--gate needs --baseline")
+    if not path:
+        return None
+    try:
+        return load_baseline(path, benchmark)
+    except BaselineError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def finish(result: dict, *, as_json: bool, report: Path | None, baseline_result: dict | None,
+           gate_metric: str | None, max_drop: float, table) -> None:
+    """Compare with the baseline, write the report, print; exit 3 when the gate fails."""
+    from evals.report import BaselineError, gate, write_report
+
+    outcome = None
+    if baseline_result is not None and gate_metric:
         try:
-            baseline_result = load_baseline(baseline, result["benchmark"])
-            if gate_metric:
-                outcome = gate(result, baseline_result, gate_metric, max_drop)
+            outcome = gate(result, baseline_result, gate_metric, max_drop)
         except BaselineError as exc:
             raise click.ClickException(str(exc)) from exc
         if outcome:
@@ -143,13 +155,14 @@ def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, lim
     if not ks or min(ks) < 1:
         raise click.BadParameter("k values must be positive integers", param_hint="--k")
     questions = load_questions(dataset)
+    baseline_result = read_baseline(baseline, "retrieval", gate_metric)
     retriever = open_retriever_or_fail(index_dir, embedder)
     questions, dropped = _select(questions, retriever, only_indexed, limit)
     result = {"benchmark": "retrieval"}
     result |= evaluate_retrieval(retriever, questions, modes=search_modes, ks=ks, progress=progress)
     result["config"] = snapshot(dataset=dataset, index_dir=index_dir, embedder=embedder, only_indexed=only_indexed,
                                 dropped_not_indexed=dropped, limit=limit, index=index_info(retriever))
-    finish(result, as_json=as_json, report=report, baseline=baseline, gate_metric=gate_metric, max_drop=max_drop,
+    finish(result, as_json=as_json, report=report, baseline_result=baseline_result, gate_metric=gate_metric, max_drop=max_drop,
            table=_retrieval_table)
 
 
@@ -207,6 +220,7 @@ def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, 
 
     questions = load_questions(dataset)
     negatives = load_questions(uncovered) if uncovered else []
+    baseline_result = read_baseline(baseline, "drafts", gate_metric)
     llm_settings = LLMSettings()
     if mode == "llm" and not llm_settings.configured:
         raise click.ClickException("--mode llm needs an endpoint: set GUICHET_LLM_BASE_URL")
@@ -230,7 +244,7 @@ def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, 
                                 embedder=embedder, only_indexed=only_indexed, dropped_not_indexed=dropped,
                                 limit=limit, llm_model=llm_settings.model if llm_settings.configured else None,
                                 index=index_info(retriever))
-    finish(result, as_json=as_json, report=report, baseline=baseline, gate_metric=gate_metric, max_drop=max_drop,
+    finish(result, as_json=as_json, report=report, baseline_result=baseline_result, gate_metric=gate_metric, max_drop=max_drop,
            table=_drafts_table)
 
 

@@ -112,6 +112,7 @@ def evaluate_drafts(
         "questions": sum(1 for o in outcomes if o.covered),
         "uncovered_questions": sum(1 for o in outcomes if not o.covered),
         "metrics": aggregate(outcomes),
+        "abstention_curve": abstention_curve(outcomes),
         "per_question": [o.to_dict() for o in outcomes],
     }
     if judge is not None:
@@ -162,6 +163,17 @@ def aggregate(outcomes: Sequence[DraftOutcome]) -> dict:
     }
     figures.update({f"latency_{n}_ms": round(v, 2) for n, v in percentiles([o.latency_ms for o in ok]).items()})
     return figures
+
+
+def abstention_curve(outcomes: Sequence[DraftOutcome], thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)) -> list[dict]:
+    """Abstention precision/recall if drafts abstained below each confidence threshold:
+    what to read when recalibrating GUICHET_GENERATION_MIN_CONFIDENCE."""
+    ok = [o for o in outcomes if not o.error]
+    curve = []
+    for threshold in thresholds:
+        precision, recall = precision_recall([o.confidence < threshold for o in ok], [not o.covered for o in ok])
+        curve.append({"threshold": threshold, "precision": round(precision, 4), "recall": round(recall, 4)})
+    return curve
 
 
 def judge_summary(outcomes: Sequence[DraftOutcome], errors: list[str]) -> dict:

@@ -1,0 +1,60 @@
+"""`guichet bench query|drafts|api|index --json` on the sample with small counts."""
+
+import shutil
+
+import pytest
+
+from evals.bench.query import questions_from_index
+from evals.cli import bench_group
+from tests.fixtures.evals import run_json
+
+
+def test_queries_built_from_the_index_are_reproducible(sample_retriever):
+    first = questions_from_index(sample_retriever, 30)
+    assert first == questions_from_index(sample_retriever, 30)
+    assert len(first) == 30 and len(set(first)) == 30
+    many = questions_from_index(sample_retriever, 100_000)  # more than the corpus yields: cycled
+    assert len(many) == 100_000
+
+
+def test_bench_query_against_local_mode(cli_runner, sample_index_dir):
+    figures = run_json(cli_runner, bench_group, ["query", "--index-dir", str(sample_index_dir), "--count", "20"])
+    assert figures["queries"] == 20
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
+    assert 0 < figures["baseline_p50_ms"] <= figures["baseline_p95_ms"]
+    assert figures["baseline_points"] == figures["chunks"]
+    assert figures["speedup"] == pytest.approx(figures["baseline_p50_ms"] / figures["p50_ms"], rel=0.02)
+    assert isinstance(figures["target_p50_ms_pass"], bool)
+
+
+def test_bench_drafts(cli_runner, sample_index_dir):
+    figures = run_json(cli_runner, bench_group, ["drafts", "--index-dir", str(sample_index_dir), "--count", "8"])
+    assert figures["drafts"] + figures["errors"] == 8 and figures["errors"] == 0
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"]
+    assert "target_p95_ms_pass" in figures
+
+
+def test_bench_api_through_the_real_server(cli_runner, sample_index_dir):
+    figures = run_json(cli_runner, bench_group, [
+        "api", "--index-dir", str(sample_index_dir), "--clients", "2", "--duration", "3", "--baseline-duration", "2",
+    ])
+    assert figures["errors"] == 0 and figures["baseline_errors"] == 0, figures.get("error_examples")
+    assert figures["requests"] > 0 and figures["drafts_per_s"] > 0 and figures["baseline_drafts_per_s"] > 0
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"]
+    assert figures["startup_s"] > 0 and figures["server_peak_rss_mb"] > 50
+    assert set(figures) >= {"target_drafts_per_s_pass", "target_errors_pass", "target_startup_s_pass"}
+
+
+def test_bench_index_on_a_tiny_source(cli_runner, tmp_path, sample_source_dir):
+    source = tmp_path / "tiny" / "particuliers"
+    source.mkdir(parents=True)
+    for xml in sorted((sample_source_dir / "particuliers").glob("F*.xml"))[:2]:
+        shutil.copy(xml, source)
+    figures = run_json(cli_runner, bench_group, [
+        "index", "--source", str(source.parent), "--embedder", "none", "--baseline-sample", "2",
+    ])
+    assert figures["fiches"] == 2 and figures["chunks"] > 0
+    assert figures["wall_s"] > 0 and figures["bm25_wall_s"] > 0 and figures["reindex_wall_s"] > 0
+    assert figures["reindex_published"] is False  # nothing changed
+    assert figures["baseline_tokens_per_s"] > 0 and figures["peak_rss_mb"] > 0
+    assert figures["tokens_per_s"] is None  # a BM25-only build embeds nothing
