@@ -55,10 +55,11 @@ class Services:
             None if draft_service is not None else default_draft_service_factory
         )
         self.retriever = retriever
+        self._owns_retriever = retriever is None  # an injected one is closed by its owner
         self.draft_service = draft_service
         self.retriever_error: str | None = None
         self._lock = threading.Lock()
-        self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self.reload_retriever)
+        self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self._after_reindex)
 
     def start(self) -> None:
         migrate(self.engine)
@@ -89,6 +90,12 @@ class Services:
             if self._draft_service_factory is not None:
                 self.draft_service = None  # rebuilt on the new retriever
 
+    def _after_reindex(self) -> None:
+        # An open IndexRetriever follows newly published index versions by itself; an
+        # index that could not be opened before (first ingest) is opened now.
+        if self.retriever is None:
+            self.reload_retriever()
+
     def get_draft_service(self):
         with self._lock:
             if self.draft_service is None and self.retriever is not None and self._draft_service_factory:
@@ -96,7 +103,7 @@ class Services:
             return self.draft_service
 
     def close(self) -> None:
-        closer = getattr(self.retriever, "close", None)
+        closer = getattr(self.retriever, "close", None) if self._owns_retriever else None
         if callable(closer):
             try:
                 closer()

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from api.models import AuditEvent, DraftRecord, Feedback
+from api.routes.openai_compat import render_with_sources
 from tests.fixtures.api import auth
 
 MESSAGE = (
     "Bonjour, je m'appelle Jeanne Martin (jeanne.martin@example.org, 06 12 34 56 78). "
-    "Comment renouveler la carte d'identité de mon fils mineur ? Merci."
+    "Quel justificatif de domicile fournir pour la carte d'identité de mon fils mineur ? Merci."
 )
 
 
@@ -142,7 +143,7 @@ def test_draft_streams_server_sent_events(api_client, api_app, api_keys):
 
 def test_search_and_fiche(api_client, api_keys, api_retriever):
     key = auth(api_keys["agent"])
-    result = api_client.get("/api/search", params={"question": "carte d'identité mineur", "k": 2}, headers=key)
+    result = api_client.get("/api/search", params={"question": "justificatif de domicile pour un mineur", "k": 2}, headers=key)
     assert result.status_code == 200, result.text
     data = result.json()
     assert 1 <= len(data["fiches"]) <= 2
@@ -227,8 +228,11 @@ def test_openai_compatible_chat(api_client, api_keys):
     with api_client.stream("POST", "/v1/chat/completions", json={**body, "stream": True}, headers=key) as stream:
         lines = [line for line in stream.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
-    pieces = [json.loads(line[6:])["choices"][0]["delta"].get("content", "") for line in lines[:-1]]
-    assert "".join(pieces) == content
+    chunks = [json.loads(line[6:]) for line in lines[:-1]]
+    streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    draft_id = chunks[-1]["guichet"]["draft_id"]
+    stored = api_client.get(f"/api/drafts/{draft_id}", headers=key).json()
+    assert streamed == render_with_sources(stored) and "[1]" in streamed
     unknown = api_client.post("/v1/chat/completions", json={**body, "model": "gpt-4"}, headers=key)
     assert unknown.status_code == 404 and "error" in unknown.json() and "message" in unknown.json()["error"]
 
@@ -289,7 +293,7 @@ def test_oversized_bodies_are_refused_before_being_read(api_client, api_settings
 
 
 def test_html_in_a_message_is_stored_and_returned_as_data(api_client, api_keys):
-    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)> carte d'identité mineur ?"
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)> justificatif de domicile ?"
     draft = api_client.post("/api/drafts", json={"message": hostile}, headers=auth(api_keys["agent"])).json()
     stored = api_client.get(f"/api/drafts/{draft['id']}", headers=auth(api_keys["agent"]))
     assert stored.headers["content-type"].startswith("application/json")

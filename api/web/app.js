@@ -183,6 +183,9 @@ async function streamDraft(body) {
       if (event === "delta") {
         preview += data.text;
         $("draft-view").textContent = preview;
+      } else if (event === "notice") {
+        if (data.reset) preview = "";
+        say(data.text || "");
       } else if (event === "draft") {
         return data;
       } else if (event === "error") {

@@ -1,0 +1,72 @@
+"""API keys: hashing, constant-time check, roles, the `guichet keys` commands."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from api.auth import authenticate, bootstrap_admin_key, create_key, hash_key, revoke_key, sync_env_admin_key
+from api.cli import cli
+from api.db import create_db_engine, migrate, session_factory, transaction
+from api.models import ApiKey
+
+
+def _sessions(tmp_path):
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    migrate(engine)
+    return session_factory(engine)
+
+
+def test_keys_are_random_stored_hashed_and_checked(tmp_path):
+    sessions = _sessions(tmp_path)
+    with transaction(sessions) as session:
+        row, key = create_key(session, "content", "équipe contenu")
+        _, other = create_key(session, "agent")
+    assert key != other and len(key) >= 40
+    with sessions() as session:
+        stored = session.scalars(select(ApiKey.key_hash)).all()
+        assert hash_key(key) in stored and key not in stored
+        principal = authenticate(session, key)
+        assert principal.role == "content" and principal.name == "équipe contenu"
+        assert authenticate(session, key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+        assert authenticate(session, "") is None and authenticate(session, "x" * 5000) is None
+    with transaction(sessions) as session:
+        assert revoke_key(session, str(row.id)) is not None
+    with sessions() as session:
+        assert authenticate(session, key) is None
+        assert authenticate(session, other).role == "agent"
+
+
+def test_first_start_creates_one_admin_key_and_env_key_works(tmp_path):
+    sessions = _sessions(tmp_path)
+    with transaction(sessions) as session:
+        first = bootstrap_admin_key(session)
+    with transaction(sessions) as session:
+        assert bootstrap_admin_key(session) is None, "only on the first start"
+        assert authenticate(session, first).role == "admin"
+        sync_env_admin_key(session, "gch_from-the-environment-0123456789abcdef")
+    with transaction(sessions) as session:
+        assert authenticate(session, "gch_from-the-environment-0123456789abcdef").role == "admin"
+        sync_env_admin_key(session, "gch_a-new-environment-key-0123456789abcdef")
+    with sessions() as session:
+        assert authenticate(session, "gch_from-the-environment-0123456789abcdef") is None, "replaced"
+        assert authenticate(session, "gch_a-new-environment-key-0123456789abcdef").role == "admin"
+
+
+def test_keys_commands(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    created = runner.invoke(cli, ["keys", "--database-url", url, "create", "--role", "agent", "--name", "Alice"])
+    assert created.exit_code == 0, created.output
+    key = created.output.strip().splitlines()[-1]
+    assert key.startswith("gch_")
+    listed = runner.invoke(cli, ["keys", "--database-url", url, "list"])
+    assert "Alice" in listed.output and "agent" in listed.output and key not in listed.output
+    assert "active" in listed.output
+    revoked = runner.invoke(cli, ["keys", "--database-url", url, "revoke", key[:12]])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    assert "revoked" in runner.invoke(cli, ["keys", "--database-url", url, "list"]).output
+    again = runner.invoke(cli, ["keys", "--database-url", url, "revoke", key[:12]])
+    assert again.exit_code != 0 and "no active key" in again.output
+    bad_role = runner.invoke(cli, ["keys", "--database-url", url, "create", "--role", "root"])
+    assert bad_role.exit_code != 0 and "root" in bad_role.output
