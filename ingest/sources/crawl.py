@@ -32,7 +32,9 @@ from ingest.sources.html_page import fiche_id_from_url, parse_fiche_page
 
 log = logging.getLogger(__name__)
 
-SKIPPED_EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".png", ".gif", ".svg", ".zip", ".doc", ".docx", ".xls", ".odt", ".css", ".js")
+SKIPPED_EXTENSIONS = (
+    ".pdf", ".jpg", ".jpeg", ".png", ".gif", ".svg", ".zip", ".doc", ".docx", ".xls", ".odt", ".css", ".js",
+)  # fmt: skip
 
 
 @dataclass

@@ -173,7 +173,7 @@ class _BodyReader:
         label = _text(node)
         level = HEADINGS[node.name]
         if level == 1:
-            self.mode = "references" if REFERENCES_HEADING.match(label) else "questions" if QUESTIONS_HEADING.match(label) else "body"
+            self.mode = _section_mode(label)
         if self.mode == "body":
             self.path = self.path[: level - 1] + [label]
 
@@ -226,6 +226,15 @@ class _BodyReader:
                 (self.questions if self.mode == "questions" else self.links).append(Link(label, match.group(1)))
             elif urlparse(href).netloc != urlparse(self.base_url).netloc and href.startswith("http"):
                 self.external.append(Link(label, href))
+
+
+def _section_mode(h2_label: str) -> str:
+    """What a top-level section holds: body text, legal references or related questions."""
+    if REFERENCES_HEADING.match(h2_label):
+        return "references"
+    if QUESTIONS_HEADING.match(h2_label):
+        return "questions"
+    return "body"
 
 
 def _is_page_header(node: Tag) -> bool:

@@ -11,6 +11,7 @@ from ingest.sources.base import Source, SourceError
 from ingest.sources.documents import (
     AUDIENCE_CODES,
     Titles,
+    _read_file,
     audience_from_name,
     document_id,
     folder_titles,
@@ -20,7 +21,6 @@ from ingest.sources.documents import (
     read_xml_folder,
     read_zip,
     zip_titles,
-    _read_file,
 )
 
 
