@@ -1,0 +1,91 @@
+"""`guichet serve` as a real process on 127.0.0.1: first start, readiness, kill -9 durability."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import httpx
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from api.models import Feedback
+from tests.fixtures.api import auth, make_key, server_env
+
+MESSAGE = "Quel justificatif de domicile fournir pour la carte d'identité de mon fils mineur ?"
+
+
+def test_serve_prints_the_url_and_the_first_admin_key_once(api_settings, api_index_dir, live_server_factory):
+    env = server_env(api_settings, api_index_dir)
+    server = live_server_factory(env)
+    output = server.output()
+    assert f"http://127.0.0.1:{server.port}/" in output
+    keys = re.findall(r"gch_[\w-]{20,}", output)
+    assert len(keys) == 1
+    me = httpx.get(f"{server.url}/api/me", headers=auth(keys[0]))
+    assert me.json()["role"] == "admin"
+    ready = httpx.get(f"{server.url}/readyz")
+    assert ready.status_code == 200, ready.text
+    server.stop()
+    again = live_server_factory(env)
+    assert not re.findall(r"gch_[\w-]{20,}", again.output().split(f":{again.port}/")[-1])
+    assert httpx.get(f"{again.url}/api/me", headers=auth(keys[0])).status_code == 200
+
+
+def test_readyz_is_503_with_a_clear_message_without_an_index(api_settings, tmp_path, live_server_factory):
+    env = server_env(api_settings, GUICHET_INDEX_DIR=str(tmp_path / "missing-index"), GUICHET_ADMIN_KEY="gch_" + "a" * 40)
+    server = live_server_factory(env)
+    ready = httpx.get(f"{server.url}/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["index"] and "Traceback" not in ready.text
+    assert "gch_" + "a" * 40 not in server.output(), "an env key is never printed"
+    assert httpx.get(f"{server.url}/api/me", headers=auth("gch_" + "a" * 40)).json()["role"] == "admin"
+
+
+def test_acknowledged_feedback_survives_kill_9(api_settings, api_index_dir, live_server_factory):
+    env = server_env(api_settings, api_index_dir)
+    key = make_key(api_settings, "agent")
+    server = live_server_factory(env)
+    draft = httpx.post(f"{server.url}/api/drafts", json={"message": MESSAGE}, headers=auth(key), timeout=60)
+    assert draft.status_code == 200, draft.text
+    draft_id = draft.json()["id"]
+    acknowledged: list[int] = []
+    stop = threading.Event()
+
+    def post_feedback(worker: int) -> None:
+        with httpx.Client(base_url=server.url, headers=auth(key), timeout=5) as client:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                try:
+                    response = client.post(f"/api/drafts/{draft_id}/feedback",
+                                           json={"rating": "up", "final_text": f"envoi {worker}-{n}"})
+                except httpx.HTTPError:
+                    return  # the server is gone
+                if response.status_code == 201:
+                    acknowledged.append(response.json()["id"])
+
+    workers = [threading.Thread(target=post_feedback, args=(i,)) for i in range(3)]
+    for worker in workers:
+        worker.start()
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < 60 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.kill()  # SIGKILL while the clients are still writing
+    stop.set()
+    for worker in workers:
+        worker.join(10)
+    assert len(acknowledged) >= 20, "the load ran"
+
+    engine = create_engine(api_settings.database_url)
+    with Session(engine) as session:
+        stored = set(session.scalars(select(Feedback.id)))
+    engine.dispose()
+    missing = set(acknowledged) - stored
+    assert not missing, f"{len(missing)} acknowledged rows lost"
+
+    restarted = live_server_factory(env)
+    assert httpx.get(f"{restarted.url}/readyz").status_code == 200
+    again = httpx.get(f"{restarted.url}/api/drafts/{draft_id}", headers=auth(key))
+    assert again.status_code == 200 and again.json()["id"] == draft_id
