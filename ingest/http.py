@@ -31,6 +31,7 @@ class HttpError(Exception):
     def __init__(self, url: str, message: str, status: int | None = None):
         super().__init__(f"{url}: {message}")
         self.url = url
+        self.reason = message  # without the URL, for messages that already name it
         self.status = status
 
 

@@ -65,6 +65,7 @@ def test_404_is_a_failure_naming_the_url_and_the_rest_goes_on(http_server, inges
     fiches, failures = split(list(dila(http_server, ingest_settings).fiches()))
     assert len(failures) == 1
     assert failures[0].origin.endswith(ZIP_PATH.format(code="asso")) and "HTTP 404" in failures[0].error
+    assert http_server.url not in failures[0].error  # the origin names the URL, once
     assert failures[0].fiche_id == ""  # a whole audience is missing: no deletion may follow
     assert "F1972" in fiches and "F34729" not in fiches
 

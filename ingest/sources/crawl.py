@@ -126,7 +126,7 @@ class CrawlSource(Source):
         try:
             response = client.get(url)
         except HttpError as exc:
-            return Failure(url, str(exc), fiche_id=fiche_id_from_url(url)), []
+            return Failure(url, exc.reason, fiche_id=fiche_id_from_url(url)), []
         final_url = str(response.url)
         if urlparse(final_url).netloc.lower() != self.host:
             log.info("crawl: %s redirects off-site to %s, ignored", url, final_url)
@@ -171,7 +171,7 @@ class CrawlSource(Source):
             if exc.status in (401, 403):
                 robots.disallow_all = True
             elif exc.status is None or exc.status >= 500:
-                return Failure(robots_url, f"cannot read robots.txt, not crawling: {exc}")
+                return Failure(robots_url, f"cannot read robots.txt, not crawling: {exc.reason}")
             else:
                 robots.allow_all = True  # no robots.txt: everything allowed
         robots.modified()

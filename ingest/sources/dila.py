@@ -71,6 +71,6 @@ class DilaSource(Source):
         except HttpError as exc:
             kept = " (reading the previous download)" if self.zip_path(code).exists() else ""
             log.warning("%s%s", exc, kept)
-            return Failure(url, f"{exc}{kept}")
+            return Failure(url, f"{exc.reason}{kept}")
         log.info("%s: %s", url, "downloaded" if download.fresh else "not modified, using the cache")
         return download.path
