@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import io
 import time
 
@@ -118,3 +119,12 @@ def test_invalid_download_keeps_the_previous_copy(http_server, tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == {"f.bin", "f.bin.http.json"}  # no partial file left
     # The validators of the good copy were kept: the next request revalidates it.
     assert http_server.requests_to("/f.bin")[1].headers["If-None-Match"] == '"1"'
+
+
+def test_retry_after_as_an_http_date(http_server):
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+    http_server.route("/a", Reply(429, "", {"Retry-After": when}), Reply(200, "ok"))
+    waits = []
+    with client(waits=waits) as http:
+        assert http.get(f"{http_server.url}/a").text == "ok"
+    assert len(waits) == 1 and 0.5 <= waits[0] <= 2.0  # HTTP dates have 1 s resolution; capped at 2 s
