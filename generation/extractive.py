@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from generation.base import Drafter
 from generation.format import QUESTION_HEADING, compose
 from generation.settings import GenerationSettings
-from generation.text import collapse_spaces, content_tokens, split_sentences
+from generation.text import collapse_spaces, content_tokens, split_paragraph, split_sentences
 from generation.types import DraftFormat
 from retrieval.types import Passage
 
@@ -61,11 +61,13 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
     units = [s.text for s in split_sentences(passage_body(passage))]
     candidates: list[Candidate] = []
     header: list[str] | None = None
+    previous_unit: Candidate | None = None
     i = 0
     while i < len(units):
         unit = units[i]
         i += 1
         if _HEADING.match(unit) or _TABLE_SEPARATOR.match(unit):
+            previous_unit = None
             continue
         if unit.lstrip().startswith("|"):
             cells = _table_row(unit)
@@ -85,10 +87,16 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                     continue
                 text = f"{text} {' ; '.join(items)}"
         if text.endswith("?"):
+            previous_unit = None
             continue  # a question heading of a Q-R fiche, not an answer
         tokens = content_tokens(text)
         if len(tokens) >= _MIN_TOKENS:
             candidates.append(Candidate(number, len(candidates), text, tokens))
+            previous_unit = candidates[-1]
+        elif previous_unit is not None and tokens:
+            # "Elle est gratuite." only makes sense after the sentence it follows.
+            previous_unit.text = f"{previous_unit.text} {text}"
+            previous_unit.tokens = previous_unit.tokens + tokens
     return candidates
 
 
@@ -119,9 +127,15 @@ def _jaccard(a: list[str], b: list[str]) -> float:
 
 
 def with_citation(text: str, number: int) -> str:
+    """Every sentence of `text` followed by [number], before its final punctuation."""
+    return " ".join(_cite_sentence(span.text, number) for span in split_paragraph(text))
+
+
+def _cite_sentence(text: str, number: int) -> str:
     match = re.search(r"[.!?…:;]+$", text)
     if match:
-        return f"{text[: match.start()].rstrip()} [{number}]{'.' if match.group(0) in (':', ';') else match.group(0)}"
+        end = "." if match.group(0) in (":", ";") else match.group(0)
+        return f"{text[: match.start()].rstrip()} [{number}]{end}"
     return f"{text} [{number}]."
 
 

@@ -52,12 +52,13 @@ _CLOSING = re.compile(
     re.IGNORECASE,
 )
 REQUEST_PATTERNS = re.compile(
-    r"\b(?:je (?:voudrais|souhaiterais|souhaite|aimerais|veux|désire) (?:savoir|connaître|"
+    r"\b(?:je (?:voudrais|souhaiterais|souhaite|aimerais|veux|désire)(?: aussi| également| donc| bien)?"
+    r" (?:savoir|connaître|"
     r"comprendre|être informée?|avoir des informations|des informations|des précisions)"
     r"|(?:pouvez|pourriez|pourrez)[- ]vous (?:me |m')?(?:dire|indiquer|expliquer|préciser|"
     r"informer|renseigner|aider|confirmer)"
     r"|merci de (?:me |m')?(?:dire|indiquer|préciser|expliquer|renseigner|confirmer)"
-    r"|j'aimerais (?:savoir|connaître|comprendre)"
+    r"|j'aimerais (?:aussi |également )?(?:savoir|connaître|comprendre)"
     r"|(?:quelles?|quels?) (?:sont|est) (?:les|la|le|mes|mon|ma)"
     r"|comment (?:faire|puis-je|dois-je|obtenir|demander)"
     r"|est-ce que|ai-je droit|dois-je|puis-je|peut-on|faut-il)",

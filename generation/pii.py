@@ -66,14 +66,15 @@ _RULES: list[tuple[str, re.Pattern, int]] = [
         ),
         0,
     ),
-    ("NUMERO_FISCAL", re.compile(r"(?<![\d])[0-3]\d(?:[ ]?\d){11}(?![\d])"), 0),
     (
         "TELEPHONE",
         re.compile(
             r"(?<![\d\w])(?:(?:\+|00)33[ .-]?(?:\(0\)[ .-]?)?|0)[1-9](?:[ .-]?\d{2}){4}(?![\d])"
+            r"|(?<![\d\w])(?:\+|00)[1-9]\d{0,2}[ .-]?(?:\(0\)[ .-]?)?\d(?:[ .-]?\d){6,12}(?![\d])"
         ),
         0,
     ),
+    ("NUMERO_FISCAL", re.compile(r"(?<![\d])[0-3]\d(?:[ ]?\d){11}(?![\d])"), 0),
     (
         "IDENTIFIANT",
         re.compile(

@@ -27,6 +27,7 @@ from generation.format import (
     render_nearest,
     render_sources,
 )
+from generation.injection import MESSAGE_NOTICE, PASSAGE_NOTICE, looks_like_injection, neutralise_passages
 from generation.llm import SYSTEM_PROMPT, LLMDrafter, LLMError
 from generation.message import extract_questions, parse_message
 from generation.pii import mask, unmask
@@ -147,6 +148,12 @@ class DraftService:
         answerable = [q for q, r in zip(questions, results) if r.confidence >= threshold and r.passages]
         unanswered = [q for q in questions if q not in answerable]
         passages = self._number_passages([r for q, r in zip(questions, results) if q in answerable])
+        passages, removed = neutralise_passages(passages)
+        notices = list(parsed.notices)
+        if looks_like_injection(masked.text):
+            notices.append(MESSAGE_NOTICE)
+        if removed:
+            notices.append(PASSAGE_NOTICE)
         return _Context(
             questions=questions,
             message=masked.text,
@@ -156,7 +163,7 @@ class DraftService:
             unanswered=unanswered,
             passages=passages,
             confidence=max((r.confidence for r in results), default=0.0),
-            notices=list(parsed.notices),
+            notices=notices,
             timings=timings,
             started=started,
         )
@@ -204,7 +211,7 @@ class DraftService:
                 pending += delta
                 if "\n" in pending:
                     ready, _, pending = pending.rpartition("\n")
-                    yield sanitize(ready + "\n", allowed).text
+                    yield sanitize(ready + "\n", allowed, self.settings.trusted_domains).text
             body = LLMDrafter.check_output("".join(received))
         except LLMError as exc:
             log.warning("LLM stream failed, extractive fallback: %s", exc)
@@ -213,7 +220,7 @@ class DraftService:
         finally:
             context.timings["write_ms"] = _ms(started)
         if pending:
-            yield sanitize(pending, allowed).text
+            yield sanitize(pending, allowed, self.settings.trusted_domains).text
         return body
 
     def _allowed_text(self, passages: list[Passage]) -> str:
@@ -234,7 +241,7 @@ class DraftService:
         allowed = self._allowed_text(context.passages) + "\n" + "\n".join(
             ref["url"] for s in sources_preview for ref in s.legal_references
         )
-        sanitized = sanitize(body, allowed)
+        sanitized = sanitize(body, allowed, self.settings.trusted_domains)
         if sanitized.masked:
             notices.append(UNSAFE_NOTICE)
         text = compose(sanitized.text, format)

@@ -51,3 +51,14 @@ class GenerationSettings(BaseSettings):
     # are left masked on purpose: a reply never needs them, and an injected
     # "write to <e-mail>" in the message must not come back through unmasking.
     unmask_kinds: list[str] = ["NOM"]
+    # A link or e-mail address in a draft must occur in the sources AND belong to one
+    # of these domains (or a subdomain); empty: occurring in the sources is enough.
+    trusted_domains: list[str] = [
+        "gouv.fr", "service-public.fr", "ameli.fr", "caf.fr", "msa.fr", "urssaf.fr",
+        "francetravail.fr", "pole-emploi.fr", "info-retraite.fr", "lassuranceretraite.fr",
+        "agirc-arrco.fr", "retraites.fr", "cnav.fr", "europa.eu", "cnil.fr", "justice.fr",
+        "defenseurdesdroits.fr", "vie-publique.fr", "insee.fr", "net-entreprises.fr",
+        "infogreffe.fr", "inpi.fr", "bpifrance.fr", "sante.fr", "santepubliquefrance.fr",
+        "has-sante.fr", "mdph.fr", "notaires.fr", "avocat.fr", "commissaire-justice.fr",
+        "ants.gouv.fr", "impots.gouv.fr", "legifrance.gouv.fr",
+    ]

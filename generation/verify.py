@@ -51,7 +51,7 @@ _URL = re.compile(
     re.IGNORECASE,
 )
 _PHONE = re.compile(
-    r"(?<![\d\w\[])(?:(?:\+|00)\d{2}[ .-]?(?:\(0\)[ .-]?)?\d(?:[ .-]?\d{2}){4}"
+    r"(?<![\d\w\[])(?:(?:\+|00)[1-9]\d{0,2}[ .-]?(?:\(0\)[ .-]?)?\d(?:[ .-]?\d){6,12}"
     r"|0[1-9](?:[ .-]?\d{2}){4}|3\d{3}(?=\s*\(|\s*$|\s+(?:ou|et)\b))(?![\d])"
 )
 
@@ -73,17 +73,27 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-def sanitize(text: str, allowed_text: str) -> Sanitized:
-    """Masks URLs, e-mails and phone numbers that do not occur in `allowed_text`."""
+def _trusted(host: str, trusted_domains: Iterable[str] | None) -> bool:
+    if not trusted_domains:
+        return True
+    host = host.lower().rstrip(".")
+    return any(host == d or host.endswith("." + d) for d in trusted_domains)
+
+
+def sanitize(text: str, allowed_text: str, trusted_domains: Iterable[str] | None = None) -> Sanitized:
+    """Masks URLs, e-mails and phone numbers that do not occur in `allowed_text`,
+    and, with `trusted_domains`, links and e-mails outside those domains."""
     allowed_urls = {_normalise_url(u) for u in _URL.findall(allowed_text)}
     allowed_lower = allowed_text.lower()
     allowed_phones = {_digits(p)[-9:] for p in _PHONE.findall(allowed_text)}
+    trusted_domains = list(trusted_domains or [])
     count = 0
 
     def email(match: re.Match) -> str:
         nonlocal count
-        if match.group(0).lower() in allowed_lower:
-            return match.group(0)
+        address = match.group(0)
+        if address.lower() in allowed_lower and _trusted(address.rsplit("@", 1)[1], trusted_domains):
+            return address
         count += 1
         return EMAIL_MASK
 
@@ -93,9 +103,8 @@ def sanitize(text: str, allowed_text: str) -> Sanitized:
         trailing = re.search(r"[.,;:!?]+$", raw)
         core = raw[: trailing.start()] if trailing else raw
         normalised = _normalise_url(core)
-        if normalised in allowed_urls or any(
-            a.startswith(normalised + "/") or a == normalised for a in allowed_urls
-        ):
+        in_sources = normalised in allowed_urls or any(a.startswith(normalised + "/") for a in allowed_urls)
+        if in_sources and _trusted(normalised.split("/", 1)[0].split(":", 1)[0], trusted_domains):
             return raw
         count += 1
         return URL_MASK + (trailing.group(0) if trailing else "")
