@@ -69,7 +69,7 @@ class InlineRenderer:
             "MiseEnEvidence": self._emphasis,
             "Citation": lambda e: f"« {collapse(self.raw(e))} »",
             "Variable": lambda e: f"[{collapse(self.raw(e))}]",
-            "Image": self._image,
+            "Image": self.image,
         }
 
     def text(self, element: Element | None) -> str:
@@ -126,7 +126,8 @@ class InlineRenderer:
         inner = collapse(raw)
         return _keep_edges(raw, f"**{inner}**") if inner else raw
 
-    def _image(self, element: Element) -> str:
+    def image(self, element: Element) -> str:
+        """Image or Illustration: alternative text and caption only."""
         parts = [self.text(element.first(name)) for name in ("TexteDeRemplacement", "Legende")]
         parts = [p for p in parts if p]
         return f" [Image : {' — '.join(parts)}] " if parts else ""

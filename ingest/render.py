@@ -141,14 +141,21 @@ class FlowRenderer:
             self.result.online_services.append(service)
         kind = service.kind or "Service en ligne"
         cerfa = f" (cerfa n° {service.cerfa})" if service.cerfa else ""
-        return f"{kind} : {service.title}{cerfa}"
+        intro = self.inline.text(element.first("Introduction"))
+        return f"{kind} : {service.title}{cerfa}" + (f" — {intro}" if intro else "")
 
     def illustration(self, element: Element) -> list[str]:
+        """Images keep their text: alternative text and caption, and the long
+        description some carry (the picture's content written out, tables included)."""
         if element.name == "ContenuIllustre":
             content = element.first("Contenu")
-            return self.blocks(content) if content is not None else []
-        text = self.inline.inline(element) if element.name == "Image" else ""
-        return [collapse(text)] if collapse(text) else []
+            pictures = [p for p in element.elements("Illustration")]
+            return (self.blocks(content) if content is not None else []) + [
+                block for picture in pictures for block in self.illustration(picture)
+            ]
+        caption = collapse(self.inline.image(element))
+        description = element.first("Description")
+        return ([caption] if caption else []) + (self.blocks(description) if description is not None else [])
 
 
 def quote_blocks(label: str, blocks: list[str]) -> str:
