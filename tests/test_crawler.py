@@ -13,7 +13,7 @@ from ingest.sources.html_page import parse_fiche_page
 from tests.fixtures.sources import Reply, ScriptedServer
 
 PREFIX = "/particuliers/vosdroits/"
-ALL_PAGES = ["F1878", "N19804", "N19806", "N31477", "F2214", "F31", "R1234", "F35001", "F35002"]
+ALL_PAGES = ["F1878", "N19804", "N19806", "N31477", "F2214", "F31", "R1234", "R5678", "F35001", "F35002"]
 
 
 def small_page(title: str, links: list[tuple[str, str]] = ()) -> str:
@@ -44,7 +44,7 @@ def other_site():
 
 @pytest.fixture
 def site(http_server, pages_dir, other_site):
-    """F1878 → (nav, breadcrumb, body) N19804 N19806 N31477 F2214 F31 F9999 R1234;
+    """F1878 → (nav, breadcrumb, body) N19804 N19806 N31477 F2214 F31 F9999 R1234 R5678;
     F2214 → F35001 → F35002; F31 → off-site links; F9999 is disallowed by robots.txt."""
     server = http_server
     server.route("/robots.txt", Reply(200, (pages_dir / "robots.txt").read_text(), {"Content-Type": "text/plain"}))
@@ -60,6 +60,7 @@ def site(http_server, pages_dir, other_site):
         "N19806": small_page("Social - Santé"),
         "N31477": small_page("Allocations familiales"),
         "R1234": small_page("Simulateur ARS"),
+        "R5678": small_page("Demande d'allocation de rentrée scolaire"),
         "F31": small_page("Aides aux familles", off_site),
         "F35001": small_page("Les aides de la Caf", [(f"{PREFIX}F35002", "Prime de naissance")]),
         "F35002": small_page("Prime de naissance"),
@@ -104,7 +105,7 @@ def test_open_source_spec_crawls(site, ingest_settings):
 
 def test_depth_bound(site, ingest_settings):
     fiches, _ = split(list(crawl(site, ingest_settings, crawl_max_depth=1).fiches()))
-    assert set(fiches) == {"F1878", "N19804", "N19806", "N31477", "F2214", "F31", "R1234"}
+    assert set(fiches) == {"F1878", "N19804", "N19806", "N31477", "F2214", "F31", "R1234", "R5678"}
     assert "F35001" not in page_requests(site)
 
 
@@ -202,7 +203,7 @@ def test_fiche_page_is_read_into_the_model(pages_dir):
     assert "1er février 2025" in markdown and "  - soit étudiant ou apprenti," in markdown
     assert "> **À noter** : Si vos ressources" in markdown
     assert "2. Joignez un certificat de scolarité." in markdown
-    for absent in ("Vérifié le", "Mentions légales", "Code de la sécurité sociale", "Questions ? Réponses", "Simulateur"):
+    for absent in ("Vérifié le", "Mentions légales", "Code de la sécurité", "Questions ? Réponses", "Cerfa", "Simulateur"):
         assert absent not in markdown
     assert [(r.legifrance_id, r.label) for r in fiche.legal_references] == [
         ("LEGISCTA000006156013", "Code de la sécurité sociale : articles L543-1 à L543-3"),
@@ -211,6 +212,11 @@ def test_fiche_page_is_read_into_the_model(pages_dir):
     assert [link.target for link in fiche.internal_links] == ["F2214", "F31", "F9999"]
     assert [link.target for link in fiche.related_questions] == ["F2214"]
     assert [link.target for link in fiche.external_links] == ["https://www.caf.fr/allocataires/mes-services-en-ligne"]
+    assert [(s.id, s.kind, s.cerfa) for s in fiche.online_services] == [
+        ("R1234", "Simulateur", None),
+        ("R5678", "Formulaire", "11111*02"),
+    ]
+    assert fiche.online_services[1].title == "Demande d'allocation de rentrée scolaire"
 
 
 def test_question_page_and_non_fiche_pages(pages_dir):

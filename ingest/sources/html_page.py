@@ -4,7 +4,8 @@ What is read: the h1 title, the breadcrumb (`nav.fr-breadcrumb`), the type tag, 
 "Vérifié le …" / "Mise à jour le …" date, the introduction (description), the body
 as sections along h2/h3/h4 headings (tabs of alternatives become "Cas : …"
 sub-sections), lists and tables rendered to Markdown, links to other fiches, and the
-"Références" block (legal texts, Légifrance identifiers normalised).
+"Références" block (legal texts, Légifrance identifiers normalised), the "Services en
+ligne et formulaires" cards (online services, Cerfa numbers) and "Questions ? Réponses !".
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import urljoin, urlparse
 from bs4 import BeautifulSoup, NavigableString, Tag
 
 from ingest.legifrance import legifrance_id
-from ingest.model import Fiche, LegalReference, Link, Section
+from ingest.model import Fiche, LegalReference, Link, OnlineService, Section
 from ingest.sources.documents import DOCUMENT_ID, audience_from_name
 
 MONTHS = {
@@ -30,6 +31,8 @@ DATE_LINE = re.compile(
 FICHE_LINK = re.compile(r"/vosdroits/([A-Z]{1,3}\d+)(?:[/?#]|$)")
 REFERENCES_HEADING = re.compile(r"^(textes? de (loi|référence)|références)", re.IGNORECASE)
 QUESTIONS_HEADING = re.compile(r"^questions\s*\?", re.IGNORECASE)
+SERVICES_HEADING = re.compile(r"^services en ligne", re.IGNORECASE)
+CERFA = re.compile(r"cerfa\s*n°?\s*([\d*]+)", re.IGNORECASE)
 TAG_TYPES = {
     "fiche pratique": "Fiche d'information",
     "question-réponse": "Fiche Question-réponse",
@@ -78,6 +81,7 @@ def parse_fiche_page(html: str | bytes, url: str) -> Fiche | None:
         internal_links=_dedup(reader.links),
         related_questions=_dedup(reader.questions),
         external_links=_dedup(reader.external),
+        online_services=reader.services,
         origin=url,
     )
     fiche.markdown = render_markdown(fiche.sections)
@@ -147,8 +151,9 @@ class _BodyReader:
     links: list[Link] = field(default_factory=list)
     questions: list[Link] = field(default_factory=list)
     external: list[Link] = field(default_factory=list)
+    services: list[OnlineService] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
-    mode: str = "body"  # body | references | questions
+    mode: str = "body"  # body | references | questions | services
 
     def walk(self, node: Tag) -> None:
         for child in node.children:
@@ -214,7 +219,18 @@ class _BodyReader:
         headings = _new_headings(previous, self.path)
         self.sections.append(Section(path=list(self.path), markdown="\n\n".join([*headings, markdown])))
 
+    def _collect_services(self, node: Tag) -> None:
+        """"Services en ligne et formulaires": one card (li) per service."""
+        items = node.find_all("li") if node.name in ("ul", "ol") else [node]
+        for item in items:
+            anchor = item.find("a", href=True)
+            if anchor is not None:
+                self.services.append(_service(item, anchor, self.base_url))
+
     def _collect_links(self, node: Tag) -> None:
+        if self.mode == "services":
+            self._collect_services(node)
+            return
         for anchor in node.find_all("a", href=True):
             href = urljoin(self.base_url, anchor["href"])
             label = _text(anchor)
@@ -228,12 +244,28 @@ class _BodyReader:
                 self.external.append(Link(label, href))
 
 
+def _service(item: Tag, anchor: Tag, base_url: str) -> OnlineService:
+    href = urljoin(base_url, anchor["href"])
+    match = FICHE_LINK.search(urlparse(href).path + "/")
+    tag = item.select_one(".fr-tag, .sp-tag")
+    cerfa = CERFA.search(_text(item))
+    return OnlineService(
+        id=match.group(1) if match else "",
+        title=_text(anchor),
+        url=href,
+        kind=_text(tag) if tag else "",
+        cerfa=cerfa.group(1) if cerfa else None,
+    )
+
+
 def _section_mode(h2_label: str) -> str:
     """What a top-level section holds: body text, legal references or related questions."""
     if REFERENCES_HEADING.match(h2_label):
         return "references"
     if QUESTIONS_HEADING.match(h2_label):
         return "questions"
+    if SERVICES_HEADING.match(h2_label):
+        return "services"
     return "body"
 
 
