@@ -9,7 +9,7 @@ import click
 from evals.bench.common import Target, emit, latency_figures, progress, timed_ms
 
 TARGETS = [Target("extractive draft p95 ≤ 300 ms", "p95_ms", 300)]
-WARMUP = 3
+WARMUP = 2
 
 
 def run_drafts_bench(service, messages: list[str]) -> dict:
