@@ -126,6 +126,12 @@ def _jaccard(a: list[str], b: list[str]) -> float:
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 
 
+def _lower_first(text: str) -> str:
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
 def with_citation(text: str, number: int) -> str:
     """Every sentence of `text` followed by [number], before its final punctuation."""
     return " ".join(_cite_sentence(span.text, number) for span in split_paragraph(text))
@@ -166,11 +172,25 @@ class ExtractiveDrafter(Drafter):
         for question in questions:
             chosen = self.select(question, pool, sentence_index, passage_index, used)
             used.update((c.number, c.position) for c in chosen)
-            text = " ".join(with_citation(c.text, c.number) for c in chosen)
+            text = " ".join(self._render(chosen, passages))
             if len(questions) > 1:
                 text = f"{QUESTION_HEADING.format(question=question)}\n{text}"
             paragraphs.append(text)
         return "\n\n".join(paragraphs)
+
+    @staticmethod
+    def _render(chosen: list[Candidate], passages: list[Passage]) -> list[str]:
+        """Cited sentences; the first one of each passage says which case it is about
+        ("Location meublée > Restitution : …"), since cases of a fiche differ."""
+        sentences, introduced = [], set()
+        for candidate in chosen:
+            text = candidate.text
+            section = passages[candidate.number - 1].chunk.breadcrumb[1:][-2:]
+            if section and candidate.number not in introduced:
+                text = f"{' > '.join(section)} : {_lower_first(text)}"
+            introduced.add(candidate.number)
+            sentences.append(with_citation(text, candidate.number))
+        return sentences
 
     def select(self, question, pool, sentence_index, passage_index, used) -> list[Candidate]:
         query = content_tokens(question)

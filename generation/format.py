@@ -104,7 +104,7 @@ def _legal_references(fiche_lookup, fiche_id: str) -> list[dict]:
     ]
 
 
-def render_sources(sources: list[Source], max_legal_references: int = 5) -> str:
+def render_sources(sources: list[Source], max_legal_references: int = 3) -> str:
     if not sources:
         return ""
     lines = [SOURCES_HEADING]

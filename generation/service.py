@@ -139,9 +139,10 @@ class DraftService:
         timings = {"parse_ms": _ms(started)}
         retrieval_started = time.perf_counter()
         filters = SearchFilters(audience=audience) if audience else None
+        # A BM25-only index (built with --embedder none) cannot answer hybrid queries.
+        mode = SearchMode.BM25 if getattr(self.retriever, "embedder", True) is None else SearchMode.HYBRID
         results = [
-            self.retriever.search(q, k=k or self.settings.k, mode=SearchMode.HYBRID, filters=filters)
-            for q in questions
+            self.retriever.search(q, k=k or self.settings.k, mode=mode, filters=filters) for q in questions
         ]
         timings["retrieval_ms"] = _ms(retrieval_started)
         threshold = self.settings.min_confidence
