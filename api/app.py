@@ -48,6 +48,11 @@ def create_app(settings: ApiSettings | None = None, **services_options) -> FastA
     for module in (health, account, drafts, search, fiches, index, openai_compat):
         app.include_router(module.router)
     app.add_middleware(SecurityHeadersAndAccessLog)
+    if settings.cors_origins:  # other front ends calling the API from a browser
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     return app

@@ -1,8 +1,8 @@
 """Reindexing from the API: the same code as `guichet ingest`, one run at a time.
 
 The default runner starts `guichet ingest --source <source>` as a child process (the
-server's memory stays small and a crash there cannot take the server down); its last
-JSON line on stdout, if any, is kept as the run's summary. Tests and embedders of the
+server's memory stays small and a crash there cannot take the server down); its JSON
+summary (`--json`) is kept as the run's summary. Tests and embedders of the
 app can pass another runner: a callable taking the source and returning a summary dict.
 """
 
@@ -34,7 +34,7 @@ class IngestFailed(RuntimeError):
 
 
 def run_ingest_subprocess(source: str, timeout_s: float = 6 * 3600) -> dict:
-    command = [sys.executable, "-m", "api.cli", "ingest", "--source", source]
+    command = [sys.executable, "-m", "api.cli", "ingest", "--source", source, "--json"]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     if completed.returncode != 0:
         last_lines = " | ".join(completed.stderr.strip().splitlines()[-3:])
@@ -43,6 +43,14 @@ def run_ingest_subprocess(source: str, timeout_s: float = 6 * 3600) -> dict:
 
 
 def _last_json_object(output: str) -> dict:
+    start = output.find("{")
+    if start >= 0:
+        try:
+            value = json.loads(output[start:])
+            if isinstance(value, dict):
+                return value
+        except ValueError:
+            pass
     for line in reversed(output.strip().splitlines()):
         try:
             value = json.loads(line)

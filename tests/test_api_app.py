@@ -171,7 +171,9 @@ def test_roles_reindex_status_and_gaps(api_client, api_app, api_keys):
     run = status["runs"][0]
     # The configured source does not exist: the run fails with guichet ingest's reason, recorded.
     assert run["id"] == started.json()["id"] and run["status"] == "failed" and run["error"]
-    assert status["index"], "the retriever's build info is shown"
+    index = status["index"]
+    assert index["embedder"] and index["fiches"] >= 1 and index["chunks"] >= index["fiches"]
+    assert index["snapshot_date"][:2] == "20"
 
 
 def test_reindex_is_one_at_a_time(api_settings, api_retriever, api_draft_service):
@@ -309,3 +311,38 @@ def test_web_page_is_served_with_a_strict_content_security_policy(api_client):
     assert api_client.get("/docs").status_code == 200
     missing = api_client.get("/api/nothing-here")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+def test_reindex_runs_guichet_ingest_and_opens_the_new_index(api_settings, tmp_path, monkeypatch):
+    """No index at start (503); POST /api/reindex runs the real `guichet ingest`; then ready."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.fixtures.api import SAMPLE, make_key
+
+    source = tmp_path / "source" / "particuliers"
+    source.mkdir(parents=True)
+    for fiche_id in ("F21258", "F34482"):
+        found = SAMPLE / "particuliers" / f"{fiche_id}.xml"
+        if not found.exists():
+            pytest.skip("the bundled sample is needed")
+        shutil.copy(found, source / found.name)
+    monkeypatch.setenv("GUICHET_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("GUICHET_EMBEDDER", "none")
+    app = create_app(api_settings.model_copy(update={"reindex_source": str(source.parent)}))
+    key = auth(make_key(app, "content"))
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 503
+        assert client.post("/api/reindex", headers=key).status_code == 202
+        app.state.services.reindexer.wait(300)
+        run = client.get("/api/index/status", headers=key).json()["runs"][0]
+        assert run["status"] == "succeeded", run
+        assert run["summary"]["added"] == 2
+        assert client.get("/readyz").status_code == 200
+        found = client.get("/api/search", params={"question": "timbre fiscal passeport", "mode": "bm25"},
+                           headers=key).json()
+        assert found["fiches"][0]["fiche_id"] == "F21258"
+        dense = client.get("/api/search", params={"question": "timbre fiscal"}, headers=key)
+        assert dense.status_code == 422 and "bm25" in dense.json()["detail"]

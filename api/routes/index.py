@@ -42,6 +42,12 @@ def _index_info(retriever) -> dict:
     """The index's build info (embedder, counts, snapshot date) as the retriever exposes it."""
     if retriever is None:
         return {}
+    version = getattr(retriever, "version", None)  # retrieval.IndexRetriever
+    if version is not None and callable(getattr(version, "build_info", None)):
+        try:
+            return dict(version.build_info())
+        except Exception:
+            pass
     for name in ("build_info", "info", "stats"):
         value = getattr(retriever, name, None)
         if callable(value):
