@@ -123,7 +123,7 @@ class InlineRenderer:
 
     def _emphasis(self, element: Element) -> str:
         raw = self.raw(element)
-        inner = collapse(raw)
+        inner = collapse(raw.replace("**", ""))  # nested emphasis: already bold
         return _keep_edges(raw, f"**{inner}**") if inner else raw
 
     def image(self, element: Element) -> str:

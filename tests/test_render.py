@@ -206,3 +206,8 @@ def test_guided_search_renders_option_paths_to_target_fiches(parse_xml):
     fiche = parse_xml(xml, titles={"F1727": "Perte du permis de conduire"})
     assert fiche.markdown == "## Permis perdu en France\n\n- Catégorie B > Moins de 3 ans → Perte du permis de conduire (F1727)"
     assert fiche.internal_links[0].target == "F1727"
+
+
+def test_nested_emphasis_is_bold_once(render):
+    md = render("<Paragraphe>Il faut <MiseEnEvidence><MiseEnEvidence>plus de 40 m</MiseEnEvidence><Exposant>2</Exposant></MiseEnEvidence> au sol.</Paragraphe>")
+    assert md == "Il faut **plus de 40 m2** au sol."
