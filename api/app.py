@@ -76,12 +76,15 @@ class SecurityHeadersAndAccessLog:
         started = time.perf_counter()
         status = 0
 
+        # Swagger UI (/docs) and ReDoc load their script and style from a CDN.
+        headers = self.HEADERS[1:] if scope.get("path", "") in ("/docs", "/redoc") else self.HEADERS
+
         async def send_with_headers(message):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in self.HEADERS if n not in present]
+                extra = [(n, v) for n, v in headers if n not in present]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 

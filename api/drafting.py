@@ -74,6 +74,7 @@ def draft_events(service, services: Services, principal: Principal, message: str
     if final is None:
         yield sse("error", {"error": "upstream_error", "detail": "the draft service ended without a draft"})
         return
+    services.purge_if_due()
     with transaction(services.sessions) as session:
         record = store_draft(session, key_id=principal.key_id, message=message, draft=final,
                              audience=options.get("audience"),

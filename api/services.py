@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,13 +60,13 @@ class Services:
         self.draft_service = draft_service
         self.retriever_error: str | None = None
         self._lock = threading.Lock()
+        self._last_purge: float | None = None
         self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self._after_reindex)
 
     def start(self) -> None:
         migrate(self.engine)
         self.reindexer.mark_interrupted()
-        with transaction(self.sessions) as session:
-            purge_expired_text(session, self.settings.retention_days)
+        self.purge_if_due()
         if self.settings.admin_key is not None:
             from api.auth import sync_env_admin_key
 
@@ -89,6 +90,15 @@ class Services:
             self.retriever, self.retriever_error = retriever, None
             if self._draft_service_factory is not None:
                 self.draft_service = None  # rebuilt on the new retriever
+
+    def purge_if_due(self, every_s: float = 3600.0) -> None:
+        """Clear texts past the retention period, at most once per `every_s` seconds."""
+        now = time.monotonic()
+        if self._last_purge is not None and now - self._last_purge < every_s:
+            return
+        self._last_purge = now
+        with transaction(self.sessions) as session:
+            purge_expired_text(session, self.settings.retention_days)
 
     def _after_reindex(self) -> None:
         # An open IndexRetriever follows newly published index versions by itself; an

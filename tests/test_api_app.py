@@ -346,3 +346,18 @@ def test_reindex_runs_guichet_ingest_and_opens_the_new_index(api_settings, tmp_p
         assert found["fiches"][0]["fiche_id"] == "F21258"
         dense = client.get("/api/search", params={"question": "timbre fiscal"}, headers=key)
         assert dense.status_code == 422 and "bm25" in dense.json()["detail"]
+
+
+def test_personal_data_of_a_message_never_reaches_the_logs(api_client, api_keys, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    key = auth(api_keys["agent"])
+    draft = api_client.post("/api/drafts", json={"message": MESSAGE}, headers=key)
+    assert draft.status_code == 200
+    api_client.get("/api/search", params={"question": "jeanne.martin@example.org carte"}, headers=key)
+    api_client.post("/api/drafts", json={"message": "jeanne.martin@example.org", "mode": "poetry"}, headers=key)
+    logged = caplog.text
+    assert "api.access" in logged or "POST /api/drafts" in logged, "the access log ran"
+    for value in ("Jeanne", "Martin", "jeanne.martin@example.org", "06 12 34 56 78"):
+        assert value not in logged
