@@ -74,16 +74,25 @@ def section_tree(sections: list[Section], preface: str = "") -> Node:
         root.items.append(preface)
     stack = [root]
     for section in sections:
-        heading = section.markdown.startswith("#")
+        heading = _heading_level(section)
         depth = len(section.path)
         while len(stack) > 1 and (len(stack[-1].path) >= depth if heading else len(stack[-1].path) > depth):
             stack.pop()
         if heading:
-            node = Node(path=list(section.path), is_situation=section.markdown.startswith("# "))
+            node = Node(path=list(section.path), is_situation=heading == 1)
             stack[-1].items.append(node)
             stack.append(node)
         stack[-1].items.append(section.markdown)
     return root
+
+
+def _heading_level(section: Section) -> int:
+    """The level of the heading that opens a section (its last path element), else 0."""
+    if not section.path:
+        return 0
+    first_line = section.markdown.split("\n", 1)[0]
+    marks = len(first_line) - len(first_line.lstrip("#"))
+    return marks if 0 < marks <= 6 and first_line[marks:] == f" {section.path[-1]}" else 0
 
 
 class Chunker:

@@ -155,3 +155,10 @@ def test_only_content_fiches_by_default(parsed_sample):
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError, match="min_words <= max_words"):
         chunk_fiche(fiche([Section([], "x")]), min_words=600, max_words=500)
+
+
+def test_a_paragraph_starting_with_a_hash_is_not_a_heading():
+    sections = [Section([], "#MeToo est un mouvement."), Section(["A"], "## A\n\n" + paragraph(600))]
+    cs = chunk_fiche(fiche(sections))
+    assert body(cs[0]).startswith("#MeToo est un mouvement.")
+    assert all(c.words <= 500 for c in cs)
