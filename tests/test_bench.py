@@ -64,3 +64,15 @@ def test_bench_index_on_a_tiny_source(cli_runner, tmp_path, sample_source_dir):
     assert figures["reindex_published"] is False  # nothing changed
     assert figures["baseline_tokens_per_s"] > 0 and figures["peak_rss_mb"] > 0
     assert figures["tokens_per_s"] is None  # a BM25-only build embeds nothing
+
+
+@pytest.mark.slow
+def test_bench_soak_with_a_reindex_half_way(cli_runner, sample_index_dir, sample_source_dir):
+    figures = run_json(cli_runner, bench_group, [
+        "soak", "--index-dir", str(sample_index_dir), "--reindex-source", str(sample_source_dir),
+        "--clients", "2", "--duration", "8",
+    ])
+    assert figures["reindex_http_status"] == 202 and figures["reindex_status"] == "succeeded", figures
+    assert figures["errors"] == 0 and figures["drafts"] > 0, figures["error_examples"]
+    assert figures["rss_after_warmup_mb"] > 0 and figures["rss_growth_pct"] is not None
+    assert figures["after_reindex_p50_ms"] > 0

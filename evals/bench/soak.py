@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ from evals.bench.common import Target, emit, latency_figures, progress
 from evals.bench.server import ServerProcess, run_load, workdir
 
 WARMUP_SHARE = 0.2  # memory is compared from the end of the first 20% of the run
+REINDEX_WAIT_S = 900.0  # the reindex is a child of the server: let it end before stopping it
 TARGETS = [
     Target("soak errors = 0", "errors", 0),
     Target("latency bounded: p99 ≤ 2000 ms", "p99_ms", 2000),
@@ -52,9 +54,25 @@ class SoakWatch:
             self.reindex_status = -1
 
 
+def wait_for_reindex(server: ServerProcess) -> dict:
+    """Poll GET /api/index/status until no reindex runs; the last run's status."""
+    deadline = time.monotonic() + REINDEX_WAIT_S
+    headers = {"Authorization": f"Bearer {server.admin_key}"}
+    status: dict = {}
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{server.url}/api/index/status", headers=headers, timeout=10).json()
+        if not status.get("running"):
+            break
+        time.sleep(0.5)
+    runs = status.get("runs") or [{}]
+    return {"reindex_status": runs[0].get("status"), "reindex_error": runs[0].get("error")}
+
+
 def run_soak(server: ServerProcess, messages: list[str], *, clients: int, duration_s: float) -> dict:
     watch = SoakWatch(server, duration_s)
     load = run_load(server.url, server.admin_key, messages, clients=clients, duration_s=duration_s, on_tick=watch)
+    progress("soak: waiting for the reindex to end")
+    reindex = wait_for_reindex(server) if watch.reindex_status == 202 else {}
     half = duration_s / 2
     before = [lat for lat, at in zip(load.latencies_ms, load.finished_at) if at < half]
     after = [lat for lat, at in zip(load.latencies_ms, load.finished_at) if at >= half]
@@ -71,9 +89,11 @@ def run_soak(server: ServerProcess, messages: list[str], *, clients: int, durati
         **latency_figures("before_reindex_", before),
         **latency_figures("after_reindex_", after),
         "reindex_http_status": watch.reindex_status,
+        **reindex,
         "rss_after_warmup_mb": watch.rss_after_warmup,
         "rss_end_mb": watch.rss_end,
         "rss_growth_pct": growth,
+        "error_examples": load.error_examples,
     }
 
 
