@@ -105,6 +105,7 @@ def plot_retrieval(result: dict, out_dir: Path) -> dict[str, str]:
     plots = {}
     ks, metrics = result["ks"], result["metrics"]
     fig, ax = plt.subplots(figsize=(6, 4))
+    metrics = {mode: figures for mode, figures in metrics.items() if "recall@1" in figures or f"recall@{ks[0]}" in figures}
     for mode, figures in metrics.items():
         ax.plot(ks, [figures[f"recall@{k}"] for k in ks], marker="o", label=f"{mode} recall@k")
     ax.set_xlabel("k (fiches)")
@@ -182,6 +183,7 @@ def write_report(result: dict, out_dir: str | Path, *, baseline: dict | None = N
         "config": result.get("config", {}),
         "plots": plots,
         "tables": metric_tables(result),
+        "metric_names": list(dict.fromkeys(n for t in metric_tables(result).values() for n in t)),
         "deltas": deltas(result, baseline) if baseline else None,
         "gate": gate_outcome,
         "worst": _worst(result),

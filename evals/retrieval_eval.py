@@ -55,7 +55,7 @@ def evaluate_retrieval(
     with_spans = sum(1 for q in answerable if q.answers)
     outcomes: dict[str, list[QuestionOutcome]] = {}
     for mode in modes:
-        outcomes[mode.value] = [_run_one(retriever, q, mode, ks) for q in _progress(answerable, mode, progress)]
+        outcomes[mode.value] = _run_mode(retriever, answerable, mode, ks, progress)
     return {
         "questions": len(answerable),
         "skipped_without_gold": len(questions) - len(answerable),
@@ -66,6 +66,19 @@ def evaluate_retrieval(
         "by_kind": {mode: by_kind(items) for mode, items in outcomes.items()},
         "per_question": [o.to_dict() for items in outcomes.values() for o in items],
     }
+
+
+def _run_mode(retriever, questions, mode, ks, progress) -> list[QuestionOutcome]:
+    """Every question in one mode; a mode that fails on its first question (e.g. dense
+    on a BM25-only index) stops there instead of failing every question."""
+    outcomes = []
+    for question in _progress(questions, mode, progress):
+        outcomes.append(_run_one(retriever, question, mode, ks))
+        if len(outcomes) == 1 and outcomes[0].error:
+            if progress:
+                progress(f"{mode.value}: unavailable ({outcomes[0].error})")
+            break
+    return outcomes
 
 
 def _progress(questions: Sequence[Question], mode: SearchMode, progress: Progress | None):
@@ -114,6 +127,8 @@ def aggregate(outcomes: Sequence[QuestionOutcome], ks: Sequence[int], spans: boo
     """Means over the questions that ran; latency percentiles; span recall only over
     the questions that have spans (None when the set has none)."""
     ok = [o for o in outcomes if not o.error]
+    if outcomes and not ok:
+        return {"questions": 0, "errors": len(outcomes), "error": outcomes[0].error}
     figures: dict[str, float | int | None] = {}
     for k in ks:
         figures[f"hit@{k}"] = mean(o.figures[f"hit@{k}"] for o in ok)

@@ -112,3 +112,16 @@ def test_only_indexed_drops_questions_about_absent_fiches(tmp_path, cli_runner, 
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["questions"] == 2 and data["config"]["dropped_not_indexed"] == 1
+
+
+def test_a_mode_the_index_cannot_serve_is_reported_not_fatal(tmp_path, cli_runner, sample_bm25_index_dir,
+                                                            sample_questions_file):
+    result = cli_runner.invoke(eval_group, [
+        "retrieval", "--dataset", str(sample_questions_file), "--index-dir", str(sample_bm25_index_dir),
+        "--embedder", "none", "--modes", "dense,bm25", "--limit", "3", "--json", "--report", str(tmp_path / "r"),
+    ])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["metrics"]["dense"]["questions"] == 0 and "dense" in data["metrics"]["dense"]["error"]
+    assert data["metrics"]["bm25"]["questions"] == 3 and data["metrics"]["bm25"]["errors"] == 0
+    assert "| hit@1 | — |" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
