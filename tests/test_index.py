@@ -17,7 +17,7 @@ from retrieval.retriever import IndexRetriever
 from retrieval.settings import RetrievalSettings
 from retrieval.types import SearchFilters, SearchMode
 from retrieval.versions import EdgeIndex
-from tests.fixtures.retrieval import TEST_CACHE_DIR, build_index
+from tests.fixtures.retrieval import TEST_CACHE_DIR, TEST_DENSE_MAX_TOKENS, build_index
 
 
 def copy(fiche: Fiche, **changes) -> Fiche:
@@ -130,7 +130,7 @@ def test_metadata_only_changes_are_applied_without_embedding(tmp_path, content_f
     embedder = CountingEmbedder(default_embedder)
     fiches = content_fiches[:3]
     cache = EmbeddingCache(TEST_CACHE_DIR / "cache.sqlite")
-    indexer = Indexer(EdgeIndex(tmp_path), embedder, cache=cache, dense_max_tokens=128, show_progress=False)
+    indexer = Indexer(EdgeIndex(tmp_path), embedder, cache=cache, dense_max_tokens=TEST_DENSE_MAX_TOKENS, show_progress=False)
     indexer.apply(compute_changes(fiches, {}))
     embedder.passages = 0
     changed = [copy(fiches[0], date="2030-05-06", themes=["Nouveau thème"]), *fiches[1:]]
@@ -147,7 +147,7 @@ def test_metadata_only_changes_are_applied_without_embedding(tmp_path, content_f
 def test_unchanged_chunks_are_not_embedded_again(tmp_path, content_fiches, default_embedder):
     embedder = CountingEmbedder(default_embedder)
     cache = EmbeddingCache(TEST_CACHE_DIR / "cache.sqlite")
-    indexer = Indexer(EdgeIndex(tmp_path), embedder, cache=cache, dense_max_tokens=128, show_progress=False)
+    indexer = Indexer(EdgeIndex(tmp_path), embedder, cache=cache, dense_max_tokens=TEST_DENSE_MAX_TOKENS, show_progress=False)
     indexer.apply(compute_changes(content_fiches[:2], {}))
     embedder.passages = 0
     indexer.apply(compute_changes(content_fiches[:2], {}), full=True)  # same texts, new version

@@ -18,7 +18,7 @@ from retrieval.retriever import IndexRetriever
 from retrieval.settings import RetrievalSettings
 from retrieval.types import SearchFilters, SearchMode
 from retrieval.versions import EdgeIndex, ServerIndex
-from tests.fixtures.retrieval import TEST_CACHE_DIR, build_index
+from tests.fixtures.retrieval import TEST_CACHE_DIR, TEST_DENSE_MAX_TOKENS, build_index
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def make_index(kind, tmp_path):
 
 def apply(index, fiches, embedder, full=False):
     cache = EmbeddingCache(TEST_CACHE_DIR / "cache.sqlite") if embedder else None
-    indexer = Indexer(index, embedder, cache=cache, dense_max_tokens=128, show_progress=False)
+    indexer = Indexer(index, embedder, cache=cache, dense_max_tokens=TEST_DENSE_MAX_TOKENS, show_progress=False)
     try:
         return indexer.apply(compute_changes(fiches, indexer.previous_manifest(full=full)), full=full)
     finally:
