@@ -220,6 +220,10 @@ def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, 
 
     questions = load_questions(dataset)
     negatives = load_questions(uncovered) if uncovered else []
+    with_gold = [q.id for q in negatives if q.gold]
+    if with_gold:
+        raise click.ClickException(f"{uncovered}: questions of the uncovered set must have an empty gold list; "
+                                   f"{len(with_gold)} have one (first: {with_gold[0]!r})")
     baseline_result = read_baseline(baseline, "drafts", gate_metric)
     llm_settings = LLMSettings()
     if mode == "llm" and not llm_settings.configured:

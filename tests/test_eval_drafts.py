@@ -95,3 +95,9 @@ def test_llm_mode_without_endpoint_is_refused(sample_index_dir, sample_questions
     result = cli_runner.invoke(eval_group, drafts_args(sample_questions_file, sample_index_dir, "--mode", "llm"),
                                env={"GUICHET_LLM_BASE_URL": ""})
     assert result.exit_code == 1 and "GUICHET_LLM_BASE_URL" in result.output
+
+
+def test_uncovered_set_with_gold_is_refused(sample_index_dir, sample_questions_file, cli_runner):
+    result = cli_runner.invoke(eval_group, drafts_args(sample_questions_file, sample_index_dir,
+                                                       "--uncovered", str(sample_questions_file)))
+    assert result.exit_code == 1 and "must have an empty gold list" in result.output
