@@ -30,7 +30,8 @@ def get_services(request: Request) -> Services:
 
 
 def get_session(services: Services = Depends(get_services)) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, else rolled back."""
+    """A session for reads. Its teardown may run after the response is sent, so writes
+    use api.db.transaction inside the handler: committed before the client is answered."""
     session = services.sessions()
     try:
         yield session

@@ -123,21 +123,25 @@ def get_draft(draft_id: str, principal: Principal = Depends(get_principal),
 
 @router.post("/drafts/{draft_id}/events", status_code=201, summary="Journal : brouillon modifié, copié…")
 def post_event(draft_id: str, body: AuditEventRequest, principal: Principal = Depends(get_principal),
-               session: Session = Depends(get_session)) -> dict:
-    record = _own_draft(session, draft_id, principal)
-    event = add_audit(session, key_id=principal.key_id, draft_id=record.id, action=body.type,
-                      details=dict(body.details))
+               services: Services = Depends(get_services)) -> dict:
+    # Committed before the answer is sent: an acknowledged row survives a crash.
+    with transaction(services.sessions) as session:
+        record = _own_draft(session, draft_id, principal)
+        event = add_audit(session, key_id=principal.key_id, draft_id=record.id, action=body.type,
+                          details=dict(body.details))
     return {"id": event.id, "draft_id": record.id, "type": body.type, "at": event.at.isoformat()}
 
 
 @router.post("/drafts/{draft_id}/feedback", status_code=201, summary="Avis de l'agent sur le brouillon")
 def post_feedback(draft_id: str, body: FeedbackRequest, principal: Principal = Depends(get_principal),
-                  session: Session = Depends(get_session), services: Services = Depends(get_services)) -> dict:
-    record = _own_draft(session, draft_id, principal)
+                  services: Services = Depends(get_services)) -> dict:
     if body.final_text is not None and len(body.final_text) > services.settings.max_message_chars:
         raise HTTPException(422, f"final_text: above the limit of {services.settings.max_message_chars} characters")
-    row = add_feedback(session, draft_id=record.id, key_id=principal.key_id, rating=str(body.rating),
-                       reasons=list(body.reasons), final_text=body.final_text)
+    # Committed before the answer is sent: an acknowledged row survives a crash.
+    with transaction(services.sessions) as session:
+        record = _own_draft(session, draft_id, principal)
+        row = add_feedback(session, draft_id=record.id, key_id=principal.key_id, rating=str(body.rating),
+                           reasons=list(body.reasons), final_text=body.final_text)
     return {"id": row.id, "draft_id": record.id, "rating": row.rating, "reasons": row.reasons}
 
 
