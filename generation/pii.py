@@ -219,7 +219,7 @@ def _mask_known_names(text: str, masker: _Masker) -> str:
             continue
         pattern = re.compile(rf"(?<![\w\[])(?:({_NAME_WORD})\s+)?{re.escape(surname)}(?![\w\]])")
 
-        def substitute(match: re.Match) -> str:
+        def substitute(match: re.Match, surname: str = surname) -> str:
             first = match.group(1)
             if first and first.lower() not in _NOT_NAMES:
                 return masker.placeholder("NOM", match.group(0))

@@ -40,8 +40,8 @@ class GenerationSettings(BaseSettings):
     passages_per_question: int = 4
     max_passages: int = 10
     # Below this retrieval confidence the draft abstains for that question. See the
-    # README ("Abstention threshold") for how to recalibrate it with `guichet eval`.
-    min_confidence: float = 0.3
+    # docstring of generation/abstention.py for how to recalibrate it.
+    min_confidence: float = 0.5
     # Extractive drafter: sentences chosen per question, MMR trade-off.
     sentences_per_question: int = 3
     mmr_lambda: float = 0.7

