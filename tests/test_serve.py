@@ -83,6 +83,8 @@ def test_acknowledged_feedback_survives_kill_9(api_settings, api_index_dir, live
         stored = set(session.scalars(select(Feedback.id)))
     engine.dispose()
     missing = set(acknowledged) - stored
+    print(f"kill -9 under load: {len(acknowledged)} acknowledged feedback rows, {len(stored)} stored, "
+          f"{len(missing)} lost")
     assert not missing, f"{len(missing)} acknowledged rows lost"
 
     restarted = live_server_factory(env)
