@@ -97,6 +97,8 @@ class DraftService:
         if not context.answerable:
             return self._abstain(context, mode, format)
         used_mode, body = self._write(context, mode)
+        if not body.strip():  # nothing citable in the passages: never an empty draft
+            return self._abstain(context, mode, format)
         return self._finish(context, body, used_mode, format)
 
     def stream(
@@ -123,7 +125,10 @@ class DraftService:
                 return
             yield {"event": "notice", "text": context.notices[-1], "reset": True}
         body = self.extractive.write_body(context.answerable, context.passages)
-        draft = self._finish(context, body, DraftMode.EXTRACTIVE, format)
+        if body.strip():
+            draft = self._finish(context, body, DraftMode.EXTRACTIVE, format)
+        else:
+            draft = self._abstain(context, mode, format)
         yield draft.text
         yield draft
 

@@ -265,3 +265,13 @@ def test_choose_threshold_arithmetic():
     assert choice.threshold == 0.5001 and choice.answered == 0.75 and choice.false_answers == pytest.approx(1 / 3)
     with pytest.raises(ValueError):
         choose_threshold([], [0.1])
+
+
+def test_passages_without_citable_sentences_give_an_abstention_not_an_empty_draft():
+    from dataclasses import replace
+
+    from tests.fixtures.generation import PassageRetriever, all_chunks
+
+    titles_only = [replace(c, text=c.text.split("\n", 1)[0] + "\n## Démarche") for c in all_chunks()]
+    draft = DraftService(PassageRetriever(titles_only)).draft("La carte d'identité d'un mineur est-elle gratuite ?")
+    assert draft.abstained and ABSTENTION in draft.text

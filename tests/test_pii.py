@@ -132,7 +132,8 @@ def test_llm_server_and_retriever_never_receive_a_personal_value(llm_service, op
 
 def test_message_text_is_never_logged(openai_server, passage_retriever, caplog):
     openai_server.script("x", mode="http500")
-    service = DraftService(passage_retriever, LLMSettings(base_url=openai_server.base_url, timeout_s=5))
+    service = DraftService(passage_retriever, LLMSettings(base_url=openai_server.base_url, timeout_s=5),
+                           settings=GenerationSettings(min_confidence=0.0))
     record = load_dataset()[2]
     with caplog.at_level(logging.DEBUG):
         draft = service.draft(record["message"], mode=DraftMode.LLM)
