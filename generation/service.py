@@ -217,7 +217,7 @@ class DraftService:
                 pending += delta
                 if "\n" in pending:
                     ready, _, pending = pending.rpartition("\n")
-                    yield sanitize(ready + "\n", allowed, self.settings.trusted_domains).text
+                    yield self._agent_view(ready + "\n", allowed, context.mapping)
             body = LLMDrafter.check_output("".join(received))
         except LLMError as exc:
             log.warning("LLM stream failed, extractive fallback: %s", exc)
@@ -226,8 +226,13 @@ class DraftService:
         finally:
             context.timings["write_ms"] = _ms(started)
         if pending:
-            yield sanitize(pending, allowed, self.settings.trusted_domains).text
+            yield self._agent_view(pending, allowed, context.mapping)
         return body
+
+    def _agent_view(self, segment: str, allowed: str, mapping: dict[str, str]) -> str:
+        """A streamed line as the agent may see it: unsourced contacts masked, names back."""
+        sanitized = sanitize(segment, allowed, self.settings.trusted_domains).text
+        return unmask(sanitized, mapping, self.settings.unmask_kinds)
 
     def _allowed_text(self, passages: list[Passage]) -> str:
         parts = []

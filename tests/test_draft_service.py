@@ -167,13 +167,15 @@ def test_llm_mode_without_configuration_falls_back_with_a_notice(service):
 
 
 def test_llm_stream_yields_deltas_then_the_verified_draft(llm_service, openai_server):
-    openai_server.script(scripted(FAITHFUL.replace(" La carte", "\nLa carte") + " Voir http://arnaque.example [{cni}]."))
+    openai_server.script(scripted("Madame [NOM_1],\n" + FAITHFUL.replace(" La carte", "\nLa carte")
+                                  + " Voir http://arnaque.example [{cni}]."))
     items = list(llm_service.stream(MESSAGE, mode=DraftMode.LLM))
     deltas, final = items[:-1], items[-1]
     assert isinstance(final, Draft) and final.mode == DraftMode.LLM
     assert len(deltas) >= 2 and all(isinstance(d, str) for d in deltas)
     streamed = "".join(deltas)
     assert "454,60 €" in streamed and "arnaque.example" not in streamed  # sanitised line by line
+    assert "Madame Jeanne Martin," in streamed and "[NOM_1]" not in streamed
     assert [s.verdict for s in final.sentences if s.flagged] == [Verdict.UNSAFE_CONTENT]
 
 
