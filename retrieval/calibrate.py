@@ -92,9 +92,12 @@ def collect(retriever, questions, mode: SearchMode, k: int = 5):
     return rows, np.array(labels)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> tuple[np.ndarray, float]:
-    """Newton's method (IRLS) with a small L2 penalty; returns weights and bias."""
-    design = np.hstack([x, np.ones((len(x), 1))])
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
+    """Newton's method (IRLS) with an L2 penalty on standardised features; returns
+    weights and bias on the raw features."""
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std == 0] = 1.0
+    design = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
     theta = np.zeros(design.shape[1])
     penalty = l2 * np.eye(design.shape[1])
     penalty[-1, -1] = 0.0
@@ -103,7 +106,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50
         gradient = design.T @ (p - y) + penalty @ theta
         hessian = design.T @ (design * (p * (1 - p))[:, None]) + penalty
         theta -= np.linalg.solve(hessian, gradient)
-    return theta[:-1], float(theta[-1])
+    weights = theta[:-1] / std
+    return weights, float(theta[-1] - weights @ mean)
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -123,15 +127,22 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=300)
     args = parser.parse_args()
     retriever = open_retriever(index_dir=args.index_dir, embedder_spec=args.embedder)
-    mode = SearchMode.HYBRID if retriever.embedder is not None else SearchMode.BM25
     questions = derived_questions(retriever, args.limit)
+    modes = [SearchMode.BM25] + ([SearchMode.HYBRID] if retriever.embedder is not None else [])
+    for mode in modes:
+        print(json.dumps(fit(retriever, questions, mode), ensure_ascii=False, indent=1))
+
+
+def fit(retriever, questions, mode: SearchMode) -> dict:
+    """Fits one model: BM25 mode gives the "none" model, hybrid the embedder's."""
     rows, y = collect(retriever, questions, mode)
     names = sorted(rows[0])
     x = np.array([[row.get(n, 0.0) for n in names] for row in rows])
     weights, bias = fit_logistic(x, y)
     p = 1 / (1 + np.exp(-(x @ weights + bias)))
-    report = {
-        "embedder": retriever.build_info["embedder"],
+    return {
+        "model": "none" if mode == SearchMode.BM25 else retriever.build_info["embedder"],
+        "mode": mode.value,
         "weights": dict(zip(names, np.round(weights, 4).tolist())),
         "bias": round(bias, 4),
         "questions": len(y),
@@ -140,7 +151,6 @@ def main() -> None:
         "brier": round(float(np.mean((p - y) ** 2)), 4),
         "accuracy@0.5": round(float(np.mean((p > 0.5) == (y == 1))), 4),
     }
-    print(json.dumps(report, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":

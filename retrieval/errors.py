@@ -23,3 +23,17 @@ class EmbedderMismatch(IndexError):
 
 class IndexBusy(IndexError):
     """Another build holds the index lock."""
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True for timeouts and refused connections anywhere in the exception chain."""
+    import httpx
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, (httpx.TransportError, TimeoutError, ConnectionError)):
+            return True
+        if type(seen).__name__ in {"ResponseHandlingException", "RpcError"}:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -62,6 +62,7 @@ class IndexRetriever(Retriever):
         self.bm25 = FrenchBm25(Bm25Settings.from_dict(info.get("bm25", {})))
         self.expander = QueryExpander(version.read_meta("acronyms", {}) or {})
         self.calibration = self._calibration or calibration_for(embedder_name(self.embedder))
+        self.bm25_calibration = self._calibration or calibration_for("none")
         if old is not None:
             old.close()
 
@@ -118,7 +119,8 @@ class IndexRetriever(Retriever):
         fiches, passages = group_by_fiche(hits, k, passages_per_fiche)
         searched = time.perf_counter()
         features = self._signals(version, mode, sparse, dense, filters, hits)
-        confidence = self.calibration.probability(features) if fiches else 0.0
+        calibration = self.bm25_calibration if mode == SearchMode.BM25 else self.calibration
+        confidence = calibration.probability(features) if fiches else 0.0
         done = time.perf_counter()
         return SearchResult(
             query=query,
@@ -137,6 +139,8 @@ class IndexRetriever(Retriever):
         )
 
     def _embed_query(self, text: str, mode: SearchMode) -> np.ndarray | None:
+        if mode == SearchMode.BM25:
+            return None  # BM25 answers alone, and its confidence uses the BM25-only model
         if self.embedder is None:
             if mode != SearchMode.BM25:
                 raise ValueError(

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from retrieval.errors import IndexBusy, IndexCorrupt, IndexNotFound, IndexUnavailable
+from retrieval.errors import IndexBusy, IndexCorrupt, IndexNotFound, IndexUnavailable, is_connection_error
 from retrieval.store import EdgeStore, ServerStore, VectorStore
 
 BUILD_INFO = "build"
@@ -392,7 +392,7 @@ class ServerIndex(VersionedIndex):
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            if _is_connection_error(exc):
+            if is_connection_error(exc):
                 raise IndexUnavailable(f"the Qdrant server at {self.location} does not answer: {exc}") from exc
             raise
 
@@ -474,19 +474,3 @@ class ServerIndex(VersionedIndex):
 
 def _doc_id(kind: str, key: str) -> str:
     return str(uuid.uuid5(_DOC_NAMESPACE, f"{kind}:{key}"))
-
-
-def _is_connection_error(exc: Exception) -> bool:
-    import httpx
-
-    names = {type(e).__name__ for e in _causes(exc)}
-    return bool(names & {"ResponseHandlingException", "ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException"}) or any(
-        isinstance(e, (httpx.TransportError, TimeoutError, ConnectionError)) for e in _causes(exc)
-    )
-
-
-def _causes(exc: BaseException):
-    seen = exc
-    while seen is not None:
-        yield seen
-        seen = seen.__cause__ or seen.__context__
