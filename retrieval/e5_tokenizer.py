@@ -27,12 +27,9 @@ _SPACE_RUNS = re.compile(" {2,}")
 
 
 def build_tokenizer_json(vocabulary: E5Vocabulary) -> str:
-    """A `tokenizers` JSON file: the unigram model and the normalisation table.
-
-    The table is stored under the tokenizer's own "normalizer" slot as a Replace-free
-    description that `load_tokenizer` applies in Python; `tokenizers` itself gets no
-    normaliser (see the module docstring).
-    """
+    """A `tokenizers` JSON document (unigram model + metaspace) with two extra keys that
+    `E5Tokenizer` reads and removes: the special ids and the normalisation table, which
+    is applied in Python (`tokenizers` has no per-codepoint map normaliser)."""
     from tokenizers import Tokenizer, models, pre_tokenizers
 
     model = models.Unigram(
