@@ -14,6 +14,7 @@ from retrieval.base import Embedder
 from retrieval.bm25 import Bm25Settings, FrenchBm25
 from retrieval.embedders import EmbeddingCache, embed_passages_cached, stderr_progress, truncate_tokens
 from retrieval.errors import EmbedderMismatch
+from retrieval.expansion import ambiguous_acronyms
 from retrieval.store import IndexPoint
 from retrieval.versions import BUILD_INFO, INDEX_FORMAT, IndexVersion, VersionedIndex, crash_point
 
@@ -117,7 +118,10 @@ class Indexer:
             self._update_metadata(version, changes.metadata_only)
             crash_point("upserted")
             clock.lap("upsert")
-            version.write_meta("acronyms", collect_acronyms(version.iter_fiches()))
+            acronyms = collect_acronyms(version.iter_fiches())
+            version.write_meta("acronyms", acronyms)
+            texts = (f.get("markdown", "") for f in version.iter_fiches())
+            version.write_meta("ambiguous_acronyms", ambiguous_acronyms(acronyms, texts))
             version.write_meta("manifest", manifest_to_dict(changes.manifest))
             if hasattr(version.store, "optimize"):
                 version.store.optimize()

@@ -60,7 +60,9 @@ class IndexRetriever(Retriever):
         old = self._version
         self._version, self._stamp, self.build_info = version, stamp, info
         self.bm25 = FrenchBm25(Bm25Settings.from_dict(info.get("bm25", {})))
-        self.expander = QueryExpander(version.read_meta("acronyms", {}) or {})
+        self.expander = QueryExpander(
+            version.read_meta("acronyms", {}) or {}, version.read_meta("ambiguous_acronyms", []) or []
+        )
         self.calibration = self._calibration or calibration_for(embedder_name(self.embedder))
         self.bm25_calibration = self._calibration or calibration_for("none")
         if old is not None:

@@ -427,7 +427,7 @@ class ServerIndex(VersionedIndex):
             store.copy_from(self._name(current))
             previous = self.open_version(current)
             version.put_fiches(list(previous.iter_fiches()))
-            for name in ("manifest", "acronyms"):
+            for name in ("manifest", "acronyms", "ambiguous_acronyms"):
                 version.write_meta(name, previous.read_meta(name))
         return version
 

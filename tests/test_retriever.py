@@ -114,3 +114,16 @@ def test_bm25_only_index_refuses_dense_modes(sample_bm25_index_dir):
         with pytest.raises(ValueError, match="without an embedder"):
             retriever.search("passeport", mode=mode)
     retriever.close()
+
+
+def test_acronyms_that_are_also_words_need_capitals():
+    from retrieval.expansion import QueryExpander, ambiguous_acronyms
+
+    acronyms = {"PAS": "Prêt d'accession sociale", "APL": "Aide personnalisée au logement", "DE": "Demandeur d'emploi"}
+    ambiguous = ambiguous_acronyms(acronyms, ["Vous ne pouvez pas cumuler l'APL et le PAS."])
+    assert ambiguous == ["PAS"]
+    expander = QueryExpander(acronyms, ambiguous)
+    assert expander.expand("je n'ai pas d'apl") == "je n'ai pas d'apl (Aide personnalisée au logement)"
+    assert "Prêt d'accession sociale" in expander.expand("un PAS pour acheter")
+    assert expander.expand("demande de logement") == "demande de logement"
+    assert "Demandeur d'emploi" in expander.expand("inscrit comme DE")
