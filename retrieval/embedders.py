@@ -156,6 +156,12 @@ class EmbeddingCache:
             "CREATE TABLE IF NOT EXISTS vectors (embedder TEXT NOT NULL, sha256 TEXT NOT NULL,"
             " dim INTEGER NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (embedder, sha256))"
         )
+        # Which text was embedded for a chunk text under a given preparation (token
+        # cap): skips re-tokenising unchanged chunks to truncate them again.
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS prepared (embedder TEXT NOT NULL, preparation TEXT NOT NULL,"
+            " source TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (embedder, preparation, source))"
+        )
         self._db.commit()
 
     @staticmethod
@@ -175,6 +181,27 @@ class EmbeddingCache:
             for sha, blob in rows:
                 found[sha] = np.frombuffer(blob, dtype=np.float32)
         return found
+
+    def get_prepared(self, embedder: str, preparation: str, sources: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(sources))
+        for start in range(0, len(unique), 500):
+            batch = unique[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                "SELECT source, sha256 FROM prepared WHERE embedder = ? AND preparation = ?"
+                f" AND source IN ({marks})",
+                [embedder, preparation, *batch],
+            )
+            found.update(dict(rows.fetchall()))
+        return found
+
+    def put_prepared(self, embedder: str, preparation: str, items: dict[str, str]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO prepared VALUES (?, ?, ?, ?)",
+            [(embedder, preparation, source, key) for source, key in items.items()],
+        )
+        self._db.commit()
 
     def put_many(self, embedder: str, items: dict[str, np.ndarray]) -> None:
         self._db.executemany(
@@ -200,17 +227,24 @@ def embed_passages_cached(
     texts: list[str],
     cache: EmbeddingCache | None,
     *,
+    prepare: Callable[[str], str] | None = None,
+    preparation: str = "",
     batch_size: int = 16,
     progress: ProgressFn | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for `texts` (in order) and how many were actually embedded.
 
-    Missing texts are sorted by length and embedded in batches of similar lengths
-    (less padding); each batch is committed to the cache as soon as it is done.
+    `prepare` (named by `preparation`, e.g. "max_tokens=256") turns a text into what
+    is embedded; the cache remembers its result per text. Missing texts are sorted by
+    length and embedded in batches of similar lengths (less padding); each batch is
+    committed to the cache as soon as it is done.
     """
-    keys = [EmbeddingCache.key(t) for t in texts]
+    keys, prepared = _prepared_keys(embedder, texts, cache, prepare, preparation)
     vectors = cache.get_many(embedder.name, keys) if cache else {}
-    missing = {k: t for k, t in zip(keys, texts) if k not in vectors}
+    missing: dict[str, str] = {}
+    for key, text in zip(keys, texts):
+        if key not in vectors and key not in missing:
+            missing[key] = prepared.get(key) or (prepare(text) if prepare else text)
     order = sorted(missing, key=lambda k: len(missing[k]))
     started = time.monotonic()
     for start in range(0, len(order), batch_size):
@@ -225,6 +259,26 @@ def embed_passages_cached(
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32), 0
     return np.stack([vectors[k] for k in keys]).astype(np.float32), len(order)
+
+
+def _prepared_keys(embedder, texts, cache, prepare, preparation) -> tuple[list[str], dict[str, str]]:
+    """The cache key of what is embedded for each text, and the prepared texts computed."""
+    if prepare is None:
+        return [EmbeddingCache.key(t) for t in texts], {}
+    sources = [EmbeddingCache.key(t) for t in texts]
+    known = cache.get_prepared(embedder.name, preparation, sources) if cache else {}
+    keys, prepared, learned = [], {}, {}
+    for source, text in zip(sources, texts):
+        key = known.get(source)
+        if key is None:
+            result = prepare(text)
+            key = EmbeddingCache.key(result)
+            prepared[key] = result
+            learned[source] = key
+        keys.append(key)
+    if cache and learned:
+        cache.put_prepared(embedder.name, preparation, learned)
+    return keys, prepared
 
 
 def stderr_progress(label: str) -> ProgressFn:

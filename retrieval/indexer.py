@@ -165,9 +165,15 @@ class Indexer:
         dense = [None] * len(chunks)
         embedded = 0
         if self.embedder is not None and chunks:
-            texts = [truncate_tokens(self.embedder, c.text, self.dense_max_tokens) for c in chunks]
             progress = stderr_progress(f"embedding ({self.embedder.name})") if self.show_progress else None
-            vectors, embedded = embed_passages_cached(self.embedder, texts, self.cache, progress=progress)
+            vectors, embedded = embed_passages_cached(
+                self.embedder,
+                [c.text for c in chunks],
+                self.cache,
+                prepare=lambda text: truncate_tokens(self.embedder, text, self.dense_max_tokens),
+                preparation=f"max_tokens={self.dense_max_tokens}",
+                progress=progress,
+            )
             dense = list(vectors)
         clock.lap("embed")
         points = [IndexPoint(c.id, c.payload(), s, d) for c, s, d in zip(chunks, sparse, dense)]

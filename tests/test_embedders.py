@@ -95,3 +95,28 @@ def test_sentence_transformers_embedder_from_a_local_folder():
     assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
     assert passages[0] @ query > passages[1] @ query
     assert truncate_tokens(embedder, "word " * 300, 32).count("word") <= 30
+
+
+def test_cache_remembers_what_was_embedded_for_each_text(tmp_path, default_embedder):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    texts = ["Titre > Section\n\n" + "mot " * 300, "Titre > Autre\n\n" + "terme " * 10]
+    calls = []
+
+    def capped(tokens):
+        def prepare(text):
+            calls.append(text)
+            return truncate_tokens(default_embedder, text, tokens)
+
+        return prepare
+
+    prepare = capped(32)
+
+    first, embedded = embed_passages_cached(default_embedder, texts, cache, prepare=prepare, preparation="max_tokens=32")
+    assert embedded == 2 and len(calls) == 2
+    again, embedded = embed_passages_cached(default_embedder, texts, cache, prepare=prepare, preparation="max_tokens=32")
+    assert embedded == 0 and len(calls) == 2 and np.allclose(first, again)  # no re-tokenising
+    expected = default_embedder.embed_passages([truncate_tokens(default_embedder, texts[0], 32)])[0]
+    assert np.allclose(first[0], expected, atol=1e-5)
+    _, embedded = embed_passages_cached(default_embedder, texts, cache, prepare=capped(64), preparation="max_tokens=64")
+    assert embedded == 1 and len(calls) == 4  # another cap: the long text changes, the short one not
+    cache.close()
