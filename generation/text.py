@@ -8,6 +8,7 @@ stemmed content tokens, and numeric facts normalised for comparison.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,7 +36,9 @@ STOPWORDS = set(
     """.split()
 )
 
-_stemmer = snowballstemmer.stemmer("french")
+# snowballstemmer keeps its state in the stemmer object: one per thread (the API drafts
+# in a thread pool; a shared one fails with AssertionError/IndexError under load).
+_stemmers = threading.local()
 _WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿœŒæÆ]+(?:['’-][0-9A-Za-zÀ-ÖØ-öø-ÿœŒæÆ]+)*")
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
@@ -56,7 +59,10 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=50_000)
 def _stem(word: str) -> str:
-    return fold(_stemmer.stemWord(word))
+    stemmer = getattr(_stemmers, "french", None)
+    if stemmer is None:
+        stemmer = _stemmers.french = snowballstemmer.stemmer("french")
+    return fold(stemmer.stemWord(word))
 
 
 def words(text: str) -> list[str]:

@@ -41,7 +41,7 @@ def test_bench_api_through_the_real_server(cli_runner, sample_index_dir):
     figures = run_json(cli_runner, bench_group, [
         "api", "--index-dir", str(sample_index_dir), "--clients", "2", "--duration", "3", "--baseline-duration", "2",
     ])
-    assert figures["errors"] == 0 and figures["baseline_errors"] == 0, figures.get("error_examples")
+    assert figures["errors"] == 0 and figures["baseline_errors"] == 0, (figures.get("error_examples"), figures.get("server_errors"))
     assert figures["requests"] > 0 and figures["drafts_per_s"] > 0 and figures["baseline_drafts_per_s"] > 0
     assert 0 < figures["p50_ms"] <= figures["p95_ms"]
     assert figures["startup_s"] > 0 and figures["server_peak_rss_mb"] > 50

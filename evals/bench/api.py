@@ -72,6 +72,7 @@ def run_api_bench(server: ServerProcess, messages: list[str], *, clients: int, d
     figures["speedup"] = ratio(figures["drafts_per_s"], figures["baseline_drafts_per_s"])
     if load.error_examples or single.error_examples:
         figures["error_examples"] = sorted(set(load.error_examples + single.error_examples))
+        figures["server_errors"] = server.error_lines()
     return figures
 
 

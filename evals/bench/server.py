@@ -72,6 +72,13 @@ class ServerProcess:
     def log_tail(self, chars: int = 1500) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
+    def error_lines(self, limit: int = 5) -> list[str]:
+        """The server's ERROR log lines (the API logs exception types, never message text)."""
+        if not self.log_path.exists():
+            return []
+        lines = [line.strip() for line in self.log_path.read_text(errors="replace").splitlines() if "ERROR" in line]
+        return lines[:limit]
+
     def rss_mb(self) -> float | None:
         return rss_mb(self.process.pid) if self.process else None
 

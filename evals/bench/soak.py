@@ -79,7 +79,7 @@ def run_soak(server: ServerProcess, messages: list[str], *, clients: int, durati
     growth = None
     if watch.rss_after_warmup and watch.rss_end:
         growth = round(100 * (watch.rss_end - watch.rss_after_warmup) / watch.rss_after_warmup, 1)
-    return {
+    figures = {
         "clients": clients,
         "duration_s": round(load.elapsed_s, 2),
         "drafts": load.ok,
@@ -95,6 +95,9 @@ def run_soak(server: ServerProcess, messages: list[str], *, clients: int, durati
         "rss_growth_pct": growth,
         "error_examples": load.error_examples,
     }
+    if load.errors:
+        figures["server_errors"] = server.error_lines()
+    return figures
 
 
 @click.command("soak")
