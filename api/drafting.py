@@ -14,6 +14,7 @@ from api.auth import Principal
 from api.db import transaction
 from api.records import store_draft
 from api.services import Services
+from retrieval.errors import IndexUnavailable, is_connection_error
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ def run_draft(service, message: str, **options) -> dict:
     except ValueError as exc:  # generation's MessageError and other input errors
         raise DraftRejected(str(exc)) from exc
     except Exception as exc:
+        if isinstance(exc, IndexUnavailable) or is_connection_error(exc):
+            raise  # a 503 naming the index (api/errors.py), not a draft failure
         log.error("draft service failed: %s", type(exc).__name__)
         raise DraftFailed(f"the draft service failed ({type(exc).__name__})") from exc
 
@@ -66,6 +69,9 @@ def draft_events(service, services: Services, principal: Principal, message: str
                 yield sse(str(item.get("event") or item.get("type") or "message"), item)
     except ValueError as exc:
         yield sse("error", {"error": "invalid_request", "detail": str(exc)})
+        return
+    except IndexUnavailable as exc:
+        yield sse("error", {"error": "unavailable", "detail": f"the index is not available: {exc}"})
         return
     except Exception as exc:
         log.error("draft stream failed: %s", type(exc).__name__)

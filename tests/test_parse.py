@@ -121,6 +121,11 @@ def test_bad_documents_raise_a_clear_parse_error(xml, message):
     assert isinstance(error.value, ValueError)
 
 
+def test_stray_markdown_markers_are_stripped_from_titles():
+    fiche = parse_document(from_xml(_document("<dc:title>**Carte d'identité</dc:title><Texte><Paragraphe>x</Paragraphe></Texte>")))
+    assert fiche.title == "Carte d'identité"
+
+
 def test_not_an_element_is_refused():
     with pytest.raises(ParseError, match="expected an ingest.tree.Element"):
         parse_document("<Publication/>")  # type: ignore[arg-type]

@@ -1,7 +1,6 @@
 """The Qdrant server path, on qdrant-client's in-process `:memory:` mode (same client API)."""
 
 import socket
-import threading
 import time
 from dataclasses import replace
 
@@ -18,7 +17,7 @@ from retrieval.retriever import IndexRetriever
 from retrieval.settings import RetrievalSettings
 from retrieval.types import SearchFilters, SearchMode
 from retrieval.versions import EdgeIndex, ServerIndex
-from tests.fixtures.retrieval import TEST_CACHE_DIR, TEST_DENSE_MAX_TOKENS, build_index
+from tests.fixtures.retrieval import TEST_CACHE_DIR, TEST_DENSE_MAX_TOKENS, SilentServer, build_index
 
 
 @pytest.fixture(scope="module")
@@ -91,30 +90,6 @@ def test_server_refuses_another_embedder_and_reports_missing_index(fiches, defau
     apply(index, fiches[:2], None)
     with pytest.raises(EmbedderMismatch, match="'none'.*'multilingual-e5-small'"):
         IndexRetriever(index, default_embedder)
-
-
-class SilentServer:
-    """A TCP server on 127.0.0.1 that accepts connections and never answers."""
-
-    def __init__(self):
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen()
-        self.port = self.socket.getsockname()[1]
-        self.connections = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                self.connections.append(self.socket.accept()[0])
-            except OSError:
-                return
-
-    def close(self):
-        self.socket.close()
-        for connection in self.connections:
-            connection.close()
 
 
 def test_a_server_that_does_not_answer_times_out_with_a_clear_error():

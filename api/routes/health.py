@@ -34,6 +34,13 @@ async def readyz(services: Services = Depends(get_services)):
         problems["database"] = f"unreachable: {type(exc).__name__}"
     if services.retriever is None:
         problems["index"] = services.retriever_error or "not opened"
+    else:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(services.retriever.check), timeout)
+        except asyncio.TimeoutError:
+            problems["index"] = f"no answer within {timeout:g} s"
+        except Exception as exc:
+            problems["index"] = str(exc) or type(exc).__name__
     if problems:
         detail = "; ".join(f"{name}: {why}" for name, why in problems.items())
         return JSONResponse({"status": "unavailable", "error": "unavailable", "detail": detail,

