@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from api.errors import BodySizeLimit, install_error_handlers
 from api.routes import account, drafts, fiches, health, index, openai_compat, search
@@ -16,6 +17,7 @@ from api.services import Services
 from api.settings import ApiSettings
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
+DOCS_ASSETS = "/docs-assets"
 log = logging.getLogger("api.access")
 
 # The page loads only its own script and style; nothing inline can run.
@@ -37,7 +39,9 @@ def create_app(settings: ApiSettings | None = None, **services_options) -> FastA
         yield
         services.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc served from the package, not a CDN: agents' networks are often closed.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="guichet",
         summary="Brouillons de réponse sourcés à partir des fiches service-public.fr",
         version="0.1.0",
@@ -76,7 +80,7 @@ class SecurityHeadersAndAccessLog:
         started = time.perf_counter()
         status = 0
 
-        # Swagger UI (/docs) and ReDoc load their script and style from a CDN.
+        # Swagger UI (/docs) and ReDoc start with an inline script.
         headers = self.HEADERS[1:] if scope.get("path", "") in ("/docs", "/redoc") else self.HEADERS
 
         async def send_with_headers(message):

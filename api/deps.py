@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, authenticate
+from api.db import transaction
 from api.ratelimit import RateLimiter
 from api.services import Services
 
@@ -32,15 +33,8 @@ def get_services(request: Request) -> Services:
 def get_session(services: Services = Depends(get_services)) -> Iterator[Session]:
     """A session for reads. Its teardown may run after the response is sent, so writes
     use api.db.transaction inside the handler: committed before the client is answered."""
-    session = services.sessions()
-    try:
+    with transaction(services.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_principal(

@@ -145,7 +145,7 @@ def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, lim
                       gate_metric, max_drop) -> None:
     """hit@k, recall@k, MRR@10, nDCG@10, answer-span recall@k and latency, per mode."""
     from evals.retrieval_eval import evaluate_retrieval
-    from evals.runtime import index_info, snapshot
+    from evals.runtime import snapshot
     from retrieval.types import SearchMode
 
     try:
@@ -161,7 +161,7 @@ def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, lim
     result = {"benchmark": "retrieval"}
     result |= evaluate_retrieval(retriever, questions, modes=search_modes, ks=ks, progress=progress)
     result["config"] = snapshot(dataset=dataset, index_dir=index_dir, embedder=embedder, only_indexed=only_indexed,
-                                dropped_not_indexed=dropped, limit=limit, index=index_info(retriever))
+                                dropped_not_indexed=dropped, limit=limit, index=retriever.index_info())
     finish(result, as_json=as_json, report=report, baseline_result=baseline_result, gate_metric=gate_metric, max_drop=max_drop,
            table=_retrieval_table)
 
@@ -214,7 +214,7 @@ def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, 
     """Citation coverage and validity, support rate, span recall, abstention, latency."""
     from evals.drafts_eval import evaluate_drafts
     from evals.judge import LLMJudge
-    from evals.runtime import draft_service, index_info, snapshot
+    from evals.runtime import draft_service, snapshot
     from generation.settings import LLMSettings
     from generation.types import DraftFormat, DraftMode
 
@@ -247,7 +247,7 @@ def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, 
     result["config"] = snapshot(dataset=dataset, uncovered=uncovered, mode=mode, index_dir=index_dir,
                                 embedder=embedder, only_indexed=only_indexed, dropped_not_indexed=dropped,
                                 limit=limit, llm_model=llm_settings.model if llm_settings.configured else None,
-                                index=index_info(retriever))
+                                index=retriever.index_info())
     finish(result, as_json=as_json, report=report, baseline_result=baseline_result, gate_metric=gate_metric, max_drop=max_drop,
            table=_drafts_table)
 

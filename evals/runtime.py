@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import subprocess
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,22 +23,6 @@ def draft_service(retriever, llm_settings=None):
     from generation.settings import LLMSettings
 
     return DraftService(retriever, llm_settings or LLMSettings())
-
-
-def index_info(retriever) -> dict:
-    """The index build info (embedder, counts, snapshot date) as far as the retriever tells."""
-    for name in ("build_info", "info", "stats"):
-        value = getattr(retriever, name, None)
-        if callable(value):
-            try:
-                value = value()
-            except Exception:
-                continue
-        if is_dataclass(value):
-            return asdict(value)
-        if isinstance(value, dict):
-            return value
-    return {}
 
 
 def known_fiches(retriever, fiche_ids: set[str]) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from generation.types import Draft, DraftFormat  # noqa: F401  (Draft: re-exported contract)
+from generation.format import compose
 from retrieval.types import Passage
 
 
@@ -12,6 +13,11 @@ class Drafter(ABC):
     """Writes a reply from numbered passages; the caller verifies the result."""
 
     @abstractmethod
+    def write_body(self, questions: list[str], passages: list[Passage], message: str | None = None) -> str:
+        """The answer alone, without greeting or closing formula, citing passages as
+        [1], [2]… in the order given. `message` is the (masked) citizen's message, for
+        drafters that use context."""
+
     def write(
         self,
         questions: list[str],
@@ -20,11 +26,5 @@ class Drafter(ABC):
         format: DraftFormat = DraftFormat.EMAIL,
         message: str | None = None,
     ) -> str:
-        """The draft text, citing passages as [1], [2]… in the order given.
-
-        `message` is the (masked) citizen's message, for drafters that use context.
-        """
-
-    def write_body(self, questions: list[str], passages: list[Passage], message: str | None = None) -> str:
-        """The answer alone, without greeting or closing formula."""
-        return self.write(questions, passages, format=DraftFormat.SHORT, message=message)
+        """The whole draft in `format`: the body between greeting and closing formula."""
+        return compose(self.write_body(questions, passages, message), format)

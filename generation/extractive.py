@@ -14,10 +14,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from generation.base import Drafter
-from generation.format import QUESTION_HEADING, compose
+from generation.format import QUESTION_HEADING
 from generation.settings import GenerationSettings
 from generation.text import collapse_spaces, content_tokens, split_paragraph, split_sentences
-from generation.types import DraftFormat
 from retrieval.types import Passage
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
@@ -150,16 +149,6 @@ class ExtractiveDrafter(Drafter):
 
     def __init__(self, settings: GenerationSettings | None = None):
         self.settings = settings or GenerationSettings()
-
-    def write(
-        self,
-        questions: list[str],
-        passages: list[Passage],
-        *,
-        format: DraftFormat = DraftFormat.EMAIL,
-        message: str | None = None,
-    ) -> str:
-        return compose(self.write_body(questions, passages), format)
 
     def write_body(self, questions: list[str], passages: list[Passage], message: str | None = None) -> str:
         pool = [c for number, p in enumerate(passages, 1) for c in candidates_of(p, number)]

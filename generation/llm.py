@@ -19,11 +19,10 @@ from llama_index.core.prompts import PromptTemplate
 
 from generation.base import Drafter
 from generation.extractive import passage_body
-from generation.format import compose, french_date
+from generation.format import french_date
 from generation.message import strip_greeting_and_signature
 from generation.settings import LLMSettings
 from generation.text import citations_in
-from generation.types import DraftFormat
 from retrieval.types import Passage
 
 SYSTEM_PROMPT = """Tu aides les agents d'un service public français à rédiger des réponses aux usagers.
@@ -149,16 +148,6 @@ class LLMDrafter(Drafter):
             ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt),
             ChatMessage(role=MessageRole.USER, content=user),
         ]
-
-    def write(
-        self,
-        questions: list[str],
-        passages: list[Passage],
-        *,
-        format: DraftFormat = DraftFormat.EMAIL,
-        message: str | None = None,
-    ) -> str:
-        return compose(self.write_body(questions, passages, message), format)
 
     def write_body(self, questions: list[str], passages: list[Passage], message: str | None = None) -> str:
         try:

@@ -42,3 +42,7 @@ class Retriever(ABC):
     @abstractmethod
     def fiche(self, fiche_id: str) -> Fiche | None:
         """The stored fiche (metadata, Markdown, sections, legal references)."""
+
+    def index_info(self) -> dict:
+        """How the index was built (embedder, counts, snapshot date); {} when unknown."""
+        return {}

@@ -82,6 +82,9 @@ class IndexRetriever(Retriever):
     def version(self) -> IndexVersion:
         return self._version
 
+    def index_info(self) -> dict:
+        return dict(self.build_info)
+
     def check(self) -> None:
         """Raise IndexUnavailable (or IndexNotFound) when the index cannot answer now:
         a Qdrant server that stopped answering, an Edge pointer gone."""

@@ -308,9 +308,18 @@ def test_web_page_is_served_with_a_strict_content_security_policy(api_client):
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert api_client.get("/app.js").status_code == 200
     assert api_client.get("/style.css").status_code == 200
-    assert api_client.get("/docs").status_code == 200
     missing = api_client.get("/api/nothing-here")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+def test_api_docs_work_offline(api_client):
+    docs = api_client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn." not in docs.text and "/docs-assets/swagger-ui-bundle.js" in docs.text
+    script = api_client.get("/docs-assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
+    assert api_client.get("/docs-assets/swagger-ui.css").status_code == 200
+    assert "/api/drafts" in api_client.get("/openapi.json").json()["paths"]
 
 
 def test_reindex_runs_guichet_ingest_and_opens_the_new_index(api_settings, tmp_path, monkeypatch):

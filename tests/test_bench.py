@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from evals.bench.index import EDIT, _edit_first_paragraph
 from evals.bench.query import questions_from_index
 from evals.cli import bench_group
 from tests.fixtures.evals import run_json
@@ -62,8 +63,19 @@ def test_bench_index_on_a_tiny_source(cli_runner, tmp_path, sample_source_dir):
     assert figures["fiches"] == 2 and figures["chunks"] > 0
     assert figures["wall_s"] > 0 and figures["bm25_wall_s"] > 0 and figures["reindex_wall_s"] > 0
     assert figures["reindex_published"] is False  # nothing changed
+    assert figures["changed_reindex_updated"] == 1 and figures["changed_reindex_wall_s"] > 0  # 1% of 2: one
+    assert all(d.read_bytes() == (source / d.name).read_bytes() for d in documents)  # the source is untouched
     assert figures["baseline_tokens_per_s"] > 0 and figures["peak_rss_mb"] > 0
     assert figures["tokens_per_s"] is None  # a BM25-only build embeds nothing
+
+
+def test_edited_paragraph_in_both_forms():
+    xml = "<Publication><Paragraphe>Un.</Paragraphe><Paragraphe>Deux.</Paragraphe></Publication>"
+    assert _edit_first_paragraph(xml, ".xml").count(EDIT) == 1
+    xmljs = {"type": "element", "name": "Publication", "children": [
+        {"type": "element", "name": "Paragraphe", "children": [{"type": "text", "text": "Un."}]}]}
+    edited = json.loads(_edit_first_paragraph(json.dumps(xmljs), ".json"))
+    assert edited["children"][0]["children"][0]["text"] == "Un." + EDIT
 
 
 @pytest.mark.slow

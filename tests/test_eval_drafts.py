@@ -1,7 +1,6 @@
 """`guichet eval drafts` on the sample index, and the LLM judge against a local
 OpenAI-protocol server with scripted answers."""
 
-import json
 import re
 
 import pytest

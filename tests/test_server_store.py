@@ -17,7 +17,7 @@ from retrieval.retriever import IndexRetriever
 from retrieval.settings import RetrievalSettings
 from retrieval.types import SearchFilters, SearchMode
 from retrieval.versions import EdgeIndex, ServerIndex
-from tests.fixtures.retrieval import TEST_CACHE_DIR, TEST_DENSE_MAX_TOKENS, SilentServer, build_index
+from tests.fixtures.retrieval import TEST_CACHE_DIR, TEST_DENSE_MAX_TOKENS, SilentServer
 
 
 @pytest.fixture(scope="module")

