@@ -26,7 +26,9 @@ def default_open_retriever():
     from retrieval import open_retriever  # provided by the retrieval package
     from retrieval.settings import RetrievalSettings
 
-    return open_retriever(RetrievalSettings())
+    retriever = open_retriever(RetrievalSettings())
+    retriever.warm_up()  # the first agent's request does not pay for loading the model
+    return retriever
 
 
 def default_draft_service_factory(retriever):

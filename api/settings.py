@@ -14,6 +14,9 @@ class ApiSettings(BaseSettings):
     admin_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    # Server processes: each opens the index and serves requests (set to the CPU cores to
+    # use them all; the rate limit then counts per process).
+    workers: int = Field(default=1, ge=1, le=64)
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     max_message_chars: int = Field(default=20_000, gt=0)
     rate_limit_per_minute: int = Field(default=120, gt=0)  # per API key

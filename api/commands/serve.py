@@ -26,20 +26,22 @@ def first_start_admin_key(settings: ApiSettings) -> str | None:
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default GUICHET_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default GUICHET_PORT or 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Server processes (default GUICHET_WORKERS or 1; e.g. the number of CPU cores).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Open the index and the database, then serve the API and the web page."""
     import uvicorn
 
     from api.app import create_app
 
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    overrides = {k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None}
     settings = ApiSettings(**overrides)
     admin_key = first_start_admin_key(settings)
-    app = create_app(settings)
-    services = app.state.services
-    if services.retriever is None:
-        click.echo(f"Warning: the index is not open ({services.retriever_error}); "
-                   "run `guichet ingest` first. /readyz reports it.", err=True)
+    if settings.workers == 1:
+        app = create_app(settings)
+        if app.state.services.retriever is None:
+            click.echo(f"Warning: the index is not open ({app.state.services.retriever_error}); "
+                       "run `guichet ingest` first. /readyz reports it.", err=True)
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     click.echo(f"guichet: open http://{shown_host}:{settings.port}/ (API docs: /docs)")
     if admin_key:
@@ -47,4 +49,8 @@ def serve(host: str | None, port: int | None) -> None:
         click.echo("First start: an admin key was created. Store it now, it will not be shown again:")
         click.echo(f"  {admin_key}")
     click.echo("", nl=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="info")
+    if settings.workers == 1:
+        uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="info")
+    else:  # each worker process builds its own app from the same GUICHET_* environment
+        uvicorn.run("api.app:create_app", factory=True, workers=settings.workers, host=settings.host,
+                    port=settings.port, access_log=False, log_level="info")

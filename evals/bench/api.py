@@ -84,14 +84,19 @@ def run_api_bench(server: ServerProcess, messages: list[str], *, clients: int, d
 @click.option("--duration", default=60.0, show_default=True, help="Seconds of load with N clients.")
 @click.option("--baseline-duration", default=None, type=float, help="Seconds with 1 client (default: --duration).")
 @click.option("--max-requests", default=0, show_default=True, help="Cap on requests per phase (0: none).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Server processes (`guichet serve --workers`; default GUICHET_WORKERS or 1).")
 @click.option("--json", "as_json", is_flag=True)
-def command(index_dir, embedder, dataset, clients, duration, baseline_duration, max_requests, as_json) -> None:
+def command(index_dir, embedder, dataset, clients, duration, baseline_duration, max_requests, workers,
+            as_json) -> None:
     """Drafts/s and latency through `guichet serve` on 127.0.0.1, N clients vs 1."""
     if clients < 1 or duration <= 0:
         raise click.BadParameter("--clients and --duration must be positive")
     messages = bench_messages(index_dir, embedder, dataset)
     with workdir() as tmp:
-        with ServerProcess(index_dir, Path(tmp)) as server:
+        extra_env = {"GUICHET_WORKERS": str(workers)} if workers else None
+        with ServerProcess(index_dir, Path(tmp), extra_env) as server:
             figures = run_api_bench(server, messages, clients=clients, duration_s=duration,
                                     baseline_duration_s=baseline_duration or duration, max_requests=max_requests)
+            figures["workers"] = workers or int(server.env.get("GUICHET_WORKERS", "1"))
     emit(figures, TARGETS, as_json=as_json, title=f"bench api ({clients} clients vs 1, loopback)")

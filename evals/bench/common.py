@@ -47,7 +47,23 @@ def own_peak_rss_mb() -> float:
 
 
 def rss_mb(pid: int) -> float | None:
-    """Current resident memory of a process, from /proc (None when unreadable)."""
+    """Current resident memory of a process and its children (server workers), from /proc
+    (None when unreadable)."""
+    own = _own_rss_mb(pid)
+    if own is None:
+        return None
+    return round(own + sum(rss_mb(child) or 0.0 for child in _children(pid)), 1)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            return [int(child) for child in handle.read().split()]
+    except OSError:
+        return []
+
+
+def _own_rss_mb(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as handle:
             for line in handle:

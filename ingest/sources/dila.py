@@ -15,7 +15,7 @@ from ingest.http import CachedDownloader, HttpClient, HttpError
 from ingest.model import Failure, Fiche
 from ingest.settings import IngestSettings
 from ingest.sources.base import Source
-from ingest.sources.documents import AUDIENCE_CODES, ZIP_ERRORS, read_zip, zip_titles
+from ingest.sources.documents import AUDIENCE_CODES, ZIP_ERRORS, parse_all, zip_tasks, zip_titles
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,7 @@ class DilaSource(Source):
         titles = {}
         for path, _ in zips:
             titles.update(zip_titles(path))
-        for path, audience in zips:
-            yield from read_zip(path, audience, titles)
+        yield from parse_all([task for path, audience in zips for task in zip_tasks(path, audience)], titles)
 
     def _download(self, downloader: CachedDownloader, code: str) -> Path | Failure:
         url = self.url(code)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import html
 import json
 import logging
+import multiprocessing
+import os
 import re
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ingest.model import Failure, Fiche
@@ -97,6 +100,10 @@ def document_id(origin: str) -> str:
 
 def read_zip(path: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
     """A DILA zip: flat XML files named after their ID (other members are skipped)."""
+    yield from parse_all(zip_tasks(path, audience), titles)
+
+
+def zip_tasks(path: Path, audience: str | None) -> Iterator[ParseTask | Failure]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -115,26 +122,31 @@ def read_zip(path: Path, audience: str | None, titles: Titles = None) -> Iterato
             except ZIP_ERRORS as exc:
                 yield Failure(origin, f"corrupt zip member: {exc}", fiche_id=document_id(name))
                 continue
-            yield parse_xml(data, origin, audience, titles)
+            yield (parse_xml, data, origin, audience)
         if skipped:
             log.info("%s: skipped %d members that are not documents", path, skipped)
 
 
 def read_xml_folder(folder: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
-    for file in _xml_files(folder):
-        yield _read_file(file, parse_xml, audience, titles)
+    yield from parse_all(xml_folder_tasks(folder, audience), titles)
+
+
+def xml_folder_tasks(folder: Path, audience: str | None) -> list[ParseTask]:
+    return [(parse_xml, file, str(file), audience) for file in _xml_files(folder)]
 
 
 def read_json_folder(folder: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
+    yield from parse_all(json_folder_tasks(folder, audience), titles)
+
+
+def json_folder_tasks(folder: Path, audience: str | None) -> list[ParseTask | Failure]:
     """xml-js JSON files; when `index.json` exists it is the only authority (the npm
     package keeps stale files that it does not list)."""
     try:
         files = _json_files(folder)
     except ValueError as exc:
-        yield Failure(str(folder / "index.json"), f"unreadable index: {exc}")
-        return
-    for file in files:
-        yield _read_file(file, parse_xmljs, audience, titles)
+        return [Failure(str(folder / "index.json"), f"unreadable index: {exc}")]
+    return [(parse_xmljs, file, str(file), audience) for file in files]
 
 
 def _xml_files(folder: Path) -> list[Path]:
@@ -161,6 +173,55 @@ def _read_file(file: Path, parse, audience: str | None, titles: Titles = None) -
     return parse(data, str(file), audience, titles)
 
 
+# --- parsing on every core -------------------------------------------------------------
+# A task: (parse_xml or parse_xmljs, a file to read or the bytes already read, origin,
+# audience). Parsing the whole corpus takes ~30 s on one core; the worker processes
+# share it out and the results come back in the input order, so runs stay reproducible.
+ParseTask = tuple
+PARALLEL_MIN_TASKS = 200
+_worker_titles: Titles = None
+
+
+def parse_workers() -> int:
+    """Processes that parse documents: GUICHET_PARSE_WORKERS, else the CPU cores."""
+    configured = os.environ.get("GUICHET_PARSE_WORKERS", "")
+    return max(1, int(configured)) if configured.isdigit() else (os.cpu_count() or 1)
+
+
+def _run_task(task: ParseTask, titles: Titles) -> Fiche | Failure:
+    parse, source, origin, audience = task
+    if isinstance(source, Path):
+        return _read_file(source, parse, audience, titles)
+    return parse(source, origin, audience, titles)
+
+
+def _init_worker(titles: Titles) -> None:
+    global _worker_titles
+    _worker_titles = titles
+
+
+def _run_in_worker(task: ParseTask) -> Fiche | Failure:
+    return _run_task(task, _worker_titles)
+
+
+def parse_all(tasks, titles: Titles) -> Iterator[Fiche | Failure]:
+    """Fiches (or Failures) for the tasks, in order; Failures among them pass through.
+    One pool for all the tasks given: gather a source's tasks, then call this once."""
+    items = list(tasks)
+    workers = min(parse_workers(), len(items) // (PARALLEL_MIN_TASKS // 2) or 1)
+    if workers < 2 or len(items) < PARALLEL_MIN_TASKS:
+        for item in items:
+            yield item if isinstance(item, Failure) else _run_task(item, titles)
+        return
+    todo = [item for item in items if not isinstance(item, Failure)]
+    # forkserver: the workers do not inherit this process's threads (an embedder's pool).
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(dict(titles or {}),)) as pool:
+        results = pool.map(_run_in_worker, todo, chunksize=32)
+        for item in items:
+            yield item if isinstance(item, Failure) else next(results)
+
+
 # First pass: the titles of every document, to label links whose anchor text is empty
 # (the parser otherwise shows the bare ID). A regex, not a parse: a few seconds for the
 # whole corpus.
@@ -181,7 +242,7 @@ def title_in(data: bytes, form: str) -> str:
             text = json.loads(b'"' + match.group(1) + b'"') if match else ""
         except ValueError:
             text = ""
-    return " ".join(text.split())
+    return " ".join(text.split()).strip("*_ ")  # as ingest.parse cleans dc:title
 
 
 def folder_titles(folder: Path) -> dict[str, str]:

@@ -17,9 +17,11 @@ from ingest.sources.documents import (
     folder_titles,
     parse_xml,
     parse_xmljs,
-    read_json_folder,
-    read_xml_folder,
+    json_folder_tasks,
+    parse_all,
     read_zip,
+    xml_folder_tasks,
+    zip_tasks,
     zip_titles,
 )
 
@@ -48,8 +50,8 @@ class PathSource(Source):
         titles = {}
         for folder, _ in folders:
             titles.update(corpus_titles(folder))
-        for folder, audience in folders:
-            yield from read_folder(folder, audience, titles)
+        tasks = [task for folder, audience in folders for task in folder_tasks(folder, audience)]
+        yield from parse_all(tasks, titles)
 
     def _read_file(self) -> Iterator[Fiche | Failure]:
         audience = zip_audience(self.path)
@@ -79,15 +81,21 @@ def corpus_titles(folder: Path) -> dict[str, str]:
 
 def read_folder(folder: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
     """Whatever a folder holds: xml-js JSON (index.json first), XML files, zips."""
+    yield from parse_all(folder_tasks(folder, audience), titles)
+
+
+def folder_tasks(folder: Path, audience: str | None) -> list:
     kinds = _folder_kinds(folder)
     if not kinds:
         raise SourceError(f"{folder}: no documents found (expected F1234.xml, F1234.json, index.json or .zip files)")
+    tasks = []
     if "json" in kinds:
-        yield from read_json_folder(folder, audience, titles)
+        tasks += json_folder_tasks(folder, audience)
     if "xml" in kinds:
-        yield from read_xml_folder(folder, audience, titles)
+        tasks += xml_folder_tasks(folder, audience)
     for archive in sorted(folder.glob("*.zip")):
-        yield from read_zip(archive, zip_audience(archive) or audience, titles)
+        tasks += zip_tasks(archive, zip_audience(archive) or audience)
+    return tasks
 
 
 def _folder_kinds(folder: Path) -> set[str]:
