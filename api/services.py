@@ -26,9 +26,18 @@ def default_open_retriever():
     from retrieval import open_retriever  # provided by the retrieval package
     from retrieval.settings import RetrievalSettings
 
-    retriever = open_retriever(RetrievalSettings())
-    retriever.warm_up()  # the first agent's request does not pay for loading the model
-    return retriever
+    from retrieval.embedders import make_embedder
+
+    settings = RetrievalSettings()
+    embedder = make_embedder(settings.embedder)
+    # The model loads (a few seconds) while the index opens, and before the first
+    # agent's request rather than during it.
+    warm_up = threading.Thread(target=lambda: embedder and embedder.embed_queries(["bonjour"]), daemon=True)
+    warm_up.start()
+    try:
+        return open_retriever(settings, embedder=embedder)
+    finally:
+        warm_up.join()
 
 
 def default_draft_service_factory(retriever):

