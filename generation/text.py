@@ -124,6 +124,8 @@ def _next_starts_sentence(rest: str) -> bool:
     rest = rest.lstrip()
     if not rest:
         return True
+    if _CITATION.match(rest):  # "(écrit, téléphone...) [1]." : the marker closes this sentence
+        return False
     first = rest[0]
     return first.isupper() or first.isdigit() or first in "«\"([*-"
 

@@ -49,6 +49,15 @@ def test_verbatim_sentence_is_supported_with_the_span_of_its_source(passages):
     assert "versée pour chaque enfant scolarisé âgé de 6 à 18 ans" in passages[0].text[span.start : span.end]
 
 
+def test_a_citation_after_a_closing_parenthesis_belongs_to_its_sentence(passages):
+    # An extractive draft quoting "(… , ...)" then [n]: one cited sentence, not an
+    # uncited one followed by a lone "[1]." (seen on the full corpus).
+    text = "L'ARS est versée pour chaque enfant scolarisé (âgé de 6 à 18 ans...) [1]. Elle est versée en août [1]."
+    checks = verify(text, passages)
+    assert len(checks) == 2
+    assert checks[0].text.endswith("[1].") and checks[0].verdict != Verdict.NO_CITATION
+
+
 def test_paraphrase_with_the_right_figures_is_supported(passages):
     text = "Pour un enfant de 15 à 18 ans, le montant de l'ARS est de 454,60 € [3]."
     [check] = verify(text, passages)
