@@ -50,8 +50,10 @@ def cli(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if not verbose:  # one line per HTTP request, URLs included (a query string may hold a question)
-        for name in ("httpx", "httpcore"):
+    # httpx: one line per HTTP request, URLs included (a query string may hold a question);
+    # alembic: a dozen lines per start that would bury the admin key printed once.
+    if not verbose:
+        for name in ("httpx", "httpcore", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
