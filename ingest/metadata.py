@@ -19,6 +19,11 @@ def dc(root: Element, name: str) -> str:
     return collapse(element.text()) if element is not None else ""
 
 
+def clean_title(text: str) -> str:
+    """A title without the stray Markdown markers a few editors left ("**Carte d'identité", F34487)."""
+    return " ".join(text.split()).strip("*_ ")
+
+
 def iso_date(value: str) -> str:
     """'modified 2019-09-11' → '2019-09-11' (empty when there is no date)."""
     match = _DATE.search(value or "")

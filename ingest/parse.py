@@ -46,8 +46,7 @@ def parse_document(
         raise ParseError(f"<{root.name}> has no ID attribute nor dc:identifier{where}")
     if not _ID.match(fiche_id):
         raise ParseError(f"invalid fiche ID {fiche_id!r}{where}")
-    # A few editors' titles keep a stray Markdown marker ("**Carte d'identité", F34487).
-    title = metadata.dc(root, "title").strip("*_ ")
+    title = metadata.clean_title(metadata.dc(root, "title"))
     if not title:
         raise ParseError(f"{fiche_id} has no dc:title{where}")
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from ingest.metadata import clean_title
 from ingest.model import Failure, Fiche
 from ingest.sources.base import merge_audiences
 
@@ -208,8 +209,8 @@ def parse_all(tasks, titles: Titles) -> Iterator[Fiche | Failure]:
     """Fiches (or Failures) for the tasks, in order; Failures among them pass through.
     One pool for all the tasks given: gather a source's tasks, then call this once."""
     items = list(tasks)
-    workers = min(parse_workers(), len(items) // (PARALLEL_MIN_TASKS // 2) or 1)
-    if workers < 2 or len(items) < PARALLEL_MIN_TASKS:
+    workers = parse_workers() if len(items) >= PARALLEL_MIN_TASKS else 1
+    if workers < 2:
         for item in items:
             yield item if isinstance(item, Failure) else _run_task(item, titles)
         return
@@ -242,7 +243,7 @@ def title_in(data: bytes, form: str) -> str:
             text = json.loads(b'"' + match.group(1) + b'"') if match else ""
         except ValueError:
             text = ""
-    return " ".join(text.split()).strip("*_ ")  # as ingest.parse cleans dc:title
+    return clean_title(text)
 
 
 def folder_titles(folder: Path) -> dict[str, str]:
