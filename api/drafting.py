@@ -14,7 +14,7 @@ from api.auth import Principal
 from api.db import transaction
 from api.records import store_draft
 from api.services import Services
-from retrieval.errors import IndexUnavailable, is_connection_error
+from retrieval.errors import IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,9 @@ def run_draft(service, message: str, **options) -> dict:
         return _as_dict(service.draft(message, **options))
     except ValueError as exc:  # generation's MessageError and other input errors
         raise DraftRejected(str(exc)) from exc
+    except IndexUnavailable:
+        raise  # a 503 naming the index (api/errors.py), not a draft failure
     except Exception as exc:
-        if isinstance(exc, IndexUnavailable) or is_connection_error(exc):
-            raise  # a 503 naming the index (api/errors.py), not a draft failure
         log.error("draft service failed: %s", type(exc).__name__)
         raise DraftFailed(f"the draft service failed ({type(exc).__name__})") from exc
 

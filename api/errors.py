@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from retrieval.errors import IndexUnavailable, is_connection_error
+from retrieval.errors import IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):
-        if is_connection_error(exc):  # e.g. a fiche read from a Qdrant server that went away
-            log.warning("index server unreachable on %s %s", request.method, request.url.path)
-            return JSONResponse(error_body(request.url.path, 503, "the index server does not answer; retry later"),
-                                503, headers={"Retry-After": "10"})
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         return JSONResponse(error_body(request.url.path, 500, "internal error; it has been logged"), 500)
 

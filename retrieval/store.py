@@ -17,7 +17,7 @@ import numpy as np
 import qdrant_edge as qe
 
 from retrieval.bm25 import SparseVec
-from retrieval.errors import IndexCorrupt, IndexUnavailable, is_connection_error
+from retrieval.errors import IndexCorrupt
 from retrieval.types import SearchFilters, SearchMode
 
 DENSE = "dense"
@@ -316,14 +316,9 @@ class ServerStore(VectorStore):
                 ],
                 query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
             )
-        try:
-            response = self._client.query_points(
-                self.collection, query_filter=flt, limit=limit, with_payload=True, **kwargs
-            )
-        except Exception as exc:
-            if is_connection_error(exc):
-                raise IndexUnavailable(f"the Qdrant server does not answer: {exc}") from exc
-            raise
+        response = self._client.query_points(
+            self.collection, query_filter=flt, limit=limit, with_payload=True, **kwargs
+        )
         return [Hit(dict(p.payload), float(p.score)) for p in response.points]
 
     def close(self) -> None:

@@ -317,6 +317,30 @@ _VERSIONED = re.compile(r"^(?P<base>.+)_v(?P<n>\d+)$")
 _DOC_NAMESPACE = uuid.UUID("0b6b7c1e-7f37-5c4e-8d0e-5a3b1c2d4e6f")
 
 
+class AnswerOrUnavailable:
+    """A qdrant-client whose calls raise IndexUnavailable, naming the server, on a timeout
+    or a refused connection (other errors pass through unchanged)."""
+
+    def __init__(self, client, location: str):
+        self._client = client
+        self._location = location
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args, **kwargs):
+            try:
+                return attribute(*args, **kwargs)
+            except Exception as exc:
+                if is_connection_error(exc):
+                    raise IndexUnavailable(f"the Qdrant server at {self._location} does not answer: {exc}") from exc
+                raise
+
+        return call
+
+
 class ServerVersion(IndexVersion):
     def __init__(self, client, base: str, number: int, store: ServerStore):
         self._client = client
@@ -372,7 +396,8 @@ class ServerIndex(VersionedIndex):
     """Versions as collections on a Qdrant server; the alias is the pointer."""
 
     def __init__(self, client, alias: str, location: str):
-        self._client = client
+        # Versions and stores share this client: one place turns "no answer" into IndexUnavailable.
+        self._client = AnswerOrUnavailable(client, location)
         self.alias = alias
         self.location = location
 
@@ -388,16 +413,8 @@ class ServerIndex(VersionedIndex):
             )
         return cls(client, alias, f"{url} (collection alias {alias!r})")
 
-    def _call(self, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            if is_connection_error(exc):
-                raise IndexUnavailable(f"the Qdrant server at {self.location} does not answer: {exc}") from exc
-            raise
-
     def current_number(self) -> int | None:
-        aliases = self._call(self._client.get_aliases).aliases
+        aliases = self._client.get_aliases().aliases
         for alias in aliases:
             if alias.alias_name == self.alias:
                 match = _VERSIONED.match(alias.collection_name)
@@ -458,7 +475,7 @@ class ServerIndex(VersionedIndex):
         return f"{self.alias}_v{number}"
 
     def _numbers(self) -> list[int]:
-        names = [c.name for c in self._call(self._client.get_collections).collections]
+        names = [c.name for c in self._client.get_collections().collections]
         numbers = set()
         for name in names:
             match = _VERSIONED.match(name)

@@ -12,7 +12,6 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
-from qdrant_client import QdrantClient
 
 from api.app import create_app
 from generation.service import DraftService
@@ -38,8 +37,9 @@ def server_retriever():
 
 
 def stop_answering(retriever: IndexRetriever, server: SilentServer) -> None:
-    """Every client the retriever holds now talks to a server that never replies."""
-    silent = QdrantClient(url=f"http://127.0.0.1:{server.port}", timeout=TIMEOUT_S, check_compatibility=False)
+    """Every client the retriever holds now talks to a server that never replies (the
+    client `guichet` itself would open on that URL)."""
+    silent = ServerIndex.connect(f"http://127.0.0.1:{server.port}", None, "guichet", TIMEOUT_S)._client
     retriever.index._client = silent
     retriever.version._client = silent
     retriever.version.store._client = silent

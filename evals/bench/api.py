@@ -98,5 +98,5 @@ def command(index_dir, embedder, dataset, clients, duration, baseline_duration, 
         with ServerProcess(index_dir, Path(tmp), extra_env) as server:
             figures = run_api_bench(server, messages, clients=clients, duration_s=duration,
                                     baseline_duration_s=baseline_duration or duration, max_requests=max_requests)
-            figures["workers"] = workers or int(server.env.get("GUICHET_WORKERS", "1"))
+            figures["workers"] = int(server.env.get("GUICHET_WORKERS", "1"))
     emit(figures, TARGETS, as_json=as_json, title=f"bench api ({clients} clients vs 1, loopback)")
