@@ -53,6 +53,10 @@ class Bm25Settings:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+# Fiche titles: the same analysis; 5 terms on average after stopwords (2020 snapshot).
+TITLE_BM25 = Bm25Settings(avg_len=5.0)
+
+
 class FrenchBm25:
     """embed_document for indexed passages, embed_query for questions (weights 1.0)."""
 

@@ -232,11 +232,12 @@ class EmbeddingCache:
 ProgressFn = Callable[[int, int, float], None]  # done, total, elapsed seconds
 
 
-def embed_passages_cached(
+def embed_cached(
     embedder: Embedder,
     texts: list[str],
     cache: EmbeddingCache | None,
     *,
+    as_queries: bool = False,
     prepare: Callable[[str], str] | None = None,
     preparation: str = "",
     batch_size: int = 16,
@@ -244,13 +245,17 @@ def embed_passages_cached(
 ) -> tuple[np.ndarray, int]:
     """Vectors for `texts` (in order) and how many were actually embedded.
 
-    `prepare` (named by `preparation`, e.g. "max_tokens=256") turns a text into what
-    is embedded; the cache remembers its result per text. Missing texts are sorted by
-    length and embedded in batches of similar lengths (less padding); each batch is
+    Passages by default; `as_queries` embeds them as queries (e5's "query: " prefix,
+    which e5 asks for symmetric matching such as a question against a title), cached
+    apart. `prepare` (named by `preparation`, e.g. "max_tokens=256") turns a text into
+    what is embedded; the cache remembers its result per text. Missing texts are sorted
+    by length and embedded in batches of similar lengths (less padding); each batch is
     committed to the cache as soon as it is done.
     """
+    space = f"{embedder.name}:query" if as_queries else embedder.name
+    embed = embedder.embed_queries if as_queries else embedder.embed_passages
     keys, prepared = _prepared_keys(embedder, texts, cache, prepare, preparation)
-    vectors = cache.get_many(embedder.name, keys) if cache else {}
+    vectors = cache.get_many(space, keys) if cache else {}
     missing: dict[str, str] = {}
     for key, text in zip(keys, texts):
         if key not in vectors and key not in missing:
@@ -259,11 +264,10 @@ def embed_passages_cached(
     started = time.monotonic()
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        embedded = embedder.embed_passages([missing[k] for k in batch])
-        fresh = dict(zip(batch, embedded))
+        fresh = dict(zip(batch, embed([missing[k] for k in batch])))
         vectors.update(fresh)
         if cache:
-            cache.put_many(embedder.name, fresh)
+            cache.put_many(space, fresh)
         if progress:
             progress(start + len(batch), len(order), time.monotonic() - started)
     if not texts:

@@ -17,6 +17,10 @@ class IndexUnavailable(IndexError):
     """The Qdrant server does not answer (timeout, connection refused)."""
 
 
+class IndexOutdated(IndexError):
+    """The index was built by an older version of guichet, in another format."""
+
+
 class EmbedderMismatch(IndexError):
     """The index was built with another embedder than the one configured."""
 

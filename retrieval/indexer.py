@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 from ingest.changes import manifest_to_dict
 from ingest.model import ChangeSet, Chunk, Fiche, Manifest
 from retrieval.base import Embedder
-from retrieval.bm25 import Bm25Settings, FrenchBm25
-from retrieval.embedders import EmbeddingCache, embed_passages_cached, stderr_progress, truncate_tokens
-from retrieval.errors import EmbedderMismatch
+from retrieval.bm25 import TITLE_BM25, Bm25Settings, FrenchBm25
+from retrieval.embedders import EmbeddingCache, embed_cached, stderr_progress, truncate_tokens
+from retrieval.errors import EmbedderMismatch, IndexOutdated
 from retrieval.expansion import ambiguous_acronyms
 from retrieval.store import IndexPoint
 from retrieval.versions import BUILD_INFO, INDEX_FORMAT, IndexVersion, VersionedIndex, crash_point
@@ -35,7 +35,14 @@ def embedder_name(embedder: Embedder | None) -> str:
     return embedder.name if embedder is not None else NO_EMBEDDER
 
 
-def check_embedder(info: dict, embedder: Embedder | None, location: str) -> None:
+def check_build(info: dict, embedder: Embedder | None, location: str) -> None:
+    """Refuses an index this code cannot search: another format, another embedder."""
+    if info.get("format") != INDEX_FORMAT:
+        raise IndexOutdated(
+            f"the index at {location} has format {info.get('format')!r}; this version of guichet "
+            f"reads format {INDEX_FORMAT} (format 2 added the title vectors): rebuild it with "
+            "`guichet ingest --full --source …`"
+        )
     built_with = info.get("embedder", NO_EMBEDDER)
     configured = embedder_name(embedder)
     if built_with != configured:
@@ -76,6 +83,7 @@ class Indexer:
         self.chunker = chunker
         self.bm25_settings = bm25_settings or Bm25Settings()
         self.bm25 = FrenchBm25(self.bm25_settings)
+        self.title_bm25 = FrenchBm25(TITLE_BM25)
         self.dense_max_tokens = dense_max_tokens
         self.show_progress = show_progress
 
@@ -86,7 +94,7 @@ class Indexer:
             return {}
         version = self.index.open_version(number)
         try:
-            check_embedder(version.build_info(), self.embedder, self.index.location)
+            check_build(version.build_info(), self.embedder, self.index.location)
             return read_manifest(version)
         finally:
             version.close()
@@ -146,7 +154,7 @@ class Indexer:
             info = version.build_info()
         finally:
             version.close()
-        check_embedder(info, self.embedder, self.index.location)
+        check_build(info, self.embedder, self.index.location)
         if Bm25Settings.from_dict(info.get("bm25", {})) != self.bm25_settings:
             raise EmbedderMismatch(
                 f"the index at {self.index.location} uses other BM25 settings "
@@ -160,13 +168,18 @@ class Indexer:
         version.delete_fiches(changes.deleted)
 
     def _points(self, chunks: list[Chunk], clock: _Clock) -> tuple[list[IndexPoint], int]:
-        sparse = [self.bm25.embed_document(c.text) for c in chunks]
+        """Points with their passage vectors; the first chunk of each fiche also
+        carries the title vectors (see retrieval.store)."""
+        points = [IndexPoint(c.id, c.payload(), self.bm25.embed_document(c.text)) for c in chunks]
+        firsts = [p for p, c in zip(points, chunks) if c.index == 0]
+        titles = [p.payload["title"] for p in firsts]
+        for point, title in zip(firsts, titles):
+            point.title_sparse = self.title_bm25.embed_document(title)
         clock.lap("bm25")
-        dense = [None] * len(chunks)
         embedded = 0
         if self.embedder is not None and chunks:
             progress = stderr_progress(f"embedding ({self.embedder.name})") if self.show_progress else None
-            vectors, embedded = embed_passages_cached(
+            vectors, embedded = embed_cached(
                 self.embedder,
                 [c.text for c in chunks],
                 self.cache,
@@ -174,9 +187,12 @@ class Indexer:
                 preparation=f"max_tokens={self.dense_max_tokens}",
                 progress=progress,
             )
-            dense = list(vectors)
+            title_vectors, _ = embed_cached(self.embedder, titles, self.cache, as_queries=True)
+            for point, vector in zip(points, vectors):
+                point.dense = vector
+            for point, vector in zip(firsts, title_vectors):
+                point.title_dense = vector
         clock.lap("embed")
-        points = [IndexPoint(c.id, c.payload(), s, d) for c, s, d in zip(chunks, sparse, dense)]
         return points, embedded
 
     def _update_metadata(self, version: IndexVersion, fiches: list[Fiche]) -> None:
@@ -194,6 +210,7 @@ class Indexer:
             "dim": self.embedder.dim if self.embedder else 0,
             "dense_max_tokens": self.dense_max_tokens,
             "bm25": self.bm25_settings.to_dict(),
+            "title_bm25": TITLE_BM25.to_dict(),
             "snapshot_date": snapshot,
             "fiches": len(changes.manifest),
             "chunks": version.store.count(),

@@ -1,12 +1,16 @@
 """Vector stores: one collection schema on Qdrant Edge (embedded) and a Qdrant server.
 
-Schema: a named dense vector "dense" (cosine; absent for a BM25-only index), a
-sparse vector "bm25" with the IDF modifier, keyword payload indexes on fiche_id,
-audiences, type and themes. The payload of a point is `Chunk.payload()`.
+Schema: one point per chunk, payload `Chunk.payload()`, keyword payload indexes on
+fiche_id, audiences, type and themes, and four named vectors:
+- "bm25" (sparse, IDF modifier) and "dense" (cosine) on every chunk: the passage;
+- "title_bm25" and "title_dense" on the first chunk of each fiche only: the fiche's
+  title, so a search on them ranks fiches, once each.
+The dense vectors are absent from a BM25-only index (built with --embedder none).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 import warnings
 from abc import ABC, abstractmethod
@@ -18,12 +22,14 @@ import qdrant_edge as qe
 
 from retrieval.bm25 import SparseVec
 from retrieval.errors import IndexCorrupt
-from retrieval.types import SearchFilters, SearchMode
+from retrieval.types import SearchFilters
 
 DENSE = "dense"
 SPARSE = "bm25"
+TITLE_DENSE = "title_dense"
+TITLE_SPARSE = "title_bm25"
+DENSE_VECTORS = (DENSE, TITLE_DENSE)
 INDEXED_FIELDS = ("fiche_id", "audiences", "type", "themes")
-RRF_K = 60
 # Namespace of the deterministic point IDs: uuid5(namespace, chunk.id).
 POINT_NAMESPACE = uuid.UUID("6f1c5a0e-2b8e-5d7a-9c4e-3f1d2a7b8c90")
 
@@ -38,16 +44,48 @@ class IndexPoint:
     payload: dict
     sparse: SparseVec
     dense: np.ndarray | None = None
+    # Only on the first chunk of a fiche.
+    title_sparse: SparseVec | None = None
+    title_dense: np.ndarray | None = None
 
     @property
     def id(self) -> str:
         return point_id(self.chunk_id)
 
+    def named_vectors(self, dense_dim: int | None) -> dict[str, SparseVec | np.ndarray]:
+        vectors: dict = {SPARSE: self.sparse}
+        if self.title_sparse is not None:
+            vectors[TITLE_SPARSE] = self.title_sparse
+        if dense_dim:
+            for name, vector in ((DENSE, self.dense), (TITLE_DENSE, self.title_dense)):
+                if vector is not None:
+                    vectors[name] = vector
+        return vectors
 
-@dataclass
+
+@dataclass(frozen=True)
+class VectorQuery:
+    """Nearest points to `vector` on the named vector `using`."""
+
+    using: str
+    vector: SparseVec | np.ndarray
+    limit: int
+
+
+@dataclass(frozen=True)
 class Hit:
-    payload: dict
+    """A chunk in a ranked list; its payload is fetched for the chunks kept (`payloads`)."""
+
+    chunk_id: str
     score: float
+
+    @property
+    def fiche_id(self) -> str:
+        return fiche_of(self.chunk_id)
+
+
+def fiche_of(chunk_id: str) -> str:
+    return chunk_id.rsplit("#", 1)[0]  # Chunk.id is f"{fiche_id}#{index}"
 
 
 class VectorStore(ABC):
@@ -70,18 +108,15 @@ class VectorStore(ABC):
     def count(self, fiche_id: str | None = None) -> int: ...
 
     @abstractmethod
-    def query(
-        self,
-        *,
-        mode: SearchMode,
-        sparse: SparseVec | None,
-        dense: np.ndarray | None,
-        filters: SearchFilters | None,
-        limit: int,
-    ) -> list[Hit]: ...
+    def search(self, queries: list[VectorQuery], filters: SearchFilters | None) -> list[list[Hit]]:
+        """One ranked list of hits (best first) per query, in one call to the engine."""
 
     @abstractmethod
     def chunk_payloads(self, fiche_id: str) -> list[dict]: ...
+
+    @abstractmethod
+    def payloads(self, chunk_ids: list[str]) -> dict[str, dict]:
+        """The payloads of these chunks, by chunk ID (absent ones left out)."""
 
     def flush(self) -> None:  # noqa: B027 - optional
         pass
@@ -89,12 +124,11 @@ class VectorStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def _require_dense(self, mode: SearchMode) -> None:
-        if mode != SearchMode.BM25 and not self.dense_dim:
+    def _require_dense(self, queries: list[VectorQuery]) -> None:
+        if not self.dense_dim and any(q.using in DENSE_VECTORS for q in queries):
             raise ValueError(
-                f"mode {mode.value!r} needs dense vectors, but this index was built "
-                "without an embedder (--embedder none): use mode 'bm25' or rebuild "
-                "with an embedder"
+                "this search needs dense vectors, but this index was built without an "
+                "embedder (--embedder none): use mode 'bm25' or rebuild with an embedder"
             )
 
 
@@ -102,24 +136,40 @@ class VectorStore(ABC):
 
 
 class EdgeStore(VectorStore):
-    """A Qdrant Edge shard in a directory (no WAL: durable after flush())."""
+    """A Qdrant Edge shard in a directory (no WAL: durable after flush()).
 
-    def __init__(self, shard: qe.EdgeShard, dense_dim: int | None):
+    Searches ask the shard for point IDs only: reading the payloads of every candidate
+    costs most of a query's time. The chunk ID of each point ID comes from a key file
+    beside the shard (chunk_ids.json, written at flush), and the payloads of the chunks
+    kept are fetched afterwards.
+    """
+
+    def __init__(self, shard: qe.EdgeShard, dense_dim: int | None, keys_file: Path):
         self._shard = shard
         self.dense_dim = dense_dim
+        self._keys_file = keys_file
+        self._chunk_ids: dict[uuid.UUID, str] | None = None
 
     @classmethod
     def create(cls, path: Path, dense_dim: int | None) -> EdgeStore:
-        vectors = {DENSE: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine)} if dense_dim else None
+        vectors = (
+            {name: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine) for name in DENSE_VECTORS}
+            if dense_dim
+            else None
+        )
         config = qe.EdgeConfig(
             vectors=vectors,
-            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            sparse_vectors={
+                name: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for name in (SPARSE, TITLE_SPARSE)
+            },
             wal_enabled=False,  # readers in other processes load the same shard
         )
         shard = qe.EdgeShard.create(str(path), config)
         for field in INDEXED_FIELDS:
             shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
-        return cls(shard, dense_dim)
+        store = cls(shard, dense_dim, _keys_file(path))
+        store._chunk_ids = {}
+        return store
 
     @classmethod
     def load(cls, path: Path, dense_dim: int | None) -> EdgeStore:
@@ -127,22 +177,45 @@ class EdgeStore(VectorStore):
             shard = qe.EdgeShard.load(str(path))
         except Exception as exc:
             raise IndexCorrupt(f"cannot load the Qdrant Edge shard at {path}: {exc}") from exc
-        return cls(shard, dense_dim)
+        return cls(shard, dense_dim, _keys_file(path))
 
     def upsert(self, points: list[IndexPoint]) -> None:
+        keys = self._keys()
         for start in range(0, len(points), 256):
             batch = [self._point(p) for p in points[start : start + 256]]
             self._shard.update(qe.UpdateOperation.upsert_points(batch))
+        keys.update((uuid.UUID(p.id), p.chunk_id) for p in points)
 
     def _point(self, point: IndexPoint) -> qe.Point:
-        vector: dict = {SPARSE: qe.SparseVector(point.sparse.indices, point.sparse.values)}
-        if self.dense_dim and point.dense is not None:
-            vector[DENSE] = point.dense.tolist()
-        return qe.Point(point.id, vector, point.payload)
+        vectors = {name: _edge_vector(v) for name, v in point.named_vectors(self.dense_dim).items()}
+        return qe.Point(point.id, vectors, point.payload)
 
     def delete_fiches(self, fiche_ids: list[str]) -> None:
         if fiche_ids:
             self._shard.update(qe.UpdateOperation.delete_points_by_filter(_edge_fiche_filter(fiche_ids)))
+            gone, keys = set(fiche_ids), self._keys()
+            for key in [k for k, chunk_id in keys.items() if fiche_of(chunk_id) in gone]:
+                del keys[key]
+
+    def _keys(self) -> dict[uuid.UUID, str]:
+        """Point ID -> chunk ID: from the key file, else (older shards) from the payloads."""
+        if self._chunk_ids is None:
+            try:
+                chunk_ids = json.loads(self._keys_file.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                chunk_ids = self._scroll_chunk_ids()
+            except (OSError, ValueError) as exc:
+                raise IndexCorrupt(f"cannot read {self._keys_file}: {exc}") from exc
+            self._chunk_ids = {uuid.UUID(point_id(c)): c for c in chunk_ids}
+        return self._chunk_ids
+
+    def _scroll_chunk_ids(self) -> list[str]:
+        chunk_ids, offset = [], None
+        while True:
+            records, offset = self._shard.scroll(qe.ScrollRequest(offset=offset, limit=2048, with_payload=["id"]))
+            chunk_ids += [r.payload["id"] for r in records]
+            if offset is None:
+                return chunk_ids
 
     def set_fiche_payload(self, fiche_id: str, fields: dict) -> None:
         self._shard.update(
@@ -159,38 +232,46 @@ class EdgeStore(VectorStore):
         )
         return sorted((dict(r.payload) for r in records), key=lambda p: p["index"])
 
-    def query(self, *, mode, sparse, dense, filters, limit) -> list[Hit]:
-        self._require_dense(mode)
+    def payloads(self, chunk_ids: list[str]) -> dict[str, dict]:
+        records = self._shard.retrieve([point_id(c) for c in chunk_ids], True, False)
+        return {r.payload["id"]: dict(r.payload) for r in records}
+
+    def search(self, queries: list[VectorQuery], filters: SearchFilters | None) -> list[list[Hit]]:
+        self._require_dense(queries)
         flt = _edge_filter(filters)
-        sparse_query = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE)
-        if mode == SearchMode.BM25:
-            request = qe.QueryRequest(limit=limit, query=sparse_query, filter=flt, with_payload=True)
-        elif mode == SearchMode.DENSE:
-            request = qe.QueryRequest(
-                limit=limit, query=qe.Query.Nearest(dense.tolist(), using=DENSE),
-                filter=flt, with_payload=True,
+        requests = [
+            qe.QueryRequest(
+                limit=q.limit, query=qe.Query.Nearest(_edge_vector(q.vector), using=q.using),
+                filter=flt, with_payload=False,
             )
-        else:
-            request = qe.QueryRequest(
-                limit=limit,
-                prefetches=[
-                    qe.Prefetch(limit=limit, query=sparse_query, filter=flt),
-                    qe.Prefetch(limit=limit, query=qe.Query.Nearest(dense.tolist(), using=DENSE), filter=flt),
-                ],
-                query=qe.Fusion.Rrf(k=RRF_K),
-                filter=flt,
-                with_payload=True,
-            )
-        return [Hit(dict(p.payload), float(p.score)) for p in self._shard.query(request)]
+            for q in queries
+        ]
+        results = self._shard.query_batch(qe.QueryBatchRequest(requests)) if requests else []
+        keys = self._keys()
+        return [[Hit(keys[p.id], float(p.score)) for p in points] for points in results]
 
     def optimize(self) -> None:
         self._shard.optimize()
 
     def flush(self) -> None:
         self._shard.flush()
+        if self._chunk_ids is not None:
+            tmp = self._keys_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(sorted(self._chunk_ids.values())), encoding="utf-8")
+            tmp.replace(self._keys_file)
 
     def close(self) -> None:
         self._shard.close()
+
+
+def _keys_file(shard_path: Path) -> Path:
+    return shard_path.with_name("chunk_ids.json")
+
+
+def _edge_vector(vector: SparseVec | np.ndarray):
+    if isinstance(vector, SparseVec):
+        return qe.SparseVector(vector.indices, vector.values)
+    return vector.tolist()
 
 
 def _edge_fiche_filter(fiche_ids: list[str]) -> qe.Filter:
@@ -230,14 +311,16 @@ class ServerStore(VectorStore):
         from qdrant_client import models
 
         vectors = (
-            {DENSE: models.VectorParams(size=dense_dim, distance=models.Distance.COSINE)}
+            {name: models.VectorParams(size=dense_dim, distance=models.Distance.COSINE) for name in DENSE_VECTORS}
             if dense_dim
             else {}
         )
         client.create_collection(
             collection,
             vectors_config=vectors,
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            sparse_vectors_config={
+                name: models.SparseVectorParams(modifier=models.Modifier.IDF) for name in (SPARSE, TITLE_SPARSE)
+            },
         )
         with warnings.catch_warnings():  # the in-process :memory: mode ignores them, and says so
             warnings.simplefilter("ignore", UserWarning)
@@ -249,12 +332,14 @@ class ServerStore(VectorStore):
         from qdrant_client import models
 
         for start in range(0, len(points), 256):
-            batch = []
-            for point in points[start : start + 256]:
-                vector: dict = {SPARSE: models.SparseVector(indices=point.sparse.indices, values=point.sparse.values)}
-                if self.dense_dim and point.dense is not None:
-                    vector[DENSE] = point.dense.tolist()
-                batch.append(models.PointStruct(id=point.id, vector=vector, payload=point.payload))
+            batch = [
+                models.PointStruct(
+                    id=point.id,
+                    vector={name: _server_vector(v) for name, v in point.named_vectors(self.dense_dim).items()},
+                    payload=point.payload,
+                )
+                for point in points[start : start + 256]
+            ]
             self._client.upsert(self.collection, batch, wait=True)
 
     def copy_from(self, source: str) -> None:
@@ -298,31 +383,36 @@ class ServerStore(VectorStore):
         )
         return sorted((dict(r.payload) for r in records), key=lambda p: p["index"])
 
-    def query(self, *, mode, sparse, dense, filters, limit) -> list[Hit]:
+    def payloads(self, chunk_ids: list[str]) -> dict[str, dict]:
+        records = self._client.retrieve(self.collection, [point_id(c) for c in chunk_ids], with_payload=True)
+        return {r.payload["id"]: dict(r.payload) for r in records}
+
+    def search(self, queries: list[VectorQuery], filters: SearchFilters | None) -> list[list[Hit]]:
         from qdrant_client import models
 
-        self._require_dense(mode)
+        self._require_dense(queries)
+        if not queries:
+            return []
         flt = _server_filter(filters)
-        sparse_query = models.SparseVector(indices=sparse.indices, values=sparse.values)
-        if mode == SearchMode.BM25:
-            kwargs = dict(query=sparse_query, using=SPARSE)
-        elif mode == SearchMode.DENSE:
-            kwargs = dict(query=dense.tolist(), using=DENSE)
-        else:
-            kwargs = dict(
-                prefetch=[
-                    models.Prefetch(query=sparse_query, using=SPARSE, limit=limit, filter=flt),
-                    models.Prefetch(query=dense.tolist(), using=DENSE, limit=limit, filter=flt),
-                ],
-                query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
+        requests = [
+            models.QueryRequest(
+                query=_server_vector(q.vector), using=q.using, filter=flt, limit=q.limit, with_payload=["id"]
             )
-        response = self._client.query_points(
-            self.collection, query_filter=flt, limit=limit, with_payload=True, **kwargs
-        )
-        return [Hit(dict(p.payload), float(p.score)) for p in response.points]
+            for q in queries
+        ]
+        responses = self._client.query_batch_points(self.collection, requests=requests)
+        return [[Hit(p.payload["id"], float(p.score)) for p in r.points] for r in responses]
 
     def close(self) -> None:
         pass  # the client is shared with the version manager
+
+
+def _server_vector(vector: SparseVec | np.ndarray):
+    from qdrant_client import models
+
+    if isinstance(vector, SparseVec):
+        return models.SparseVector(indices=vector.indices, values=vector.values)
+    return vector.tolist()
 
 
 def _server_fiche_filter(fiche_ids: list[str]):

@@ -8,7 +8,7 @@ import pytest
 from retrieval.embedders import (
     EmbeddingCache,
     SentenceTransformerEmbedder,
-    embed_passages_cached,
+    embed_cached,
     make_embedder,
     truncate_tokens,
 )
@@ -50,9 +50,9 @@ def test_truncate_tokens_respects_the_cap_on_word_boundaries(default_embedder):
 def test_cache_embeds_each_text_once(tmp_path, default_embedder):
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
     texts = ["Le passeport biométrique", "La carte d'identité", "Le passeport biométrique"]
-    first, embedded = embed_passages_cached(default_embedder, texts, cache)
+    first, embedded = embed_cached(default_embedder, texts, cache)
     assert embedded == 2  # the duplicate is embedded once
-    again, embedded_again = embed_passages_cached(default_embedder, texts, cache)
+    again, embedded_again = embed_cached(default_embedder, texts, cache)
     assert embedded_again == 0 and np.allclose(first, again)
     assert np.allclose(first[0], first[2])
     assert cache.count(default_embedder.name) == 2
@@ -64,7 +64,7 @@ def test_cache_embeds_each_text_once(tmp_path, default_embedder):
 
 def test_progress_is_reported(default_embedder, tmp_path):
     seen = []
-    embed_passages_cached(default_embedder, [f"texte {i}" for i in range(5)], None, batch_size=2,
+    embed_cached(default_embedder, [f"texte {i}" for i in range(5)], None, batch_size=2,
                           progress=lambda done, total, elapsed: seen.append((done, total)))
     assert seen == [(2, 5), (4, 5), (5, 5)]
 
@@ -111,12 +111,12 @@ def test_cache_remembers_what_was_embedded_for_each_text(tmp_path, default_embed
 
     prepare = capped(32)
 
-    first, embedded = embed_passages_cached(default_embedder, texts, cache, prepare=prepare, preparation="max_tokens=32")
+    first, embedded = embed_cached(default_embedder, texts, cache, prepare=prepare, preparation="max_tokens=32")
     assert embedded == 2 and len(calls) == 2
-    again, embedded = embed_passages_cached(default_embedder, texts, cache, prepare=prepare, preparation="max_tokens=32")
+    again, embedded = embed_cached(default_embedder, texts, cache, prepare=prepare, preparation="max_tokens=32")
     assert embedded == 0 and len(calls) == 2 and np.allclose(first, again)  # no re-tokenising
     expected = default_embedder.embed_passages([truncate_tokens(default_embedder, texts[0], 32)])[0]
     assert np.allclose(first[0], expected, atol=1e-5)
-    _, embedded = embed_passages_cached(default_embedder, texts, cache, prepare=capped(64), preparation="max_tokens=64")
+    _, embedded = embed_cached(default_embedder, texts, cache, prepare=capped(64), preparation="max_tokens=64")
     assert embedded == 1 and len(calls) == 4  # another cap: the long text changes, the short one not
     cache.close()

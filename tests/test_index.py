@@ -11,9 +11,10 @@ from ingest.chunking import chunk_fiche
 from ingest.model import Fiche
 from retrieval import open_retriever
 from retrieval.embedders import EmbeddingCache
-from retrieval.errors import EmbedderMismatch, IndexCorrupt, IndexNotFound
+from retrieval.errors import EmbedderMismatch, IndexCorrupt, IndexNotFound, IndexOutdated
 from retrieval.indexer import Indexer
 from retrieval.retriever import IndexRetriever
+from retrieval.store import TITLE_DENSE, TITLE_SPARSE, VectorQuery
 from retrieval.settings import RetrievalSettings
 from retrieval.types import SearchFilters, SearchMode
 from retrieval.versions import EdgeIndex
@@ -166,6 +167,35 @@ def test_updating_with_another_embedder_is_refused(tmp_path, content_fiches, def
     indexer = Indexer(EdgeIndex(tmp_path), default_embedder, show_progress=False)
     with pytest.raises(EmbedderMismatch, match="--full"):
         indexer.previous_manifest()
+
+
+def test_titles_are_indexed_once_per_fiche_on_its_first_chunk(sample_index_dir, sample_fiches, default_embedder):
+    retriever = IndexRetriever(EdgeIndex(sample_index_dir), default_embedder)
+    fiche = next(f for f in sample_fiches if f.is_content and len(chunk_fiche(f)) > 2)
+    sparse = retriever.bm25.embed_query(fiche.title)
+    dense = default_embedder.embed_queries([fiche.title])[0]
+    by_words, by_meaning = retriever.version.store.search(
+        [VectorQuery(TITLE_SPARSE, sparse, 10_000), VectorQuery(TITLE_DENSE, dense, 10_000)], None
+    )
+    content = {f.id for f in sample_fiches if f.is_content}
+    assert sorted(h.fiche_id for h in by_meaning) == sorted(content)  # every fiche once
+    assert {h.chunk_id.split("#")[1] for h in by_words + by_meaning} == {"0"}
+    assert by_meaning[0].fiche_id == fiche.id
+    assert fiche.id in [h.fiche_id for h in by_words[:3]]
+    assert retriever.build_info["title_bm25"]["avg_len"] < retriever.build_info["bm25"]["avg_len"]
+    retriever.close()
+
+
+def test_an_index_of_an_older_format_asks_for_a_full_rebuild(tmp_path, content_fiches):
+    build_index(tmp_path, content_fiches[:2], None)
+    build = tmp_path / "versions" / "1" / "build.json"
+    build.write_text(json.dumps(json.loads(build.read_text()) | {"format": 1}))
+    with pytest.raises(IndexOutdated, match=r"format 1.*reads format 2.*guichet ingest --full"):
+        IndexRetriever(EdgeIndex(tmp_path), None)
+    with pytest.raises(IndexOutdated, match="--full"):
+        Indexer(EdgeIndex(tmp_path), None, show_progress=False).previous_manifest()
+    assert build_index(tmp_path, content_fiches[:2], None, full=True)["published"]
+    assert IndexRetriever(EdgeIndex(tmp_path), None).search(content_fiches[0].title, mode=SearchMode.BM25).fiches
 
 
 def test_missing_index_says_how_to_build_one(tmp_path):

@@ -5,7 +5,9 @@ import json
 import pytest
 
 from retrieval.calibrate import OUT_OF_SCOPE
-from retrieval.retriever import MAX_QUERY_CHARS, IndexRetriever
+from retrieval.retriever import MAX_QUERY_CHARS, MODE_LISTS, IndexRetriever, fuse_by_fiche, ranked_lists
+from retrieval.fusion import RRF_K
+from retrieval.store import DENSE, SPARSE
 from retrieval.types import SearchFilters, SearchMode
 from retrieval.versions import EdgeIndex
 
@@ -41,9 +43,37 @@ def test_results_are_grouped_by_fiche(sample_retriever):
     assert [f.score for f in result.fiches] == sorted((f.score for f in result.fiches), reverse=True)
     assert [p.rank for p in result.passages] == list(range(1, len(result.passages) + 1))
     assert [p.score for p in result.passages] == sorted((p.score for p in result.passages), reverse=True)
-    assert {p.fiche_id for p in result.passages} == set(ids)
+    assert sorted(p.chunk.id for p in result.passages) == sorted(p.chunk.id for f in result.fiches for p in f.passages)
+    for fiche in result.fiches:
+        assert [p.score for p in fiche.passages] == sorted((p.score for p in fiche.passages), reverse=True)
     first = result.fiches[0]
     assert first.url.startswith("https://www.service-public.fr/") and first.date and first.title
+
+
+def test_hybrid_fuses_passage_and_title_lists_by_fiche(sample_retriever, qr_fiches):
+    fiche = qr_fiches[0]
+    result = sample_retriever.search(fiche.title, k=5)
+    assert result.fiches[0].fiche_id == fiche.id
+    # Four lists of at most 1/(60+1) each: a fiche first everywhere scores 4/61.
+    assert result.fiches[0].score == pytest.approx(4 / 61, rel=0.05)
+    assert all(p.score > result.fiches[0].score for p in result.fiches[0].passages)
+
+
+def test_a_fiche_found_by_its_title_alone_gets_its_best_passages(sample_retriever, qr_fiches):
+    fiche = qr_fiches[1]
+    store = sample_retriever.version.store
+    sparse = sample_retriever.bm25.embed_query(fiche.title)
+    dense = sample_retriever.embedder.embed_queries([fiche.title])[0]
+    lists = ranked_lists(store, MODE_LISTS[SearchMode.HYBRID], sparse, dense, None, 50)
+    for name in (SPARSE, DENSE):  # as if no passage of the fiche had matched
+        lists[name] = [h for h in lists[name] if h.fiche_id != fiche.id]
+    fiches = fuse_by_fiche(store, lists, sparse, dense, None, k=20, per_fiche=2)
+    found = next(f for f in fiches if f.fiche_id == fiche.id)
+    assert 1 <= len(found.passages) <= 2
+    assert all(p.fiche_id == fiche.id for p in found.passages)
+    # In each passage list, they rank after every listed passage.
+    after = max(len(hits) for hits in lists.values())
+    assert max(p.score - found.score for p in found.passages) <= 2 / (RRF_K + after + 1) + 1e-12
 
 
 def test_audience_and_type_filters(sample_retriever, sample_fiches):

@@ -54,7 +54,13 @@ def copy_to_local_mode(retriever, path: Path):
     from qdrant_client import QdrantClient
 
     from retrieval.bm25 import SparseVec
-    from retrieval.store import DENSE, SPARSE, IndexPoint, ServerStore
+    from retrieval.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, IndexPoint, ServerStore
+
+    def sparse_of(vector):
+        return None if vector is None else SparseVec(list(vector.indices), list(vector.values))
+
+    def dense_of(vector):
+        return None if vector is None or not dim else _array(vector)
 
     edge = retriever.version.store
     shard = edge._shard  # the Edge store has no public scroll with vectors
@@ -66,11 +72,9 @@ def copy_to_local_mode(retriever, path: Path):
         records, offset = shard.scroll(qe.ScrollRequest(offset=offset, limit=256, with_payload=True, with_vector=True))
         for record in records:
             vectors = record.vector
-            sparse = vectors[SPARSE]
-            dense = vectors.get(DENSE) if dim else None
             points.append(IndexPoint(
-                record.payload["id"], dict(record.payload), SparseVec(list(sparse.indices), list(sparse.values)),
-                None if dense is None else _array(dense),
+                record.payload["id"], dict(record.payload), sparse_of(vectors[SPARSE]), dense_of(vectors.get(DENSE)),
+                sparse_of(vectors.get(TITLE_SPARSE)), dense_of(vectors.get(TITLE_DENSE)),
             ))
         if offset is None:
             break
@@ -82,22 +86,6 @@ def _array(values):
     import numpy as np
 
     return np.asarray(values, dtype=np.float32)
-
-
-def baseline_search(retriever, store, query: str, k: int = 5) -> None:
-    """What IndexRetriever.search does (expansion, BM25 + dense query vectors, hybrid
-    query, grouping, the two confidence queries), on another store."""
-    from retrieval.retriever import MIN_CANDIDATES, clean_query, group_by_fiche
-
-    expanded = retriever.expander.expand(clean_query(query))
-    sparse = retriever.bm25.embed_query(expanded)
-    dense = retriever.embedder.embed_queries([expanded])[0]
-    mode = SearchMode.HYBRID if not sparse.is_empty else SearchMode.DENSE
-    hits = store.query(mode=mode, sparse=sparse, dense=dense, filters=None, limit=max(MIN_CANDIDATES, k * 12))
-    group_by_fiche(hits, k, 3)
-    if not sparse.is_empty:
-        store.query(mode=SearchMode.BM25, sparse=sparse, dense=None, filters=None, limit=25)
-    store.query(mode=SearchMode.DENSE, sparse=sparse, dense=dense, filters=None, limit=5)
 
 
 def run_query_bench(retriever, queries: list[str], *, k: int = 5, baseline: bool = True) -> dict:
@@ -130,13 +118,12 @@ def query_vectors(retriever, queries: list[str]) -> list[tuple]:
 
 
 def engine_latencies(store, vectors: list[tuple], k: int) -> list[float]:
-    """One hybrid store query per question, vectors precomputed: the engines alone."""
-    limit = max(50, k * 12)
-    return [
-        timed_ms(store.query, mode=SearchMode.HYBRID if not sparse.is_empty else SearchMode.DENSE,
-                 sparse=sparse, dense=dense, filters=None, limit=limit)[0]
-        for sparse, dense in vectors
-    ]
+    """The ranked lists of one hybrid search per question, vectors precomputed: the engines alone."""
+    from retrieval.retriever import MIN_CANDIDATES, MODE_LISTS, ranked_lists
+
+    limit = max(MIN_CANDIDATES, k * 12)
+    names = MODE_LISTS[SearchMode.HYBRID]
+    return [timed_ms(ranked_lists, store, names, sparse, dense, None, limit)[0] for sparse, dense in vectors]
 
 
 def _baseline(retriever, queries: list[str], k: int) -> dict:
@@ -145,9 +132,9 @@ def _baseline(retriever, queries: list[str], k: int) -> dict:
         client, store, points = copy_to_local_mode(retriever, Path(tmp) / "qdrant")
         try:
             for query in queries[:WARMUP]:
-                baseline_search(retriever, store, query, k)
+                retriever.search_in(store, query, k=k)
             progress("query bench: baseline queries (local mode)")
-            latencies = [timed_ms(baseline_search, retriever, store, q, k)[0] for q in queries]
+            latencies = [timed_ms(retriever.search_in, store, q, k=k)[0] for q in queries]
             progress("query bench: engines alone (precomputed query vectors)")
             vectors = query_vectors(retriever, queries[:ENGINE_QUERIES])
             engine = engine_latencies(retriever.version.store, vectors, k)
