@@ -198,24 +198,16 @@ class EdgeStore(VectorStore):
                 del keys[key]
 
     def _keys(self) -> dict[uuid.UUID, str]:
-        """Point ID -> chunk ID: from the key file, else (older shards) from the payloads."""
+        """Point ID -> chunk ID, from the key file written with the shard."""
         if self._chunk_ids is None:
             try:
                 chunk_ids = json.loads(self._keys_file.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                chunk_ids = self._scroll_chunk_ids()
             except (OSError, ValueError) as exc:
-                raise IndexCorrupt(f"cannot read {self._keys_file}: {exc}") from exc
+                raise IndexCorrupt(
+                    f"cannot read {self._keys_file} ({exc}): rebuild with `guichet ingest --full`"
+                ) from exc
             self._chunk_ids = {uuid.UUID(point_id(c)): c for c in chunk_ids}
         return self._chunk_ids
-
-    def _scroll_chunk_ids(self) -> list[str]:
-        chunk_ids, offset = [], None
-        while True:
-            records, offset = self._shard.scroll(qe.ScrollRequest(offset=offset, limit=2048, with_payload=["id"]))
-            chunk_ids += [r.payload["id"] for r in records]
-            if offset is None:
-                return chunk_ids
 
     def set_fiche_payload(self, fiche_id: str, fields: dict) -> None:
         self._shard.update(

@@ -213,6 +213,15 @@ def test_corrupt_pointer_is_reported(tmp_path, content_fiches):
         IndexRetriever(EdgeIndex(tmp_path), None)
 
 
+def test_a_missing_point_key_file_is_reported(tmp_path, content_fiches):
+    build_index(tmp_path, content_fiches[:2], None)
+    (tmp_path / "versions" / "1" / "chunk_ids.json").unlink()
+    retriever = IndexRetriever(EdgeIndex(tmp_path), None)
+    with pytest.raises(IndexCorrupt, match=r"chunk_ids.json.*guichet ingest --full"):
+        retriever.search(content_fiches[0].title, mode=SearchMode.BM25)
+    retriever.close()
+
+
 def test_corrupt_files_are_reported(tmp_path, content_fiches):
     build_index(tmp_path, content_fiches[:2], None)
     version = tmp_path / "versions" / "1"
