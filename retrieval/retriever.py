@@ -213,7 +213,8 @@ def ranked_lists(store, names, sparse: SparseVec, dense, filters, limit: int) ->
     lists; an index without dense vectors has no dense lists."""
     # BM25 query vectors weigh each term 1.0: the same vector queries titles and passages.
     vectors = {SPARSE: sparse, TITLE_SPARSE: sparse, DENSE: dense, TITLE_DENSE: dense}
-    names = [name for name in names if not (name in (SPARSE, TITLE_SPARSE) and sparse.is_empty)]
+    if sparse.is_empty:
+        vectors[SPARSE] = vectors[TITLE_SPARSE] = None
     names = [name for name in names if vectors[name] is not None]
     queries = [VectorQuery(name, vectors[name], limit) for name in names]
     return dict(zip(names, store.search(queries, filters))) if queries else {}

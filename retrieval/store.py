@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import qdrant_edge as qe
 
+from retrieval.atomic import write_json_atomic
 from retrieval.bm25 import SparseVec
 from retrieval.errors import IndexCorrupt
 from retrieval.types import SearchFilters
@@ -248,9 +249,7 @@ class EdgeStore(VectorStore):
     def flush(self) -> None:
         self._shard.flush()
         if self._chunk_ids is not None:
-            tmp = self._keys_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(sorted(self._chunk_ids.values())), encoding="utf-8")
-            tmp.replace(self._keys_file)
+            write_json_atomic(self._keys_file, sorted(self._chunk_ids.values()))
 
     def close(self) -> None:
         self._shard.close()

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from retrieval.atomic import write_json_atomic
 from retrieval.errors import IndexBusy, IndexCorrupt, IndexNotFound, IndexUnavailable, is_connection_error
 from retrieval.store import EdgeStore, ServerStore, VectorStore
 
@@ -162,7 +163,7 @@ class EdgeVersion(IndexVersion):
             yield json.loads(data)
 
     def write_meta(self, name: str, data) -> None:
-        _write_json_atomic(self.directory / f"{name}.json", data)
+        write_json_atomic(self.directory / f"{name}.json", data)
 
     def read_meta(self, name: str, default=None):
         path = self.directory / f"{name}.json"
@@ -281,12 +282,6 @@ class EdgeIndex(VersionedIndex):
 
 def _rebuild_hint() -> str:
     return "rebuild it with `guichet ingest --full --source …`"
-
-
-def _write_json_atomic(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _fsync_tree(directory: Path) -> None:
