@@ -23,7 +23,7 @@ class IngestSettings(BaseSettings):
     npm_registry: str = ""
     offline: bool = False
     # HTML crawler of service-public.fr pages.
-    crawl_delay_s: float = 1.0  # between two requests to the host
+    crawl_delay_s: float = 1.0  # from the end of one response to the next request to the host
     crawl_max_pages: int = 500
     crawl_max_depth: int = 3
     crawl_follow_pattern: str = r"/vosdroits/"  # regex on the path of links to follow; "" = all

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 from urllib.robotparser import RobotFileParser
 
+import httpx
 from bs4 import BeautifulSoup
 
 from ingest.http import HttpClient, HttpError, write_atomic
@@ -65,7 +66,7 @@ class CrawlSource(Source):
         self.host = parsed.netloc.lower()
         self.settings = settings
         self._sleep = sleep
-        self._last_request = 0.0
+        self._last_response_end = 0.0
         self._delay = settings.crawl_delay_s
         self._follow = re.compile(settings.crawl_follow_pattern) if settings.crawl_follow_pattern else None
         digest = hashlib.sha1(self.start_url.encode()).hexdigest()[:10]
@@ -122,9 +123,8 @@ class CrawlSource(Source):
         self._save_state(state)
 
     def _fetch(self, client: HttpClient, url: str) -> tuple[Fiche | Failure | None, list[str]]:
-        self._wait_turn()
         try:
-            response = client.get(url)
+            response = self._polite_get(client, url)
         except HttpError as exc:
             return Failure(url, exc.reason, fiche_id=fiche_id_from_url(url)), []
         final_url = str(response.url)
@@ -154,19 +154,26 @@ class CrawlSource(Source):
             links.append(url)
         return links
 
-    def _wait_turn(self) -> None:
-        elapsed = time.monotonic() - self._last_request
-        if self._last_request and elapsed < self._delay:
+    def _polite_get(self, client: HttpClient, url: str) -> httpx.Response:
+        """GET `url` once the delay has passed since the previous response ended.
+
+        Counting from the end of the last response, not from its request, keeps the host
+        from ever seeing two requests closer than the delay, however slow it answers.
+        """
+        elapsed = time.monotonic() - self._last_response_end
+        if self._last_response_end and elapsed < self._delay:
             self._sleep(self._delay - elapsed)
-        self._last_request = time.monotonic()
+        try:
+            return client.get(url)
+        finally:
+            self._last_response_end = time.monotonic()
 
     def _robots(self, client: HttpClient) -> RobotFileParser | Failure:
         parsed = urlparse(self.start_url)
         robots_url = f"{parsed.scheme}://{parsed.netloc}/robots.txt"
         robots = RobotFileParser(robots_url)
-        self._wait_turn()
         try:
-            robots.parse(client.get(robots_url).text.splitlines())
+            robots.parse(self._polite_get(client, robots_url).text.splitlines())
         except HttpError as exc:
             if exc.status in (401, 403):
                 robots.disallow_all = True
