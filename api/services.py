@@ -32,12 +32,20 @@ def default_open_retriever():
     embedder = make_embedder(settings.embedder)
     # The model loads (a few seconds) while the index opens, and before the first
     # agent's request rather than during it.
-    warm_up = threading.Thread(target=lambda: embedder and embedder.embed_queries(["bonjour"]), daemon=True)
+    warm_up = threading.Thread(target=_warm_up, args=(embedder,), daemon=True)
     warm_up.start()
     try:
         return open_retriever(settings, embedder=embedder)
     finally:
         warm_up.join()
+
+
+def _warm_up(embedder) -> None:
+    from retrieval.language import load_identifier
+
+    if embedder is not None:
+        embedder.embed_queries(["bonjour"])
+    load_identifier()
 
 
 def default_draft_service_factory(retriever):

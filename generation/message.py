@@ -4,7 +4,8 @@ Greetings, signatures and quoted replies are dropped; questions are the sentence
 ending with "?" and the requests ("je voudrais savoir…", "pouvez-vous me dire…",
 "merci de m'indiquer…"). Without any, the whole cleaned message is the question.
 Any text is accepted (other languages, emoji, control characters); only an empty
-message is an error. Message text is never logged.
+message is an error. A message in another language is drafted all the same, with a
+notice to the agent (generation.service, retrieval.language). Message text is never logged.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from generation.text import citations_in
 from generation.types import Citation, Draft, DraftFormat, DraftMode, SentenceCheck
 from generation.verify import Verifier, redact_leaks, sanitize
 from retrieval.base import Retriever
+from retrieval.language import foreign_language
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ log = logging.getLogger(__name__)
 LLM_FALLBACK_NOTICE = "Brouillon extractif (sans modèle de langue) : {reason}."
 LLM_NOT_CONFIGURED = "aucun modèle de langue n'est configuré (GUICHET_LLM_BASE_URL)"
 PARTIAL_ABSTENTION_NOTICE = "Certaines questions sont restées sans réponse faute de fiche pertinente."
+FOREIGN_MESSAGE_NOTICE = (
+    "Le message semble rédigé en {language} : les fiches sont en français, les passages retrouvés "
+    "méritent une vérification attentive ; le brouillon est rédigé en français."
+)
 UNSAFE_NOTICE = "Des liens, adresses ou numéros absents des sources ont été masqués dans le brouillon."
 
 
@@ -156,6 +161,8 @@ class DraftService:
         passages = self._number_passages([r for q, r in zip(questions, results) if q in answerable])
         passages, removed = neutralise_passages(passages)
         notices = list(parsed.notices)
+        if foreign := foreign_language(parsed.text):
+            notices.append(FOREIGN_MESSAGE_NOTICE.format(language=foreign.name))
         if looks_like_injection(masked.text):
             notices.append(MESSAGE_NOTICE)
         if removed:

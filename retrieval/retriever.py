@@ -16,6 +16,7 @@ from ingest.model import Chunk, Fiche
 from retrieval.base import Embedder, Retriever
 from retrieval.bm25 import Bm25Settings, FrenchBm25, SparseVec
 from retrieval.confidence import Calibration, calibration_for
+from retrieval.language import FOREIGN_QUERY_NOTICE, foreign_language
 from retrieval.errors import IndexNotFound
 from retrieval.expansion import QueryExpander
 from retrieval.fusion import best_chunks_by_fiche, rank_chunks, rank_fiches
@@ -166,6 +167,7 @@ class IndexRetriever(Retriever):
             confidence=round(confidence, 4),
             expanded_query=expanded,
             signals={name: round(value, 4) for name, value in features.items()},
+            notices=query_notices(query),
             timings_ms={
                 "embed": _ms(started, embedded),
                 "search": _ms(embedded, searched),
@@ -197,6 +199,11 @@ class IndexRetriever(Retriever):
                 bool(dense_hits and bm25_hits) and dense_hits[0].fiche_id == bm25_hits[0].fiche_id
             )
         return features
+
+
+def query_notices(query: str) -> list[str]:
+    foreign = foreign_language(query)
+    return [FOREIGN_QUERY_NOTICE.format(language=foreign.name)] if foreign else []
 
 
 MODE_LISTS = {

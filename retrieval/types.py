@@ -72,6 +72,7 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # The retrieval signals the confidence is computed from (bm25_top, dense_top…).
     signals: dict[str, float] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # French, for the agent (e.g. a foreign query)
 
     def to_dict(self) -> dict:
         return {
@@ -83,4 +84,5 @@ class SearchResult:
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": self.timings_ms,
             "signals": self.signals,
+            "notices": self.notices,
         }

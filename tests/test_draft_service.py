@@ -8,6 +8,7 @@ from generation.service import DraftService
 from generation.settings import GenerationSettings, LLMSettings
 from generation.types import Draft, DraftFormat, DraftMode, Verdict
 from generation.verify import URL_MASK
+from retrieval.language import guess_language
 from tests.fixtures.generation import citing
 
 MESSAGE = (
@@ -96,6 +97,14 @@ def test_partly_answerable_message_answers_one_question_and_abstains_on_the_othe
     assert "gratuite [" in draft.text
     assert "ne permettent pas de répondre avec certitude à votre question : « Et quel temps" in draft.text
     assert any("sans réponse" in n for n in draft.notices)
+
+
+def test_a_message_in_another_language_is_drafted_in_french_with_a_notice(service):
+    draft = service.draft("Hello, is the identity card of a minor free of charge? Thank you for your help.")
+    assert any(n.startswith("Le message semble rédigé en anglais") for n in draft.notices)
+    assert guess_language(draft.text).code == "fr"
+    french = service.draft("Bonjour, la carte d'identité d'un mineur est-elle gratuite ?")
+    assert not any("semble rédigé" in n for n in french.notices)
 
 
 def test_empty_message_is_a_clear_error(service):

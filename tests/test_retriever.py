@@ -34,6 +34,16 @@ def test_each_mode_finds_question_fiches_by_their_question(sample_retriever, qr_
     assert hit_rate(sample_retriever, qr_fiches, SearchMode(mode), k) >= minimum
 
 
+def test_a_query_in_another_language_is_searched_with_a_notice(sample_retriever):
+    english = sample_retriever.search("How do I get an identity card for my child?", k=3)
+    assert english.fiches and english.notices == [
+        "La question semble rédigée en anglais : les fiches sont en français et la recherche "
+        "par mots-clés ne s'applique pas ; vérifiez la pertinence des passages retrouvés."
+    ]
+    assert english.to_dict()["notices"] == english.notices
+    assert sample_retriever.search("carte d'identité pour mon enfant", k=3).notices == []
+
+
 def test_results_are_grouped_by_fiche(sample_retriever):
     result = sample_retriever.search("carte d'identité perdue que faire", k=4, passages_per_fiche=2)
     ids = [f.fiche_id for f in result.fiches]

@@ -20,6 +20,12 @@ def test_search_prints_fiches_with_date_url_and_excerpts(sample_index_dir, sampl
     assert result.output.count("\n1. ") == 1 and "\n3. " in result.output and "\n4. " not in result.output
 
 
+def test_search_names_a_question_in_another_language(sample_index_dir):
+    result = invoke("How can I renew my passport abroad?", "--k", "2", "--index-dir", str(sample_index_dir))
+    assert result.exit_code == 0, result.output
+    assert "! La question semble rédigée en anglais" in result.output and "\n1. " in result.output
+
+
 def test_search_json_and_filters(sample_bm25_index_dir):
     result = invoke("déclaration de revenus", "--json", "--mode", "bm25", "--audience", "particuliers",
                     "--index-dir", str(sample_bm25_index_dir), "--embedder", "none")

@@ -80,6 +80,8 @@ def _audit_actions(database_url: str) -> list[str]:
 
 
 def test_agent_drafts_checks_sources_edits_copies_and_gives_feedback(browser_page, web_server, api_settings):
+    from playwright.sync_api import expect
+
     context, page = browser_page
     server, key = web_server
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
@@ -131,6 +133,10 @@ def test_agent_drafts_checks_sources_edits_copies_and_gives_feedback(browser_pag
     page.locator("#search-results li button").first.click()
     assert page.locator("#source-list li").count() == before + 1
     page.screenshot(path=str(ARTIFACTS / "web-source-added.png"), full_page=True)
+    # A question in another language is searched, and the agent is told.
+    page.get_by_label("Question ou mots-clés").fill("How do I renew my passport photo?")
+    page.get_by_role("button", name="Chercher", exact=True).click()
+    expect(page.locator("#status")).to_contain_text("La question semble rédigée en anglais")
 
     engine = create_engine(api_settings.database_url)
     with Session(engine) as session:

@@ -50,6 +50,7 @@ def format_result(result, excerpt_chars: int = 300) -> str:
     if result.expanded_query != result.query:
         lines.append(f"query expanded: {result.expanded_query}")
     lines.append(f"confidence {result.confidence:.2f} · {result.mode.value} · {result.timings_ms.get('total', 0):.0f} ms")
+    lines.extend(f"! {notice}" for notice in result.notices)
     if not result.fiches:
         lines.append("no fiche found")
     for number, hit in enumerate(result.fiches, 1):

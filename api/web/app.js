@@ -492,7 +492,8 @@ async function searchFiches(event) {
   try {
     const result = await api(`/api/search?${params}`);
     for (const hit of result.fiches) list.append(searchHit(hit));
-    say(result.fiches.length ? `${result.fiches.length} fiche(s) trouvée(s).` : "Aucune fiche trouvée.");
+    const found = result.fiches.length ? `${result.fiches.length} fiche(s) trouvée(s).` : "Aucune fiche trouvée.";
+    say([found, ...(result.notices || [])].join(" "));
   } catch (error) {
     fail(error.message);
   }
