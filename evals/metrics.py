@@ -90,6 +90,28 @@ def precision_recall(predicted: Sequence[bool], actual: Sequence[bool]) -> tuple
     return precision, recall
 
 
+def calibration(probabilities: Sequence[float], outcomes: Sequence[float], bins: int = 10) -> dict:
+    """How well probabilities match 0/1 outcomes: expected calibration error (the mean
+    gap between confidence and hit rate over equal-width bins, weighted by their size),
+    Brier score, and the reliability table (bins with at least one value)."""
+    if len(probabilities) != len(outcomes):
+        raise ValueError("probabilities and outcomes must have the same length")
+    if not len(probabilities):
+        return {"ece": 0.0, "brier": 0.0, "bins": []}
+    p, y = np.asarray(probabilities, dtype=float), np.asarray(outcomes, dtype=float)
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        members = index == b
+        if not members.any():
+            continue
+        confidence, rate = float(p[members].mean()), float(y[members].mean())
+        ece += members.sum() / len(p) * abs(confidence - rate)
+        table.append({"low": b / bins, "high": (b + 1) / bins, "count": int(members.sum()),
+                      "mean_confidence": confidence, "hit_rate": rate})
+    return {"ece": float(ece), "brier": float(np.mean((p - y) ** 2)), "bins": table}
+
+
 def mean(values: Iterable[float]) -> float:
     values = list(values)
     return float(sum(values) / len(values)) if values else 0.0

@@ -126,9 +126,35 @@ def plot_retrieval(result: dict, out_dir: Path) -> dict[str, str]:
         ax.legend(fontsize="small")
     plots["score_distribution"] = _save(fig, out_dir / "score_distribution.png")
 
+    if result.get("calibration"):  # results written before calibration was measured have none
+        tables = {mode: result["calibration"][mode] for mode in metrics if mode in result["calibration"]}
+        plots["reliability"] = _reliability_diagram(tables, out_dir / "reliability.png")
     latencies = {m: [r["latency_ms"] for r in result["per_question"] if r["mode"] == m and not r["error"]] for m in metrics}
     plots["latency"] = _latency_histogram(latencies, out_dir / "latency.png")
     return plots
+
+
+def _reliability_diagram(tables: dict[str, dict], path: Path) -> str:
+    """Hit rate against mean confidence per bin, one line per mode; on the diagonal
+    the confidence is calibrated. Marker area follows the number of questions."""
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="calibrated")
+    for mode, table in tables.items():
+        bins = table["bins"]
+        if not bins:
+            continue
+        total = sum(b["count"] for b in bins)
+        line, = ax.plot([b["mean_confidence"] for b in bins], [b["hit_rate"] for b in bins], marker="",
+                        label=f"{mode} (ECE {table['ece']:.3f})")
+        ax.scatter([b["mean_confidence"] for b in bins], [b["hit_rate"] for b in bins],
+                   s=[20 + 400 * b["count"] / total for b in bins], color=line.get_color(), alpha=0.6)
+    ax.set_xlabel("confidence (mean per bin)")
+    ax.set_ylabel("share of questions with a gold fiche in the top 5")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    return _save(fig, path)
 
 
 def plot_drafts(result: dict, out_dir: Path) -> dict[str, str]:

@@ -12,13 +12,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from evals.datasets import Question
-from evals.metrics import mean, percentiles, ranking_metrics, span_recall
+from evals.metrics import calibration, hit_at_k, mean, percentiles, ranking_metrics, span_recall
 from retrieval.base import Retriever
 from retrieval.types import SearchMode, SearchResult
 
 DEFAULT_KS = (1, 3, 5, 10)
 RANKING_DEPTH = 10  # MRR@10 and nDCG@10 need ten fiches whatever the k asked for
 SNIPPET_CHARS = 240
+# SearchResult.confidence estimates the chance that a gold fiche is in the top 5
+# (retrieval/calibrate.py fits it so); its calibration is measured against that event.
+CONFIDENCE_K = 5
 
 Progress = Callable[[str], None]
 
@@ -64,6 +67,7 @@ def evaluate_retrieval(
         "ks": ks,
         "metrics": {mode: aggregate(items, ks, with_spans > 0) for mode, items in outcomes.items()},
         "by_kind": {mode: by_kind(items) for mode, items in outcomes.items()},
+        "calibration": {mode: confidence_calibration(items) for mode, items in outcomes.items()},
         "per_question": [o.to_dict() for items in outcomes.values() for o in items],
     }
 
@@ -138,11 +142,21 @@ def aggregate(outcomes: Sequence[QuestionOutcome], ks: Sequence[int], spans: boo
     for k in ks:
         with_span = [o.figures[f"span_recall@{k}"] for o in ok if f"span_recall@{k}" in o.figures]
         figures[f"span_recall@{k}"] = mean(with_span) if spans and with_span else None
+    reliability = confidence_calibration(ok)
+    figures["confidence_ece"] = reliability["ece"]
+    figures["confidence_brier"] = reliability["brier"]
     latencies = percentiles([o.latency_ms for o in ok])
     figures.update({f"latency_{name}_ms": round(value, 2) for name, value in latencies.items()})
     figures["questions"] = len(ok)
     figures["errors"] = len(outcomes) - len(ok)
     return figures
+
+
+def confidence_calibration(outcomes: Sequence[QuestionOutcome]) -> dict:
+    """ECE, Brier score and reliability table of the confidence against a hit in the top
+    CONFIDENCE_K fiches."""
+    ok = [o for o in outcomes if not o.error]
+    return calibration([o.confidence for o in ok], [hit_at_k(o.ranked, o.gold, CONFIDENCE_K) for o in ok])
 
 
 def by_kind(outcomes: Sequence[QuestionOutcome]) -> dict[str, dict]:

@@ -12,9 +12,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def open_retriever(index_dir: Path | None, embedder: str = "auto"):
-    """The index's retriever; embedder "auto" = the one the index was built with."""
+    """The index's retriever; embedder "auto" = the one the index was built with. The
+    language model loads now, as in a server, not during the first timed query."""
     from retrieval import open_retriever as open_index_retriever
+    from retrieval.language import load_identifier
 
+    load_identifier()
     return open_index_retriever(index_dir=index_dir, embedder_spec=embedder)
 
 

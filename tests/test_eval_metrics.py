@@ -56,6 +56,18 @@ def test_precision_recall_of_abstention():
         metrics.precision_recall([True], [])
 
 
+def test_calibration_error_brier_and_reliability_table():
+    # Two bins: 0.9 (hit 2 of 4) and 0.2 (hit 0 of 1).
+    figures = metrics.calibration([0.9, 0.9, 0.9, 0.9, 0.2], [1, 1, 0, 0, 0])
+    assert figures["ece"] == pytest.approx(4 / 5 * 0.4 + 1 / 5 * 0.2)
+    assert figures["brier"] == pytest.approx((2 * 0.01 + 2 * 0.81 + 0.04) / 5)
+    assert [(b["low"], b["count"], b["hit_rate"]) for b in figures["bins"]] == [(0.2, 1, 0.0), (0.9, 4, 0.5)]
+    assert metrics.calibration([1.0, 0.0], [1, 0])["ece"] == 0.0  # 1.0 falls in the last bin
+    assert metrics.calibration([], []) == {"ece": 0.0, "brier": 0.0, "bins": []}
+    with pytest.raises(ValueError):
+        metrics.calibration([0.5], [])
+
+
 def test_ranking_metrics_keys_and_dedupe():
     ranked = metrics.dedupe(["F2", "F2", "F1", "F3", "F1"])
     assert ranked == ["F2", "F1", "F3"]

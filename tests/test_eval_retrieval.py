@@ -9,7 +9,8 @@ from evals.metrics import mean
 from tests.fixtures.evals import RUN_LIMIT
 
 MODES = ("bm25", "dense", "hybrid")
-REQUIRED = ("hit@1", "hit@5", "mrr@10", "ndcg@10", "recall@5", "span_recall@5", "latency_p50_ms", "latency_p95_ms")
+REQUIRED = ("hit@1", "hit@5", "mrr@10", "ndcg@10", "recall@5", "span_recall@5", "latency_p50_ms", "latency_p95_ms",
+            "confidence_ece", "confidence_brier")
 
 
 def test_metrics_per_mode_with_the_documented_keys(retrieval_run):
@@ -42,11 +43,24 @@ def test_aggregates_are_the_means_of_the_per_question_figures(retrieval_run):
         assert row["top"] and row["top"][0]["fiche_id"] == row["ranked"][0]
 
 
+def test_confidence_is_measured_against_a_hit_in_the_top_5(retrieval_run):
+    result, _ = retrieval_run
+    rows = [r for r in result["per_question"] if r["mode"] == "hybrid"]
+    hits = [r["figures"]["hit@5"] for r in rows]
+    brier = mean((r["confidence"] - hit) ** 2 for r, hit in zip(rows, hits, strict=True))
+    assert result["metrics"]["hybrid"]["confidence_brier"] == pytest.approx(brier)
+    table = result["calibration"]["hybrid"]
+    assert sum(b["count"] for b in table["bins"]) == len(rows)
+    assert table["ece"] == result["metrics"]["hybrid"]["confidence_ece"]
+    assert 0.0 <= table["ece"] <= 1.0
+
+
 def test_report_files_and_plots(retrieval_run):
     from matplotlib.image import imread
 
     _, report = retrieval_run
-    for name in ("result.json", "report.md", "report.html", "recall_at_k.png", "score_distribution.png", "latency.png"):
+    for name in ("result.json", "report.md", "report.html", "recall_at_k.png", "score_distribution.png",
+                 "reliability.png", "latency.png"):
         assert (report / name).is_file(), name
     for png in report.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
