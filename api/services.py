@@ -43,9 +43,10 @@ def default_open_retriever():
 def _warm_up(embedder) -> None:
     from retrieval.language import load_identifier
 
+    # Needed only for questions that are not plainly French: ready need not wait for it.
+    threading.Thread(target=load_identifier, daemon=True).start()
     if embedder is not None:
         embedder.embed_queries(["bonjour"])
-    load_identifier()
 
 
 def default_draft_service_factory(retriever):
