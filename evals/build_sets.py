@@ -31,6 +31,7 @@ from pathlib import Path
 
 from evals.datasets import Question, write_dataset
 from evals.metrics import normalise
+from ingest.model import GUIDED_SEARCH
 from ingest.tree import Element
 
 GLOSSARY_MAX_FICHES = 10
@@ -176,7 +177,7 @@ def guided_paths(docs: list[Document]) -> list[tuple[str, list[str]]]:
     """Recherche guidée: guide title + the option titles down to a branch that links fiches."""
     pairs = []
     for doc in docs:
-        if doc.type != "Recherche guidée":
+        if doc.type != GUIDED_SEARCH:
             continue
         for problems in doc.root.iter("Problematiques"):
             for problem in problems.elements("Problematique"):

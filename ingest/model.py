@@ -13,6 +13,8 @@ import json
 from dataclasses import asdict, dataclass, field
 
 AUDIENCES = ("particuliers", "professionnels", "associations")
+# Publication@type of the decision trees that route to other fiches ("option → fiche").
+GUIDED_SEARCH = "Recherche guidée"
 
 
 @dataclass

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 
 from ingest.changes import manifest_to_dict
-from ingest.model import ChangeSet, Chunk, Fiche, Manifest
+from ingest.model import GUIDED_SEARCH, ChangeSet, Chunk, Fiche, Manifest
 from retrieval.base import Embedder
 from retrieval.bm25 import TITLE_BM25, Bm25Settings, FrenchBm25
 from retrieval.embedders import EmbeddingCache, embed_cached, stderr_progress, truncate_tokens
@@ -31,6 +31,13 @@ def default_chunker(fiche: Fiche) -> list[Chunk]:
     return chunk_fiche(fiche)
 
 
+def has_title_field(chunk: Chunk) -> bool:
+    """The first chunk of each fiche carries its title vectors, except a guided search's:
+    it repeats the title of a fiche it routes to, and a title field of its own would rank
+    the router above the content (index format 3)."""
+    return chunk.index == 0 and chunk.type != GUIDED_SEARCH
+
+
 def embedder_name(embedder: Embedder | None) -> str:
     return embedder.name if embedder is not None else NO_EMBEDDER
 
@@ -40,7 +47,8 @@ def check_build(info: dict, embedder: Embedder | None, location: str) -> None:
     if info.get("format") != INDEX_FORMAT:
         raise IndexOutdated(
             f"the index at {location} has format {info.get('format')!r}; this version of guichet "
-            f"reads format {INDEX_FORMAT} (format 2 added the title vectors): rebuild it with "
+            f"reads format {INDEX_FORMAT} (format 2 added title vectors, 3 left guided searches "
+            "without them): rebuild it with "
             "`guichet ingest --full --source …`"
         )
     built_with = info.get("embedder", NO_EMBEDDER)
@@ -182,7 +190,7 @@ class Indexer:
         """Points with their passage vectors; the first chunk of each fiche also
         carries the title vectors (see retrieval.store)."""
         points = [IndexPoint(c.id, c.payload(), self.bm25.embed_document(c.text)) for c in chunks]
-        firsts = [p for p, c in zip(points, chunks) if c.index == 0]
+        firsts = [p for p, c in zip(points, chunks) if has_title_field(c)]
         titles = [p.payload["title"] for p in firsts]
         for point, title in zip(firsts, titles):
             point.title_sparse = self.title_bm25.embed_document(title)

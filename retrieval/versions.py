@@ -33,7 +33,7 @@ from retrieval.errors import IndexBusy, IndexCorrupt, IndexNotFound, IndexUnavai
 from retrieval.store import EdgeStore, ServerStore, VectorStore
 
 BUILD_INFO = "build"
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 
 
 def crash_point(stage: str) -> None:

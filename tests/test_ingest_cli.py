@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from api.cli import cli
-from retrieval.versions import EdgeIndex
+from retrieval.versions import INDEX_FORMAT, EdgeIndex
 from tests.test_atomic import make_source, sample_files
 
 
@@ -66,4 +66,4 @@ def test_ingest_rebuilds_an_index_of_an_older_format(tmp_path, sample_source_dir
     assert "older format: rebuilding it from scratch" in result.output
     summary = json.loads(result.output[result.output.index("{"):])
     assert summary["added"] == 3 and summary["version"] == 2
-    assert json.loads((index_dir / "versions" / "2" / "build.json").read_text())["format"] == 2
+    assert json.loads((index_dir / "versions" / "2" / "build.json").read_text())["format"] == INDEX_FORMAT

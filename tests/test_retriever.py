@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from ingest.model import GUIDED_SEARCH
 from retrieval.calibrate import OUT_OF_SCOPE
 from retrieval.retriever import MAX_QUERY_CHARS, MODE_LISTS, IndexRetriever, fuse_by_fiche, ranked_lists
 from retrieval.fusion import RRF_K
@@ -32,6 +33,14 @@ def hit_rate(retriever, fiches, mode, k):
 @pytest.mark.parametrize(("mode", "k", "minimum"), [("bm25", 3, 0.9), ("hybrid", 3, 0.9), ("dense", 5, 0.6)])
 def test_each_mode_finds_question_fiches_by_their_question(sample_retriever, qr_fiches, mode, k, minimum):
     assert hit_rate(sample_retriever, qr_fiches, SearchMode(mode), k) >= minimum
+
+
+def test_a_guided_search_never_outranks_content_on_its_own_title(sample_retriever, sample_fiches):
+    guides = [f for f in sample_fiches if f.type == GUIDED_SEARCH]
+    assert guides
+    for guide in guides:
+        result = sample_retriever.search(guide.title, k=10)
+        assert result.fiches[0].type != GUIDED_SEARCH, (guide.title, [f.fiche_id for f in result.fiches])
 
 
 def test_a_query_in_another_language_is_searched_with_a_notice(sample_retriever):
