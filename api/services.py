@@ -27,26 +27,20 @@ def default_open_retriever():
     from retrieval.settings import RetrievalSettings
 
     from retrieval.embedders import make_embedder
+    from retrieval.language import load_identifier
 
     settings = RetrievalSettings()
     embedder = make_embedder(settings.embedder)
     # The model loads (a few seconds) while the index opens, and before the first
     # agent's request rather than during it.
-    warm_up = threading.Thread(target=_warm_up, args=(embedder,), daemon=True)
+    warm_up = threading.Thread(target=lambda: embedder and embedder.embed_queries(["bonjour"]), daemon=True)
     warm_up.start()
+    # Needed only for questions that are not plainly French: readiness does not wait for it.
+    threading.Thread(target=load_identifier, daemon=True).start()
     try:
         return open_retriever(settings, embedder=embedder)
     finally:
         warm_up.join()
-
-
-def _warm_up(embedder) -> None:
-    from retrieval.language import load_identifier
-
-    # Needed only for questions that are not plainly French: ready need not wait for it.
-    threading.Thread(target=load_identifier, daemon=True).start()
-    if embedder is not None:
-        embedder.embed_queries(["bonjour"])
 
 
 def default_draft_service_factory(retriever):

@@ -3,8 +3,8 @@
 Schema: one point per chunk, payload `Chunk.payload()`, keyword payload indexes on
 fiche_id, audiences, type and themes, and four named vectors:
 - "bm25" (sparse, IDF modifier) and "dense" (cosine) on every chunk: the passage;
-- "title_bm25" and "title_dense" on the first chunk of each fiche only: the fiche's
-  title, so a search on them ranks fiches, once each.
+- "title_bm25" and "title_dense" on the first chunk of each fiche only (guided searches
+  aside: retrieval.indexer.has_title_field): the title, so a search on them ranks fiches.
 The dense vectors are absent from a BM25-only index (built with --embedder none).
 """
 
