@@ -1,5 +1,6 @@
 // guichet agents' page. No build step, no framework. The DOM is built with
-// createElement / textContent only: message and passage text is never parsed as HTML.
+// createElement / textContent only: message and passage text is never parsed as HTML
+// (passages' Markdown is rendered by markdown.js, which builds the DOM the same way).
 "use strict";
 
 const KEY_STORAGE = "guichet.key";
@@ -22,6 +23,10 @@ const REASON_LABELS = {
 };
 const NEGATIVE = ["faits_erronés", "sources_manquantes", "trop_long", "incohérent", "imprécis", "fautes_de_langue"];
 const POSITIVE = ["clair", "complet", "sources_fiables"];
+const MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+  "septembre", "octobre", "novembre", "décembre"];
+// The heading of the sources block the server appends to the draft text.
+const SOURCES_HEADING = "Sources :";
 
 const state = { draft: null, draftId: null, rating: null, editedReported: false, extraSources: [] };
 
@@ -219,10 +224,7 @@ function showDraft(draft) {
   renderDraftText(draft);
   renderSourceList();
   resetFeedback();
-  const flagged = draft.sentences.filter(isFlagged).length;
-  $("flag-summary").textContent = flagged
-    ? `${flagged} phrase${flagged > 1 ? "s" : ""} à vérifier (surlignée${flagged > 1 ? "s" : ""}).`
-    : "Toutes les phrases sont appuyées par un passage cité.";
+  renderSummary(draft);
   clear($("source-detail"));
   $("source-detail").append(el("p", { className: "help", text: "Sélectionnez une citation [n] dans le brouillon." }));
   say(draft.abstained
@@ -234,6 +236,28 @@ function isFlagged(sentence) {
   return sentence.verdict !== "supported" && sentence.verdict !== "not_a_claim";
 }
 
+// The status line above the draft: what happened, in one sentence.
+function draftSummary(draft) {
+  const flagged = draft.sentences.filter(isFlagged).length;
+  const claims = draft.sentences.filter((s) => s.verdict !== "not_a_claim").length;
+  const toCheck = `${flagged} phrase${flagged > 1 ? "s" : ""} à vérifier (surlignée${flagged > 1 ? "s" : ""}).`;
+  if (draft.abstained) {
+    const text = "Aucune fiche ne répond avec certitude : le brouillon le dit à l'usager.";
+    return { kind: "abstained", text: flagged ? `${text} ${toCheck}` : text };
+  }
+  if (flagged) return { kind: "flagged", text: toCheck };
+  if (claims) return { kind: "supported", text: "Toutes les phrases sont appuyées par un passage cité." };
+  return { kind: "empty", text: "Le brouillon ne contient aucune affirmation à sourcer." };
+}
+
+function renderSummary(draft) {
+  const summary = draftSummary(draft);
+  const node = $("flag-summary");
+  node.textContent = summary.text;
+  node.className = `flag-summary ${summary.kind}`;
+  node.dataset.kind = summary.kind;
+}
+
 function renderNotices(draft) {
   const list = $("notices");
   clear(list);
@@ -243,15 +267,42 @@ function renderNotices(draft) {
 function renderDraftText(draft) {
   const view = $("draft-view");
   clear(view);
-  const text = draft.text;
-  let position = 0;
   const sentences = [...draft.sentences].sort((a, b) => a.start - b.start);
+  // The sources block the text ends with (e-mail format) is shown compact, from
+  // draft.sources; the text copied keeps it as the server wrote it.
+  const cut = sourcesBlockStart(draft.text, sentences);
+  const text = cut >= 0 ? draft.text.slice(0, cut).trimEnd() : draft.text;
+  let position = 0;
   sentences.forEach((sentence, index) => {
+    if (sentence.start >= text.length) return;
     if (sentence.start > position) view.append(withChips(text.slice(position, sentence.start), null));
     view.append(sentenceNode(sentence, index, text.slice(sentence.start, sentence.end)));
     position = Math.max(position, sentence.end);
   });
   if (position < text.length) view.append(withChips(text.slice(position), null));
+  if (cut >= 0) {
+    const block = el("div", { className: "draft-sources", "aria-label": "Sources du brouillon" }, [
+      el("p", { className: "draft-sources-title", text: SOURCES_HEADING }),
+    ]);
+    const sources = draft.sources || [];
+    if (sources.length) {
+      const list = el("ul", { className: "compact-sources" });
+      for (const source of sources) list.append(sourceItem(source));
+      block.append(list);
+    } else {
+      block.append(withChips(draft.text.slice(cut + SOURCES_HEADING.length).trim(), null));
+    }
+    view.append(block);
+  }
+}
+
+// Where the trailing "Sources :" block starts in the draft text (after every sentence), or -1.
+function sourcesBlockStart(text, sentences) {
+  const lastEnd = Math.max(0, ...sentences.map((s) => s.end));
+  const at = text.lastIndexOf(`\n${SOURCES_HEADING}\n`);
+  if (at >= 0 && at + 1 >= lastEnd) return at + 1;
+  if (text.startsWith(`${SOURCES_HEADING}\n`) && lastEnd === 0) return 0;
+  return -1;
 }
 
 function sentenceNode(sentence, index, text) {
@@ -266,19 +317,36 @@ function sentenceNode(sentence, index, text) {
   return span;
 }
 
-// Text with its [n] markers turned into buttons (chips).
+// Text with its [n] markers turned into buttons (chips) and its http(s) URLs into links.
 function withChips(text, sentence) {
   const fragment = document.createDocumentFragment();
-  const pattern = /\[(\d+)\]/g;
+  const pattern = /\[(\d+)\]|\bhttps?:\/\/[^\s<>"]+/gi;
   let last = 0;
   let match;
   while ((match = pattern.exec(text)) !== null) {
+    let node = null;
+    let length = match[0].length;
+    if (match[1] !== undefined) {
+      node = chip(Number(match[1]), sentence);
+    } else {
+      const url = GuichetMarkdown.bareUrl(match[0]);
+      if (url) {
+        node = externalLink(url, url);
+        length = url.length;
+      }
+    }
+    if (!node) continue;
     if (match.index > last) fragment.append(document.createTextNode(text.slice(last, match.index)));
-    fragment.append(chip(Number(match[1]), sentence));
-    last = match.index + match[0].length;
+    fragment.append(node);
+    last = match.index + length;
+    pattern.lastIndex = last;
   }
   if (last < text.length) fragment.append(document.createTextNode(text.slice(last)));
   return fragment;
+}
+
+function externalLink(url, text) {
+  return el("a", { href: safeUrl(url), target: "_blank", rel: "noopener noreferrer", text });
 }
 
 function chip(number, sentence) {
@@ -324,36 +392,47 @@ function showCitation(number, sentence) {
   if (crumbs.length) panel.append(el("p", { className: "breadcrumb", text: crumbs.join(" › ") }));
   if (citation.date) panel.append(el("p", { className: "date", text: `Mise à jour : ${formatDate(citation.date)}` }));
   if (citation.url) {
-    panel.append(el("p", {}, [el("a", { href: safeUrl(citation.url), target: "_blank", rel: "noopener noreferrer", text: "Voir la fiche sur service-public.fr" })]));
+    panel.append(el("p", {}, [externalLink(citation.url, "Voir la fiche sur service-public.fr")]));
   }
   const spans = sentence ? (sentence.support || []).filter((s) => s.citation === number) : [];
-  panel.append(passageNode(citation.text, spans));
+  const passage = passageNode(citation, spans);
+  panel.append(passage);
   const references = source ? source.legal_references || [] : [];
-  if (references.length) {
-    panel.append(el("h4", { text: "Références juridiques" }));
-    const list = el("ul", { className: "legal" });
-    for (const ref of references) {
-      list.append(el("li", {}, [el("a", { href: safeUrl(ref.url), target: "_blank", rel: "noopener noreferrer", text: ref.label || ref.url })]));
-    }
-    panel.append(list);
-  }
-  panel.focus();
+  if (references.length) panel.append(legalReferences(references));
+  panel.focus({ preventScroll: true });
+  const mark = passage.querySelector("mark");
+  if (mark) mark.scrollIntoView({ block: "nearest" });
 }
 
-function passageNode(text, spans) {
+// The cited passage, its Markdown rendered, the support spans (offsets in
+// citation.text) marked. Its first line repeats the breadcrumb shown above: left out
+// unless a span covers part of it.
+function passageNode(citation, spans) {
+  const text = String(citation.text || "");
+  const marks = spans.map((s) => ({ start: s.start, end: s.end }));
   const block = el("blockquote", { className: "passage" });
-  const ordered = [...spans].sort((a, b) => a.start - b.start);
-  let position = 0;
-  for (const span of ordered) {
-    const start = Math.max(span.start, position);
-    const end = Math.min(span.end, text.length);
-    if (end <= start) continue;
-    block.append(document.createTextNode(text.slice(position, start)));
-    block.append(el("mark", { text: text.slice(start, end) }));
-    position = end;
+  let offset = 0;
+  const newline = text.indexOf("\n");
+  const crumbs = citation.breadcrumb || [];
+  if (newline > 0 && crumbs.length && text.slice(0, newline) === crumbs.join(" > ")) {
+    if (marks.some((m) => m.start < newline && m.end > 0)) {
+      const path = GuichetMarkdown.renderInline(text.slice(0, newline), { marks });
+      block.append(el("p", { className: "passage-path" }, [path]));
+    }
+    offset = newline + 1;
   }
-  block.append(document.createTextNode(text.slice(position)));
+  block.append(GuichetMarkdown.render(text.slice(offset), { marks, offset }));
   return block;
+}
+
+// Légifrance references, folded: "Références juridiques (3)".
+function legalReferences(references) {
+  const list = el("ul", { className: "legal" });
+  for (const ref of references) list.append(el("li", {}, [externalLink(ref.url, ref.label || ref.url)]));
+  return el("details", { className: "legal-references" }, [
+    el("summary", { text: `Références juridiques (${references.length})` }),
+    list,
+  ]);
 }
 
 function safeUrl(url) {
@@ -370,19 +449,41 @@ function formatDate(iso) {
   return day && month && year ? `${day}/${month}/${year}` : String(iso);
 }
 
+// "2020-08-01" → "1er août 2020", as in the draft's sources block.
+function frenchDate(iso) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso || ""));
+  if (!match) return String(iso || "");
+  const day = Number(match[3]);
+  const month = MONTHS[Number(match[2]) - 1];
+  return month ? `${day === 1 ? "1er" : day} ${month} ${match[1]}` : String(iso);
+}
+
+// The sources panel, from draft.sources (both formats) and the sources added.
 function renderSourceList() {
   const list = $("source-list");
   clear(list);
-  const sources = [...(state.draft ? state.draft.sources : []), ...state.extraSources.map((s) => s.source)];
-  for (const source of sources) {
-    const numbers = source.numbers.map((n) => `[${n}]`).join("");
-    const item = el("li", {}, [
-      el("span", { className: "numbers", text: `${numbers} ` }),
-      el("a", { href: safeUrl(source.url), target: "_blank", rel: "noopener noreferrer", text: source.title }),
-    ]);
-    if (source.date) item.append(el("span", { className: "date", text: ` — mise à jour ${formatDate(source.date)}` }));
-    list.append(item);
-  }
+  const sources = [...(state.draft ? state.draft.sources || [] : []), ...state.extraSources.map((s) => s.source)];
+  for (const source of sources) list.append(sourceItem(source));
+  $("source-none").hidden = !state.draft || sources.length > 0;
+}
+
+// One line per fiche: [n] title — section, mis à jour le …; legal references folded.
+function sourceItem(source) {
+  const numbers = el("span", { className: "numbers" });
+  for (const number of source.numbers || []) numbers.append(chip(number, null));
+  const line = el("span", { className: "source-line" }, [
+    numbers,
+    " ",
+    source.url ? externalLink(source.url, source.title) : el("span", { text: source.title }),
+  ]);
+  const details = [];
+  if ((source.sections || []).length) details.push(source.sections.join(" ; "));
+  if (source.date) details.push(`mis à jour le ${frenchDate(source.date)}`);
+  if (details.length) line.append(el("span", { className: "source-meta", text: ` — ${details.join(", ")}` }));
+  const item = el("li", { className: "source", dataset: { fiche: source.fiche_id || "" } }, [line]);
+  const references = source.legal_references || [];
+  if (references.length) item.append(legalReferences(references));
+  return item;
 }
 
 // --- Edit, copy, feedback ------------------------------------------------------
@@ -516,7 +617,8 @@ function searchHit(hit) {
 }
 
 function excerpt(text) {
-  const body = text.split("\n").slice(1).join(" ").trim() || text;
+  // The first line is the breadcrumb; the rest is Markdown, shown as plain text here.
+  const body = GuichetMarkdown.plainText(text.split("\n").slice(1).join("\n")) || text;
   return body.length > 280 ? `${body.slice(0, 280)}…` : body;
 }
 
