@@ -145,7 +145,7 @@ def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, lim
                       gate_metric, max_drop) -> None:
     """hit@k, recall@k, MRR@10, nDCG@10, answer-span recall@k and latency, per mode."""
     from evals.retrieval_eval import evaluate_retrieval
-    from evals.runtime import snapshot
+    from evals.runtime import draft_service, snapshot
     from retrieval.types import SearchMode
 
     try:
@@ -158,8 +158,14 @@ def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, lim
     baseline_result = read_baseline(baseline, "retrieval", gate_metric)
     retriever = open_retriever_or_fail(index_dir, embedder)
     questions, dropped = _select(questions, retriever, only_indexed, limit)
+    service = draft_service(retriever)
+
+    def understand(message: str, mode, k: int):
+        return service.understand(message, mode=mode, k=k)
+
     result = {"benchmark": "retrieval"}
-    result |= evaluate_retrieval(retriever, questions, modes=search_modes, ks=ks, progress=progress)
+    result |= evaluate_retrieval(retriever, questions, modes=search_modes, ks=ks, progress=progress,
+                                 understand=understand)
     result["config"] = snapshot(dataset=dataset, index_dir=index_dir, embedder=embedder, only_indexed=only_indexed,
                                 dropped_not_indexed=dropped, limit=limit, index=retriever.index_info())
     finish(result, as_json=as_json, report=report, baseline_result=baseline_result, gate_metric=gate_metric, max_drop=max_drop,

@@ -5,6 +5,11 @@
 `gold` lists the fiche IDs that answer the question, best first (empty for a question
 the corpus does not answer). `answers` (optional) are verbatim spans of a gold fiche.
 Extra keys are kept in `Question.extra` (build-sets writes `kind` and `leaky`).
+
+A row may carry the e-mail itself, `message`: it is then evaluated on the message,
+read as the API reads it, and `question` is only its label. `gold` belongs to the
+message's first question, `gold_q2`, `gold_q3` to the next ones (with their labels
+`question_q2`, `question_q3`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,27 @@ class Question:
     @property
     def kind(self) -> str:
         return str(self.extra.get("kind", ""))
+
+    @property
+    def message(self) -> str | None:
+        """The e-mail as pasted, for rows evaluated through the reading of the message."""
+        message = self.extra.get("message")
+        return message if isinstance(message, str) and message.strip() else None
+
+    @property
+    def golds(self) -> list[list[str]]:
+        """Gold fiches of each question of the row: `gold`, then `gold_q2`, `gold_q3`…"""
+        golds = [self.gold]
+        number = 2
+        while isinstance(self.extra.get(f"gold_q{number}"), list):
+            golds.append(list(self.extra[f"gold_q{number}"]))
+            number += 1
+        return golds
+
+    @property
+    def labels(self) -> list[str]:
+        """The restated question of each gold (`question`, `question_q2`…), for reports."""
+        return [self.question] + [str(self.extra.get(f"question_q{n}", "")) for n in range(2, len(self.golds) + 1)]
 
     def to_dict(self) -> dict:
         data = {"id": self.id, "question": self.question, "gold": self.gold}
@@ -74,7 +100,18 @@ def parse_question(raw: str, where: str) -> Question:
         raise DatasetError(f"{where}: 'gold' has invalid fiche ID(s) {bad[:3]} (expected e.g. F1234)")
     if not isinstance(answers, list) or not all(isinstance(a, str) and a.strip() for a in answers):
         raise DatasetError(f"{where}: 'answers' must be a list of non-empty strings")
+    _check_message_fields(data, where)
     return Question(qid, question.strip(), list(gold), list(answers), data)
+
+
+def _check_message_fields(data: dict, where: str) -> None:
+    message = data.get("message")
+    if message is not None and (not isinstance(message, str) or not message.strip()):
+        raise DatasetError(f"{where}: 'message' must be a non-empty string (the e-mail as pasted)")
+    for key, value in data.items():
+        if re.fullmatch(r"gold_q\d+", key):
+            if not isinstance(value, list) or not all(isinstance(g, str) and FICHE_ID.match(g) for g in value):
+                raise DatasetError(f"{where}: {key!r} must be a list of fiche IDs (e.g. F1234)")
 
 
 def load_dataset(path: str | Path) -> list[Question]:

@@ -42,6 +42,9 @@ class DraftOutcome:
     confidence: float = 0.0
     flagged: list[str] = field(default_factory=list)
     error: str = ""
+    cited_later_gold: list[bool] = field(default_factory=list)  # e-mails: per later question
+    needs: list[dict] = field(default_factory=list)  # e-mails: what the reading understood
+    text: str = ""  # the draft, for reading it (reports)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -69,6 +72,9 @@ def measure_draft(question: Question, draft: Draft, latency_ms: float) -> DraftO
         cited_gold=bool(cited_fiches & set(question.gold)),
         confidence=draft.confidence,
         flagged=[s.text for s in claims if s.flagged][:5],
+        cited_later_gold=[bool(cited_fiches & set(gold)) for gold in question.golds[1:] if gold],
+        needs=[n.to_dict() for n in draft.needs] if question.message else [],
+        text=draft.text,
     )
     if question.answers:
         outcome.span_recall_cited = span_recall(question.answers, [c.passage.text for c in draft.citations])
@@ -129,7 +135,7 @@ class _Drafted:
 def _draft_one(draft_fn: DraftFn, question: Question) -> _Drafted:
     start = time.perf_counter()
     try:
-        draft = draft_fn(question.question)
+        draft = draft_fn(question.message or question.question)
     except Exception as exc:  # counted as an error; the run goes on
         outcome = DraftOutcome(question.id, question.question, question.kind, question.gold, bool(question.gold))
         outcome.error = f"{type(exc).__name__}: {exc}"
@@ -151,6 +157,7 @@ def aggregate(outcomes: Sequence[DraftOutcome]) -> dict:
         "support_rate": sum(o.supported for o in answered) / claims if claims else 0.0,
         "unsupported_numbers": sum(o.unsupported_numbers for o in answered),
         "cited_gold_rate": mean(1.0 if o.cited_gold else 0.0 for o in answered),
+        "cited_later_gold_rate": _later_gold_rate(answered),
         "span_recall_cited": mean(cited_spans) if cited_spans else None,
         "span_recall_draft": mean(draft_spans) if draft_spans else None,
         "abstention_precision": precision,
@@ -163,6 +170,12 @@ def aggregate(outcomes: Sequence[DraftOutcome]) -> dict:
     }
     figures.update({f"latency_{n}_ms": round(v, 2) for n, v in percentiles([o.latency_ms for o in ok]).items()})
     return figures
+
+
+def _later_gold_rate(answered: Sequence[DraftOutcome]) -> float | None:
+    """Share of the later questions of e-mails whose gold fiche the draft cites."""
+    later = [cited for o in answered for cited in o.cited_later_gold]
+    return mean(1.0 if cited else 0.0 for cited in later) if later else None
 
 
 def abstention_curve(outcomes: Sequence[DraftOutcome], thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)) -> list[dict]:

@@ -214,6 +214,9 @@ def write_report(result: dict, out_dir: str | Path, *, baseline: dict | None = N
         "gate": gate_outcome,
         "worst": _worst(result),
         "fmt": _fmt,
+        "emails_mode": EMAILS_MODE,
+        "emails": _emails(result),
+        "gold_rank": _gold_rank,
     }
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]),
@@ -234,6 +237,25 @@ def _worst(result: dict) -> dict[str, list[dict]]:
     rows = [r for r in result["per_question"] if r["covered"] and not r["error"]]
     rows.sort(key=lambda r: (not r["abstained"], r["supported"] / r["claims"] if r["claims"] else 0.0, r["id"]))
     return {"drafts": rows[:WORST_COUNT]}
+
+
+EMAILS_MODE = "hybrid"
+
+
+def _emails(result: dict) -> list[dict]:
+    """Rows of e-mails (sets with a `message` field): one per gold question in the
+    retrieval report (hybrid mode, else the first mode), one per e-mail for drafts."""
+    rows = result.get("per_question", [])
+    if result["benchmark"] == "retrieval":
+        modes = result.get("modes", [])
+        mode = EMAILS_MODE if EMAILS_MODE in modes else (modes[0] if modes else "")
+        return [r for r in rows if r.get("need") and r["mode"] == mode]
+    return [r for r in rows if r.get("needs")]
+
+
+def _gold_rank(row: dict) -> str:
+    ranks = [i for i, fiche_id in enumerate(row["ranked"], 1) if fiche_id in row["gold"]]
+    return str(ranks[0]) if ranks else "—"
 
 
 def _fmt(value, delta: bool = False) -> str:

@@ -24,6 +24,9 @@ SNIPPET_CHARS = 240
 CONFIDENCE_K = 5
 
 Progress = Callable[[str], None]
+# Reads a message and searches each of its needs, as drafts do (DraftService.understand).
+UnderstandFn = Callable[[str, SearchMode, int], tuple[list, list[SearchResult]]]
+FIRST_QUESTION, LATER_QUESTION = "e-mail: 1st question", "e-mail: later question"
 
 
 @dataclass
@@ -39,6 +42,8 @@ class QuestionOutcome:
     confidence: float = 0.0
     top: list[dict] = field(default_factory=list)  # what was retrieved (for the worst-questions table)
     error: str = ""
+    need: dict = field(default_factory=dict)  # message rows: the need it was searched with
+    needs_read: int = 0  # message rows: how many questions the reading found
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -51,16 +56,22 @@ def evaluate_retrieval(
     modes: Sequence[SearchMode] = (SearchMode.BM25, SearchMode.DENSE, SearchMode.HYBRID),
     ks: Sequence[int] = DEFAULT_KS,
     progress: Progress | None = None,
+    understand: UnderstandFn | None = None,
 ) -> dict:
-    """Run every question in every mode; returns the result object `--json` prints."""
+    """Run every question in every mode; returns the result object `--json` prints.
+
+    A row with a `message` is read and searched through `understand` (the drafts'
+    reading), its first question scored on the first need, the next ones on the next
+    needs (kinds FIRST_QUESTION / LATER_QUESTION); without `understand`, on `question`."""
     ks = sorted(set(ks))
     answerable = [q for q in questions if q.gold]
     with_spans = sum(1 for q in answerable if q.answers)
     outcomes: dict[str, list[QuestionOutcome]] = {}
     for mode in modes:
-        outcomes[mode.value] = _run_mode(retriever, answerable, mode, ks, progress)
+        outcomes[mode.value] = _run_mode(retriever, answerable, mode, ks, progress, understand)
     return {
-        "questions": len(answerable),
+        "questions": len(outcomes[modes[0].value]) if modes else len(answerable),
+        "rows": len(answerable),
         "skipped_without_gold": len(questions) - len(answerable),
         "questions_with_spans": with_spans,
         "modes": [m.value for m in modes],
@@ -72,12 +83,15 @@ def evaluate_retrieval(
     }
 
 
-def _run_mode(retriever, questions, mode, ks, progress) -> list[QuestionOutcome]:
+def _run_mode(retriever, questions, mode, ks, progress, understand=None) -> list[QuestionOutcome]:
     """Every question in one mode; a mode that fails on its first question (e.g. dense
     on a BM25-only index) stops there instead of failing every question."""
     outcomes = []
     for question in _progress(questions, mode, progress):
-        outcomes.append(_run_one(retriever, question, mode, ks))
+        if question.message and understand is not None:
+            outcomes.extend(_run_message(understand, question, mode, ks))
+        else:
+            outcomes.append(_run_one(retriever, question, mode, ks))
         if len(outcomes) == 1 and outcomes[0].error:
             if progress:
                 progress(f"{mode.value}: unavailable ({outcomes[0].error})")
@@ -112,6 +126,49 @@ def _run_one(retriever: Retriever, question: Question, mode: SearchMode, ks: lis
         question.id, question.question, question.kind, question.gold, mode.value, ranked[:depth],
         figures, latency_ms, result.confidence, _top(result),
     )
+
+
+def _run_message(understand: UnderstandFn, question: Question, mode: SearchMode, ks: list[int]) -> list[QuestionOutcome]:
+    """One outcome per gold question of an e-mail: the j-th gold on the j-th need read
+    (the last need when the reading found fewer)."""
+    depth = max(RANKING_DEPTH, *ks)
+    start = time.perf_counter()
+    labels = question.labels
+    try:
+        needs, results = understand(question.message, mode, depth)
+    except Exception as exc:  # counted as an error, for every question of the e-mail
+        elapsed = (time.perf_counter() - start) * 1000
+        return [
+            QuestionOutcome(_row_id(question, j), labels[j], _message_kind(j), gold, mode.value, [], {}, elapsed,
+                            error=f"{type(exc).__name__}: {exc}")
+            for j, gold in enumerate(question.golds)
+        ]
+    latency_ms = (time.perf_counter() - start) * 1000
+    outcomes = []
+    for j, gold in enumerate(question.golds):
+        if not gold:
+            continue
+        index = min(j, len(results) - 1)
+        result = results[index]
+        ranked = [hit.fiche_id for hit in result.fiches]
+        figures = ranking_metrics(ranked, gold, ks)
+        if j == 0 and question.answers:
+            for k in ks:
+                figures[f"span_recall@{k}"] = span_recall(question.answers, [p.text for p in result.passages[:k]])
+        outcomes.append(QuestionOutcome(
+            _row_id(question, j), labels[j], _message_kind(j), gold, mode.value, ranked[:depth], figures,
+            latency_ms / max(1, len(results)), result.confidence, _top(result),
+            need=needs[index].to_dict(), needs_read=len(needs),
+        ))
+    return outcomes
+
+
+def _row_id(question: Question, j: int) -> str:
+    return question.id if j == 0 else f"{question.id}#q{j + 1}"
+
+
+def _message_kind(j: int) -> str:
+    return FIRST_QUESTION if j == 0 else LATER_QUESTION
 
 
 def _top(result: SearchResult, count: int = 3) -> list[dict]:

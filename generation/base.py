@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from generation.types import Draft, DraftFormat  # noqa: F401  (Draft: re-exported contract)
+from generation.types import Draft, DraftFormat, Need  # noqa: F401  (Draft: re-exported contract)
 from generation.format import compose
 from retrieval.types import Passage
 
@@ -13,10 +13,12 @@ class Drafter(ABC):
     """Writes a reply from numbered passages; the caller verifies the result."""
 
     @abstractmethod
-    def write_body(self, questions: list[str], passages: list[Passage], message: str | None = None) -> str:
+    def write_body(self, questions: list[str], passages: list[Passage], message: str | None = None, *,
+                   needs: list[Need] | None = None, groups: list[list[int]] | None = None) -> str:
         """The answer alone, without greeting or closing formula, citing passages as
-        [1], [2]… in the order given. `message` is the (masked) citizen's message, for
-        drafters that use context."""
+        [1], [2]… in the order given. `message` is the (masked) citizen's message,
+        `needs` each question with its situation, `groups` the numbers of the passages
+        retrieved for each question (best first), for drafters that use them."""
 
     def write(
         self,

@@ -1,9 +1,17 @@
-"""Extractive drafts: the most relevant sentences of the passages, each cited.
+"""Extractive drafts that answer first: the passages' own sentences, each cited.
 
-No LLM: for each question, candidate sentences of the numbered passages are scored
-with BM25 against the question (plus the relevance of their whole passage), then
-chosen with MMR so that they do not repeat each other. List introductions carry
-their items, table rows carry their column headers. Every sentence ends with its [n].
+No LLM. For each question (a `Need`: the question and the citizen's situation), the
+candidate sentences of the passages retrieved for it are scored with BM25 against the
+question and its situation, plus the rank of their passage, plus what the question's
+kind asks for (a duration for "combien de temps", an amount for "combien", an office
+for "où / à qui", the rule for "puis-je / dois-je", the steps for "comment"), minus
+cases that do not match the situation. The best one opens the paragraph; a few more
+(conditions, exceptions) follow without repeating it, and the paragraph ends with
+where to read more. A sentence that depends on the one before it ("Ce montant…",
+"Passé ce délai…") comes with it or not at all; the case of a passage becomes a French
+condition ("Si vous êtes salarié, …"), never a breadcrumb; first-person guide text
+("Je m'informe…") and question headings are never taken. List introductions carry
+their items, table rows their column headers. Every sentence ends with its [n].
 """
 
 from __future__ import annotations
@@ -14,9 +22,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 from generation.base import Drafter
-from generation.format import QUESTION_HEADING
+from generation.format import QUESTION_INTRO, READ_MORE, french_date
+from generation.reading import question_kind
 from generation.settings import GenerationSettings
-from generation.text import collapse_spaces, content_tokens, split_paragraph, split_sentences
+from generation.text import collapse_spaces, content_tokens, fold, split_paragraph, split_sentences
+from generation.types import Need
 from retrieval.types import Passage
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
@@ -32,6 +42,21 @@ class Candidate:
     position: int  # order inside the passage
     text: str  # clean sentence, without the trailing citation
     tokens: list[str]
+    anaphoric: bool = False  # means nothing without the candidate before it
+
+
+# Callout labels of the fiches: the content stays, the label goes.
+_CALLOUT = re.compile(r"^(?:à savoir|a savoir|à noter|a noter|attention|important|rappel|exemple)\s*:\s*", re.I)
+# Guide fiches ("Je…" steps) speak in the citizen's first person: not a reply's voice.
+_FIRST_PERSON = re.compile(r"^(?:je|j'|j’|mon|ma|mes)\b", re.I)
+# Openers that point back to the sentence before: "Ce montant", "Passé ce délai", "Il"…
+_ANAPHORA = re.compile(
+    r"^(?:ce|cet|cette|ces|celui-ci|celle-ci|ceux-ci|cela|ceci|il|elle|ils|elles|passé ce|dans ce cas"
+    r"|dans les 2 cas|dans les deux cas|de même|en revanche|sinon|à défaut|a défaut|là|y compris|en outre"
+    r"|cependant|toutefois|par contre|pour cela|à cette|a cette|au-delà|au delà|en effet|ainsi|donc"
+    r"|leur|leurs|son|sa|ses|celui|celle|ceux|celles|les 2|les deux|l'autre|même)\b",
+    re.I,
+)
 
 
 def clean_markdown(text: str) -> str:
@@ -39,7 +64,8 @@ def clean_markdown(text: str) -> str:
     text = re.sub(r"\*\*|__", "", text)
     text = re.sub(r"^\s*>\s*", "", text)
     text = _LIST_ITEM.sub("", text)
-    return collapse_spaces(text)
+    text = _CALLOUT.sub("", collapse_spaces(text))
+    return text[:1].upper() + text[1:] if text else text
 
 
 def passage_body(passage: Passage) -> str:
@@ -85,12 +111,13 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 if not items:
                     continue
                 text = f"{text} {' ; '.join(items)}"
-        if text.endswith("?"):
+        if text.endswith("?") or _FIRST_PERSON.match(text):
             previous_unit = None
-            continue  # a question heading of a Q-R fiche, not an answer
+            continue  # a question heading of a Q-R fiche, or a guide's "je…": not an answer
         tokens = content_tokens(text)
         if len(tokens) >= _MIN_TOKENS:
-            candidates.append(Candidate(number, len(candidates), text, tokens))
+            anaphoric = bool(_ANAPHORA.match(text))
+            candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric))
             previous_unit = candidates[-1]
         elif previous_unit is not None and tokens:
             # "Elle est gratuite." only makes sense after the sentence it follows.
@@ -125,12 +152,6 @@ def _jaccard(a: list[str], b: list[str]) -> float:
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 
 
-def _lower_first(text: str) -> str:
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text
-
-
 def with_citation(text: str, number: int) -> str:
     """Every sentence of `text` followed by [number], before its final punctuation."""
     return " ".join(_cite_sentence(span.text, number) for span in split_paragraph(text))
@@ -144,67 +165,223 @@ def _cite_sentence(text: str, number: int) -> str:
     return f"{text} [{number}]."
 
 
+# --- what a question asks for, seen in a sentence ---------------------------------
+
+_KIND_SIGNALS = {
+    "duration": re.compile(r"\b\d+\s*(?:jours?|mois|ans?|années?|semaines?|heures?)\b|\bdélai\b|\bdurée\b"
+                           r"|\bau plus tard\b|\bavant le\b|\bdans les?\b.{0,20}\b(?:jours?|mois)\b", re.I),
+    "amount": re.compile(r"\d[\d\s,.]*\s*(?:€|euros?|%)|\bgratuit|\bpayant|\bmontant\b|\bcoûte?\b|\btarif", re.I),
+    "place": re.compile(r"\b(?:mairie|préfecture|tribunal|auprès d|notaire|caf|cpam|commissariat|gendarmerie"
+                        r"|service|en ligne|guichet|greffe|agence|centre|caisse|consulat|ambassade|bureau)\b", re.I),
+    "permission": re.compile(r"\b(?:vous pouvez|vous devez|vous n'(?:avez|êtes)|il faut|n'est pas|obligatoire"
+                             r"|interdit|autorisé|a le droit|avez le droit|peut|doit|ne peut|ne doit|à condition"
+                             r"|si vous|sauf)\b", re.I),
+    "procedure": re.compile(r"\b(?:vous devez|il faut|demande|démarche|formulaire|en ligne|adresser|fournir"
+                            r"|déposer|envoyer|se rendre|rendez-vous|téléservice|dossier)\b", re.I),
+}
+_PERSON_NOUNS = set(
+    """salarié salariée fonctionnaire contractuel contractuelle agent employeur étudiant étudiante
+    demandeur demandeuse retraité retraitée locataire propriétaire bailleur parent parents mineur
+    majeur travailleur indépendant auto-entrepreneur micro-entrepreneur artisan commerçant agriculteur
+    stagiaire apprenti apprentie militaire élève particulier professionnel association ressortissant
+    français française étranger étrangère européen européenne""".split()
+)
+_CONDITION_OPENERS = re.compile(
+    r"^(?:si|pour|en|dans|lorsque|quand|avant|après|à|au|aux|sur|par|sans|avec|depuis|pendant|entre|hors)\b", re.I
+)
+
+
+def condition_phrase(label: str) -> str:
+    """A case of a fiche as a French condition opening a sentence ("" if not a case):
+    "Vous vivez seul" -> "Si vous vivez seul, "; "Salarié" -> "Si vous êtes salarié, "."""
+    label = re.sub(r"^cas\s*:\s*", "", label.strip(), flags=re.I).rstrip(" .:")
+    if not label or fold(label) in {"cas general", "general", "autres cas", "autre cas"}:
+        return ""
+    first = label.split()[0].lower().strip(",")
+    if first in {"vous", "votre", "vos"}:
+        return f"Si {label[0].lower()}{label[1:]}, "
+    if _CONDITION_OPENERS.match(label):
+        return f"{label}, "
+    if first in _PERSON_NOUNS and len(label.split()) <= 6:
+        return f"Si vous êtes {label[0].lower()}{label[1:]}, "
+    return f"Dans le cas « {label} », "
+
+
+def case_labels(passage: Passage) -> list[str]:
+    """The labels of the passage's path that name a case or a situation (not chapters)."""
+    labels = []
+    for label in passage.chunk.breadcrumb[1:]:
+        stripped = re.sub(r"^cas\s*:\s*", "", label, flags=re.I)
+        first = stripped.split()[0].lower().strip(",") if stripped.split() else ""
+        if label.lower().startswith("cas") or first in {"vous", "votre", "vos", "si", "lorsque", "quand"} \
+                or first in _PERSON_NOUNS:
+            labels.append(label)
+    return labels
+
+
 class ExtractiveDrafter(Drafter):
     """Default drafter: no LLM, instant, every sentence taken from a cited passage."""
 
     def __init__(self, settings: GenerationSettings | None = None):
         self.settings = settings or GenerationSettings()
 
-    def write_body(self, questions: list[str], passages: list[Passage], message: str | None = None) -> str:
-        pool = [c for number, p in enumerate(passages, 1) for c in candidates_of(p, number)]
-        if not pool:
+    def write_body(
+        self,
+        questions: list[str],
+        passages: list[Passage],
+        message: str | None = None,
+        *,
+        needs: list[Need] | None = None,
+        groups: list[list[int]] | None = None,
+    ) -> str:
+        """`needs`: each question with its situation (else the questions alone);
+        `groups`: for each question, the numbers of the passages retrieved for it, best
+        first (else every passage, in order)."""
+        needs = needs or [Need(question=q, query=q) for q in questions]
+        groups = groups or [list(range(1, len(passages) + 1)) for _ in needs]
+        pool = {number: candidates_of(passages[number - 1], number) for number in range(1, len(passages) + 1)}
+        if not any(pool.values()):
             return ""
-        sentence_index = _BM25([c.tokens for c in pool])
-        passage_index = _BM25([content_tokens(p.text) for p in passages])
         used: set[tuple[int, int]] = set()
-        paragraphs = []
-        for question in questions:
-            chosen = self.select(question, pool, sentence_index, passage_index, used)
+        paragraphs, topics = [], []
+        for need, group in zip(needs, groups):
+            chosen = self.select(need, group, pool, passages, used)
+            if not chosen:
+                continue
             used.update((c.number, c.position) for c in chosen)
             text = " ".join(self._render(chosen, passages))
-            if len(questions) > 1:
-                text = f"{QUESTION_HEADING.format(question=question)}\n{text}"
+            text += " " + self._read_more(passages[chosen[0].number - 1], chosen[0].number)
+            if len(needs) > 1:
+                topic = self._topic(passages[chosen[0].number - 1], topics)
+                topics.append(topic)
+                text = f"{QUESTION_INTRO.format(topic=topic)}\n{text}"
             paragraphs.append(text)
         return "\n\n".join(paragraphs)
 
     @staticmethod
+    def _topic(passage: Passage, taken: list[str]) -> str:
+        """The fiche's title; with the section when another paragraph has that title."""
+        title = passage.chunk.title
+        if title in taken and len(passage.chunk.breadcrumb) > 1:
+            return f"{title} — {passage.chunk.breadcrumb[-1]}"
+        return title
+
+    @staticmethod
+    def _read_more(passage: Passage, number: int) -> str:
+        date = french_date(passage.chunk.date)
+        return READ_MORE.format(title=passage.chunk.title, updated=f" (mise à jour le {date})" if date else "",
+                                number=number)
+
+    @staticmethod
     def _render(chosen: list[Candidate], passages: list[Passage]) -> list[str]:
-        """Cited sentences; the first one of each passage says which case it is about
-        ("Location meublée > Restitution : …"), since cases of a fiche differ."""
+        """Cited sentences; the first one taken from a case of a fiche says which case,
+        as a condition ("Si vous êtes salarié, …")."""
         sentences, introduced = [], set()
         for candidate in chosen:
             text = candidate.text
-            section = passages[candidate.number - 1].chunk.breadcrumb[1:][-2:]
-            if section and candidate.number not in introduced:
-                text = f"{' > '.join(section)} : {_lower_first(text)}"
-            introduced.add(candidate.number)
+            labels = case_labels(passages[candidate.number - 1])
+            condition = condition_phrase(labels[-1]) if labels else ""
+            key = (candidate.number, condition)
+            if condition and key not in introduced and not candidate.anaphoric \
+                    and not _mentions(text, labels[-1]):
+                text = f"{condition}{_lower_first(text)}"
+                introduced.add(key)
             sentences.append(with_citation(text, candidate.number))
         return sentences
 
-    def select(self, question, pool, sentence_index, passage_index, used) -> list[Candidate]:
-        query = content_tokens(question)
-        passage_scores = [passage_index.score(query, i) for i in range(len(passage_index.documents))]
-        top_passage = max(passage_scores) or 1.0
-        relevance = []
-        for i, candidate in enumerate(pool):
-            score = sentence_index.score(query, i)
-            score += 0.5 * passage_scores[candidate.number - 1] / top_passage * (1.0 if score else 0.2)
-            relevance.append(score)
-        best = max(relevance) or 1.0
-        relevance = [r / best for r in relevance]
-        available = [i for i, c in enumerate(pool) if (c.number, c.position) not in used]
-        if not available:
-            return []
-        chosen: list[int] = []
+    def select(self, need: Need, group: list[int], pool: dict[int, list[Candidate]], passages: list[Passage],
+               used: set[tuple[int, int]]) -> list[Candidate]:
+        """The answer first, then up to sentences_per_question - 1 more, in passage order."""
+        scored = self._scored(need, group, pool, passages)
+        scored = [(score, c) for score, c, overlap in scored if (c.number, c.position) not in used and overlap]
+        if not scored:
+            return []  # no sentence shares a word with the question or its situation
+        best = scored[0][0] or 1.0
+        answer = scored[0][1]
+        chosen = self._with_antecedent(answer, pool)
         lam = self.settings.mmr_lambda
-        while available and len(chosen) < self.settings.sentences_per_question:
-            def mmr(i: int) -> float:
-                redundancy = max((_jaccard(pool[i].tokens, pool[j].tokens) for j in chosen), default=0.0)
-                return lam * relevance[i] - (1 - lam) * redundancy
+        fiche = passages[answer.number - 1].fiche_id
+        # The paragraph stays in the answer's fiche unless another one is nearly as relevant.
+        rest = [(score / best, c) for score, c in scored[1:]
+                if passages[c.number - 1].fiche_id == fiche or score / best >= _OTHER_FICHE_RELEVANCE]
+        while rest and len(chosen) < self.settings.sentences_per_question:
+            def mmr(item):
+                relevance, candidate = item
+                redundancy = max(_jaccard(candidate.tokens, c.tokens) for c in chosen)
+                return lam * relevance - (1 - lam) * redundancy
 
-            pick = max(available, key=mmr)
-            if chosen and relevance[pick] < 0.25:
+            relevance, pick = max(rest, key=mmr)
+            rest.remove((relevance, pick))
+            if relevance < 0.35:
                 break
-            chosen.append(pick)
-            available.remove(pick)
-        return sorted((pool[i] for i in chosen), key=lambda c: (c.number, c.position))
+            if any(_jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE for c in chosen) or pick in chosen:
+                continue
+            chosen.extend(c for c in self._with_antecedent(pick, pool) if c not in chosen)
+        answer_first = [c for c in chosen if c.number == answer.number and c.position <= answer.position]
+        others = sorted((c for c in chosen if c not in answer_first), key=lambda c: (c.number, c.position))
+        return answer_first + others
+
+    @staticmethod
+    def _with_antecedent(candidate: Candidate, pool: dict[int, list[Candidate]]) -> list[Candidate]:
+        """The candidate, preceded by the one it points back to when it opens on "Ce…", "Il…"."""
+        if candidate.anaphoric and candidate.position > 0:
+            return [pool[candidate.number][candidate.position - 1], candidate]
+        return [candidate]
+
+    def _scored(self, need: Need, group: list[int], pool, passages) -> list[tuple[float, Candidate, bool]]:
+        """(score, candidate, shares a word with the need), best first."""
+        candidates = [c for number in group for c in pool.get(number, [])]
+        if not candidates:
+            return []
+        question = content_tokens(need.question)
+        situation = [t for s in need.situation for t in content_tokens(s)]
+        index = _BM25([c.tokens for c in candidates])
+        passage_index = _BM25([content_tokens(passages[n - 1].text) for n in group])
+        passage_scores = {n: passage_index.score(question + situation, i) for i, n in enumerate(group)}
+        top_passage = max(passage_scores.values()) or 1.0
+        situation_words = set(question) | set(situation)
+        kind = _KIND_SIGNALS.get(question_kind(need.question))
+        rank = {n: i for i, n in enumerate(group)}
+        scored = []
+        for i, candidate in enumerate(candidates):
+            lexical = index.score(question, i) + 0.4 * index.score(situation, i)
+            score = lexical
+            score += 0.5 * passage_scores[candidate.number] / top_passage
+            score += 1.0 / (1 + rank[candidate.number])  # the retriever's order of passages
+            if kind is not None and kind.search(candidate.text):
+                score += 1.0
+            score += _case_fit(passages[candidate.number - 1], situation_words)
+            if candidate.anaphoric:
+                score -= 0.3
+            scored.append((score, candidate, lexical > 0))
+        scored.sort(key=lambda item: (-item[0], item[1].number, item[1].position))
+        return scored
+
+
+_NEAR_DUPLICATE = 0.6
+_OTHER_FICHE_RELEVANCE = 0.8
+
+
+def _case_fit(passage: Passage, need_words: set[str]) -> float:
+    """+ for a case the citizen's words name, - for a case they name nothing of."""
+    labels = case_labels(passage)
+    if not labels:
+        return 0.0
+    fit = 0.0
+    for label in labels:
+        words = set(content_tokens(re.sub(r"^cas\s*:\s*", "", label, flags=re.I)))
+        if not words:
+            continue
+        fit += 0.8 if words & need_words else -0.5
+    return fit
+
+
+def _mentions(text: str, label: str) -> bool:
+    words = set(content_tokens(re.sub(r"^cas\s*:\s*", "", label, flags=re.I)))
+    return bool(words) and words <= set(content_tokens(text))
+
+
+def _lower_first(text: str) -> str:
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text

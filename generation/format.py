@@ -13,6 +13,9 @@ CLOSING = (
     "Cordialement,"
 )
 QUESTION_HEADING = "Concernant votre question : « {question} »"
+# Extractive drafts: the paragraph of one question among several, and where to read more.
+QUESTION_INTRO = "Concernant « {topic} » :"
+READ_MORE = "Pour en savoir plus : la fiche « {title} » de service-public.fr{updated} [{number}]."
 ABSTENTION = (
     "Les fiches de service-public.fr dont nous disposons ne permettent pas de répondre "
     "avec certitude à votre question."
@@ -22,6 +25,7 @@ ABSTENTION_FOR_QUESTION = (
     "avec certitude à votre question : « {question} »."
 )
 NEAREST_FICHES = "Les fiches les plus proches de votre demande sont :"
+NO_NEAREST = "Aucune fiche ne s'en approche assez pour vous être indiquée."
 SOURCES_HEADING = "Sources :"
 
 MONTH_NAMES = [
@@ -35,8 +39,13 @@ NON_CLAIM_PATTERNS = [
     re.compile(r"^nous restons à votre disposition", re.I),
     re.compile(r"^(?:bien )?cordialement,?$", re.I),
     re.compile(r"^concernant votre question", re.I),
+    re.compile(r"^concernant « [^»]+ » :$", re.I),
+    re.compile(r"^pour en savoir plus : la fiche « .+ » de service-public\.fr", re.I),
     re.compile(r"^les fiches de service-public\.fr dont nous disposons ne permettent pas", re.I),
     re.compile(r"^les fiches les plus proches", re.I),
+    re.compile(r"^aucune fiche ne s'en approche assez", re.I),
+    re.compile(r"^les fiches de service-public\.fr ne (?:renseignent|donnent) pas", re.I),
+    re.compile(r"^votre message ne pose pas de question", re.I),
     re.compile(r"^[-*]\s+.+ : https://www\.service-public\.fr/\S+$", re.I),
     re.compile(r"^(?:avertissement|remarque)\s*:", re.I),
 ]

@@ -14,7 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from generation.text import collapse_spaces, content_tokens, split_paragraph
+from generation.reading import read_needs
+from generation.types import Need
 
 
 class MessageError(ValueError):
@@ -25,6 +26,7 @@ class MessageError(ValueError):
 class ParsedMessage:
     text: str  # cleaned: no greeting, signature or quoted reply; truncated if needed
     questions: list[str]
+    needs: list[Need] = field(default_factory=list)  # each question with its situation
     truncated: bool = False
     notices: list[str] = field(default_factory=list)  # French, shown to the agent
 
@@ -41,32 +43,18 @@ _QUOTE_HEADERS = re.compile(
     re.IGNORECASE,
 )
 _GREETING = re.compile(
-    r"^\s*(?:bonjour|bonsoir|salut|hello|madame|monsieur|mesdames|messieurs|cher|chère"
+    r"^\s*(?:bonjour|bonsoir|bjr|bsr|salut|hello|madame|monsieur|mesdames|messieurs|cher|chère"
     r"|à qui de droit|madame,\s*monsieur)\b[^.?!\n]{0,40}[,!.]?\s*$",
     re.IGNORECASE,
 )
 _CLOSING = re.compile(
-    r"^\s*(?:(?:bien |très )?cordialement|bien à vous|salutations|sincères salutations"
-    r"|respectueusement|merci d'avance|merci par avance|d'avance merci|merci beaucoup"
-    r"|merci pour votre (?:aide|réponse)|dans l'attente de votre réponse|bonne journée"
-    r"|bonne soirée|veuillez agréer|je vous prie d'agréer|en vous remerciant|--\s*$)",
+    r"^\s*(?:(?:bien |très |tres )?cordialement|bien à vous|salutations|sincères salutations"
+    r"|respectueusement|d'avance merci|(?:un )?(?:grand )?merci\b(?!\s+de\s+(?:me |m')?(?:dire|indiquer"
+    r"|préciser|preciser|expliquer|renseigner|confirmer))"
+    r"|dans l'attente de votre réponse|bonne journée|je vous remercie|avec mes remerciements"
+    r"|bonne soirée|veuillez agréer|je vous prie d'agréer|en vous remerciant|obrigada|--\s*$)",
     re.IGNORECASE,
 )
-REQUEST_PATTERNS = re.compile(
-    r"\b(?:je (?:voudrais|souhaiterais|souhaite|aimerais|veux|désire)(?: aussi| également| donc| bien)?"
-    r" (?:savoir|connaître|"
-    r"comprendre|être informée?|avoir des informations|des informations|des précisions)"
-    r"|(?:pouvez|pourriez|pourrez)[- ]vous (?:me |m')?(?:dire|indiquer|expliquer|préciser|"
-    r"informer|renseigner|aider|confirmer)"
-    r"|merci de (?:me |m')?(?:dire|indiquer|préciser|expliquer|renseigner|confirmer)"
-    r"|j'aimerais (?:aussi |également )?(?:savoir|connaître|comprendre)"
-    r"|(?:quelles?|quels?) (?:sont|est) (?:les|la|le|mes|mon|ma)"
-    r"|comment (?:faire|puis-je|dois-je|obtenir|demander)"
-    r"|est-ce que|ai-je droit|dois-je|puis-je|peut-on|faut-il)",
-    re.IGNORECASE,
-)
-# Short questions ("Et combien ça coûte ?") get the previous sentence as context.
-_MIN_QUESTION_TOKENS = 3
 
 
 def clean_text(raw: str | bytes) -> str:
@@ -90,9 +78,10 @@ def strip_quoted_reply(lines: list[str]) -> list[str]:
     return kept
 
 
+# "Bonjour, nous venons…", "bonjour je voudrais…", "bjr ma femme et moi…"
 _INLINE_GREETING = re.compile(
-    r"^\s*(?:bonjour|bonsoir|salut|hello|madame,?\s*monsieur|mesdames,?\s*messieurs)"
-    r"(?:\s+(?:madame|monsieur))?\s*[,!.]\s*",
+    r"^\s*(?:bonjour|bonsoir|bjr|bsr|salut|hello|madame,?\s*monsieur|mesdames,?\s*messieurs)"
+    r"(?:\s+(?:madame|monsieur)(?:,?\s*(?:madame|monsieur))?)?\s*(?:[,!.]\s*|\s+(?=\w))",
     re.IGNORECASE,
 )
 
@@ -109,32 +98,9 @@ def strip_greeting_and_signature(lines: list[str]) -> list[str]:
     return lines
 
 
-def _sentences(text: str) -> list[str]:
-    sentences = []
-    for paragraph in re.split(r"\n\s*\n|\n(?=\s*[-*•]\s)", text):
-        for span in split_paragraph(collapse_spaces(paragraph.replace("\n", " "))):
-            sentences.append(span.text)
-    return sentences
-
-
 def extract_questions(text: str, max_questions: int = 3) -> list[str]:
-    sentences = _sentences(text)
-    questions: list[str] = []
-    for index, sentence in enumerate(sentences):
-        if not (sentence.rstrip().endswith("?") or REQUEST_PATTERNS.search(sentence)):
-            continue
-        if len(content_tokens(sentence)) < _MIN_QUESTION_TOKENS and index > 0:
-            previous = sentences[index - 1]
-            if questions and questions[-1] == previous:
-                questions.pop()
-            sentence = f"{previous} {sentence}"
-        if sentence not in questions:
-            questions.append(sentence)
-    if not questions:
-        return [collapse_spaces(text.replace("\n", " "))[:1000]]
-    if len(questions) > max_questions:
-        questions = questions[: max_questions - 1] + [" ".join(questions[max_questions - 1 :])]
-    return questions
+    """The questions of a cleaned message (see generation.reading for the rules)."""
+    return [need.question for need in read_needs(text, max_questions)] or [text[:1000]]
 
 
 def truncate(text: str, limit: int) -> tuple[str, bool]:
@@ -160,9 +126,11 @@ def parse_message(message: str | bytes, *, max_chars: int = 6000, max_questions:
     body = "\n".join(lines).strip() or text
     if not re.search(r"\w", body):
         raise MessageError("message contains no words")
+    needs = read_needs(body, max_questions) or [Need(question=body[:1000], query=body[:1000])]
     return ParsedMessage(
         text=body,
-        questions=extract_questions(body, max_questions),
+        questions=[need.question for need in needs],
+        needs=needs,
         truncated=truncated,
         notices=notices,
     )

@@ -22,6 +22,7 @@ from generation.extractive import ExtractiveDrafter
 from generation.format import (
     ABSTENTION,
     ABSTENTION_FOR_QUESTION,
+    NO_NEAREST,
     build_sources,
     compose,
     render_nearest,
@@ -29,11 +30,13 @@ from generation.format import (
 )
 from generation.injection import MESSAGE_NOTICE, PASSAGE_NOTICE, looks_like_injection, neutralise_passages
 from generation.llm import SYSTEM_PROMPT, LLMDrafter, LLMError
-from generation.message import extract_questions, parse_message
+from generation.message import parse_message
+from generation.reading import formulations, read_needs
+from generation.scope import out_of_scope
 from generation.pii import mask, unmask
 from generation.settings import GenerationSettings, LLMSettings
-from generation.text import citations_in
-from generation.types import Citation, Draft, DraftFormat, DraftMode, SentenceCheck
+from generation.text import citations_in, renumber_citations
+from generation.types import Citation, Draft, DraftFormat, DraftMode, Need, SentenceCheck
 from generation.verify import Verifier, redact_leaks, sanitize
 from retrieval.base import Retriever
 from retrieval.language import foreign_language
@@ -56,11 +59,15 @@ class _Context:
     """Everything known before writing: masked questions and numbered passages."""
 
     questions: list[str]
+    needs: list[Need]  # masked, one per question
     message: str  # masked
     mapping: dict[str, str]
     results: list[SearchResult]
     answerable: list[str]
+    answerable_needs: list[Need]
+    groups: list[list[int]]  # for each answerable need, the numbers of its passages, best first
     unanswered: list[str]
+    unanswered_reasons: list[str | None]  # why no fiche can answer it (generation.scope), if known
     passages: list[Passage]
     confidence: float
     notices: list[str] = field(default_factory=list)
@@ -95,10 +102,12 @@ class DraftService:
         format: DraftFormat = DraftFormat.EMAIL,
         audience: str | None = None,
         k: int | None = None,
+        needs: list[Need] | None = None,
     ) -> Draft:
-        """A verified draft. MessageError (a ValueError) for an empty message."""
+        """A verified draft. MessageError (a ValueError) for an empty message.
+        `needs`: the questions as the agent corrected them (else read from the message)."""
         mode, format = DraftMode(mode), DraftFormat(format)
-        context = self._prepare(message, audience, k)
+        context = self._prepare(message, audience, k, needs)
         if not context.answerable:
             return self._abstain(context, mode, format)
         used_mode, body = self._write(context, mode)
@@ -114,10 +123,11 @@ class DraftService:
         format: DraftFormat = DraftFormat.EMAIL,
         audience: str | None = None,
         k: int | None = None,
+        needs: list[Need] | None = None,
     ) -> Iterator[tuple[str, object]]:
         """Text deltas (str)…, notices ({"event": "notice", "text": str}), then the Draft."""
         mode, format = DraftMode(mode), DraftFormat(format)
-        context = self._prepare(message, audience, k)
+        context = self._prepare(message, audience, k, needs)
         if not context.answerable:
             draft = self._abstain(context, mode, format)
             yield draft.text
@@ -129,7 +139,7 @@ class DraftService:
                 yield self._finish(context, body, DraftMode.LLM, format)
                 return
             yield {"event": "notice", "text": context.notices[-1], "reset": True}
-        body = self.extractive.write_body(context.answerable, context.passages)
+        body = self._write_extractive(context)
         if body.strip():
             draft = self._finish(context, body, DraftMode.EXTRACTIVE, format)
         else:
@@ -139,26 +149,47 @@ class DraftService:
 
     # --- steps ---------------------------------------------------------------------
 
-    def _prepare(self, message: str, audience: str | None, k: int | None) -> _Context:
+    def understand(
+        self, message: str, *, audience: str | None = None, k: int | None = None,
+        needs: list[Need] | None = None, mode: SearchMode | None = None,
+    ) -> tuple[list[Need], list[SearchResult]]:
+        """What the message asks (masked needs) and what the index answers to each need:
+        the reading and retrieval that drafts use (evals measure them apart; `mode`
+        compares search modes, drafts use hybrid)."""
+        context = self._prepare(message, audience, k, needs, mode)
+        return context.needs, context.results
+
+    def _prepare(self, message: str, audience: str | None, k: int | None, needs: list[Need] | None = None,
+                 mode: SearchMode | None = None) -> _Context:
         started = time.perf_counter()
         parsed = parse_message(
             message, max_chars=self.settings.max_message_chars, max_questions=self.settings.max_questions
         )
         masked = mask(parsed.text)
-        questions = extract_questions(masked.text, self.settings.max_questions)
+        if needs:
+            needs = [self._agent_need(need) for need in needs][: self.settings.max_questions]
+        else:
+            needs = read_needs(masked.text, self.settings.max_questions) or [
+                Need(question=masked.text[:1000], query=masked.text[:1000])
+            ]
+        questions = [need.question for need in needs]
         timings = {"parse_ms": _ms(started)}
         retrieval_started = time.perf_counter()
         filters = SearchFilters(audience=audience) if audience else None
         # A BM25-only index (built with --embedder none) cannot answer hybrid queries.
-        mode = SearchMode.BM25 if getattr(self.retriever, "embedder", True) is None else SearchMode.HYBRID
-        results = [
-            self.retriever.search(q, k=k or self.settings.k, mode=mode, filters=filters) for q in questions
-        ]
+        if mode is None:
+            mode = SearchMode.BM25 if getattr(self.retriever, "embedder", True) is None else SearchMode.HYBRID
+        results = self.retriever.search_many(
+            [formulations(need) for need in needs], k=k or self.settings.k, mode=mode, filters=filters
+        )
         timings["retrieval_ms"] = _ms(retrieval_started)
         threshold = self.settings.min_confidence
-        answerable = [q for q, r in zip(questions, results) if r.confidence >= threshold and r.passages]
-        unanswered = [q for q in questions if q not in answerable]
-        passages = self._number_passages([r for q, r in zip(questions, results) if q in answerable])
+        reasons = {i: reason for i, need in enumerate(needs) if (reason := out_of_scope(need, asked=need.asked))}
+        kept = [i for i, r in enumerate(results) if i not in reasons and r.confidence >= threshold and r.passages]
+        answerable = [questions[i] for i in kept]
+        unanswered = [q for i, q in enumerate(questions) if i not in kept]
+        unanswered_reasons = [reasons.get(i) for i in range(len(questions)) if i not in kept]
+        passages, groups = self._number_passages([results[i] for i in kept])
         passages, removed = neutralise_passages(passages)
         notices = list(parsed.notices)
         if foreign := foreign_language(parsed.text):
@@ -169,11 +200,15 @@ class DraftService:
             notices.append(PASSAGE_NOTICE)
         return _Context(
             questions=questions,
+            needs=needs,
             message=masked.text,
             mapping=masked.mapping,
             results=results,
             answerable=answerable,
+            answerable_needs=[needs[i] for i in kept],
+            groups=groups,
             unanswered=unanswered,
+            unanswered_reasons=unanswered_reasons,
             passages=passages,
             confidence=max((r.confidence for r in results), default=0.0),
             notices=notices,
@@ -181,17 +216,28 @@ class DraftService:
             started=started,
         )
 
-    def _number_passages(self, results: list[SearchResult]) -> list[Passage]:
-        """Top passages of each question, interleaved, without duplicates."""
+    @staticmethod
+    def _agent_need(need: Need) -> Need:
+        """A need as the agent wrote it on the page: masked like the message."""
+        question = mask(need.question).text
+        situation = [mask(s).text for s in need.situation if s.strip()]
+        query = " ".join([question, *situation])
+        return Need(question=question, situation=situation, query=query, source="agent")
+
+    def _number_passages(self, results: list[SearchResult]) -> tuple[list[Passage], list[list[int]]]:
+        """Top passages of each question, interleaved, without duplicates; and for each
+        question the numbers of its own passages, best first."""
         per_question = [r.passages[: self.settings.passages_per_question] for r in results]
         numbered: list[Passage] = []
-        seen: set[str] = set()
+        number_of: dict[str, int] = {}
         for rank in range(self.settings.passages_per_question):
             for passages in per_question:
-                if rank < len(passages) and passages[rank].chunk.id not in seen:
-                    seen.add(passages[rank].chunk.id)
-                    numbered.append(passages[rank])
-        return numbered[: self.settings.max_passages]
+                if rank < len(passages) and passages[rank].chunk.id not in number_of:
+                    if len(numbered) < self.settings.max_passages:
+                        numbered.append(passages[rank])
+                        number_of[passages[rank].chunk.id] = len(numbered)
+        groups = [[number_of[p.chunk.id] for p in passages if p.chunk.id in number_of] for passages in per_question]
+        return numbered, groups
 
     def _llm_drafter(self, context: _Context) -> LLMDrafter | None:
         if self._llm is None and self.llm_settings is not None and self.llm_settings.configured:
@@ -205,13 +251,18 @@ class DraftService:
         try:
             if mode == DraftMode.LLM and (drafter := self._llm_drafter(context)) is not None:
                 try:
-                    return DraftMode.LLM, drafter.write_body(context.answerable, context.passages, context.message)
+                    return DraftMode.LLM, drafter.write_body(context.answerable, context.passages, context.message,
+                                                                     needs=context.answerable_needs)
                 except LLMError as exc:
                     log.warning("LLM draft failed, extractive fallback: %s", exc)
                     context.notices.append(LLM_FALLBACK_NOTICE.format(reason=exc))
-            return DraftMode.EXTRACTIVE, self.extractive.write_body(context.answerable, context.passages)
+            return DraftMode.EXTRACTIVE, self._write_extractive(context)
         finally:
             context.timings["write_ms"] = _ms(started)
+
+    def _write_extractive(self, context: _Context) -> str:
+        return self.extractive.write_body(context.answerable, context.passages, context.message,
+                                          needs=context.answerable_needs, groups=context.groups)
 
     def _stream_llm(self, context: _Context):
         """Yields sanitized deltas line by line; returns the body, or None on failure."""
@@ -219,7 +270,8 @@ class DraftService:
         allowed = self._allowed_text(context.passages)
         received, pending = [], ""
         try:
-            for delta in self._llm.stream_body(context.answerable, context.passages, context.message):
+            for delta in self._llm.stream_body(context.answerable, context.passages, context.message,
+                                               needs=context.answerable_needs):
                 received.append(delta)
                 pending += delta
                 if "\n" in pending:
@@ -249,9 +301,13 @@ class DraftService:
 
     def _finish(self, context: _Context, body: str, mode: DraftMode, format: DraftFormat) -> Draft:
         started = time.perf_counter()
+        body, context.passages = renumber_citations(body, context.passages)
         notices = list(context.notices)
         if context.unanswered:
-            body += "\n\n" + "\n".join(ABSTENTION_FOR_QUESTION.format(question=q) for q in context.unanswered)
+            body += "\n\n" + "\n".join(
+                reason or ABSTENTION_FOR_QUESTION.format(question=q)
+                for q, reason in zip(context.unanswered, context.unanswered_reasons)
+            )
             notices.append(PARTIAL_ABSTENTION_NOTICE)
         if mode == DraftMode.LLM:
             body = redact_leaks(body, [SYSTEM_PROMPT, self._llm.system_prompt if self._llm else ""])
@@ -268,8 +324,8 @@ class DraftService:
         cited = [n for n in citations_in(text) if 1 <= n <= len(context.passages)]
         sources = build_sources(cited, context.passages, self._fiche)
         text, checks = self._unmask(text, checks, context.mapping)
-        rendered_sources = render_sources(sources)
-        if rendered_sources:
+        rendered_sources = render_sources(sources) if format == DraftFormat.EMAIL else ""
+        if rendered_sources:  # the short format is pasted without them; the page shows them
             text = f"{text}\n\n{rendered_sources}"
         context.timings["verify_ms"] = _ms(started)
         context.timings["total_ms"] = _ms(context.started)
@@ -278,6 +334,7 @@ class DraftService:
             mode=mode,
             format=format,
             questions=context.questions,
+            needs=context.needs,
             sentences=checks,
             citations=[Citation(n, context.passages[n - 1]) for n in sorted(set(cited))],
             sources=sources,
@@ -288,8 +345,12 @@ class DraftService:
         )
 
     def _abstain(self, context: _Context, mode: DraftMode, format: DraftFormat) -> Draft:
-        nearest = _nearest_fiches(context.results)
-        body = ABSTENTION + ("\n\n" + render_nearest(nearest) if nearest else "")
+        reasons = list(dict.fromkeys(r for r in context.unanswered_reasons if r))
+        searched = [r for r, reason in zip(context.results, context.unanswered_reasons) if not reason]
+        if searched:
+            nearest = _nearest_fiches([r for r in searched if r.confidence >= self.settings.nearest_min_confidence])
+            reasons.append(ABSTENTION + "\n\n" + (render_nearest(nearest) if nearest else NO_NEAREST))
+        body = "\n\n".join(reasons)
         text = compose(body, format)
         checks = Verifier([]).check_all(text)
         context.timings["total_ms"] = _ms(context.started)
@@ -298,6 +359,7 @@ class DraftService:
             mode=mode,
             format=format,
             questions=context.questions,
+            needs=context.needs,
             sentences=checks,
             citations=[],
             sources=[],

@@ -42,6 +42,9 @@ class GenerationSettings(BaseSettings):
     # Below this retrieval confidence the draft abstains for that question. See the
     # docstring of generation/abstention.py for how to recalibrate it.
     min_confidence: float = 0.5
+    # An abstention lists the nearest fiches only for questions searched with at least
+    # this confidence; below, it says that none is close.
+    nearest_min_confidence: float = 0.2
     # Extractive drafter: sentences chosen per question, MMR trade-off.
     sentences_per_question: int = 3
     mmr_lambda: float = 0.7

@@ -100,6 +100,20 @@ def citations_in(text: str) -> list[int]:
     return numbers
 
 
+def renumber_citations(text: str, passages: list) -> tuple[str, list]:
+    """[n] renumbered 1, 2, 3… in order of first appearance, and the passages reordered
+    to match (cited first, then the others in their order). Out-of-range numbers stay."""
+    order = [n for n in citations_in(text) if 1 <= n <= len(passages)]
+    order += [n for n in range(1, len(passages) + 1) if n not in order]
+    new_number = {old: new for new, old in enumerate(order, 1)}
+
+    def replace(match: re.Match) -> str:
+        parts = re.split(r"(\s*[,;]\s*)", match.group(1))
+        return "[" + "".join(str(new_number.get(int(p), p)) if p.strip().isdigit() else p for p in parts) + "]"
+
+    return _CITATION.sub(replace, text), [passages[n - 1] for n in order]
+
+
 def strip_citations(text: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", _CITATION.sub("", text)).strip()
 

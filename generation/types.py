@@ -31,6 +31,20 @@ class Verdict(str, Enum):
 
 
 @dataclass
+class Need:
+    """One question of a message as it is searched: the question with its situation."""
+
+    question: str  # the citizen's words (one sentence, or a follow-up with the one before)
+    situation: list[str] = field(default_factory=list)  # statements it depends on, nearest first
+    query: str = ""  # the search text: question, then situation
+    source: str = "rules"  # "rules", "llm" or "agent" (corrected on the page)
+    asked: bool = True  # False: the message asks nothing, the need is the whole message
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
 class SupportSpan:
     citation: int  # the [n] it belongs to
     start: int  # character offsets in that passage's text
@@ -90,6 +104,7 @@ class Draft:
     abstained: bool = False
     confidence: float = 0.0
     notices: list[str] = field(default_factory=list)  # French, e.g. LLM fallback
+    needs: list[Need] = field(default_factory=list)  # what was understood: each question, its situation
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:

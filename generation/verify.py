@@ -180,6 +180,12 @@ class Verifier:
         check = SentenceCheck(span.text, span.start, span.end, cited, Verdict.SUPPORTED)
         if any(marker in span.text for marker in UNSAFE_MARKERS):
             return self._flag(check, Verdict.UNSAFE_CONTENT)
+        if cited and is_non_claim(span.text):  # "Pour en savoir plus : la fiche « … » [2]."
+            invalid = [n for n in cited if not 1 <= n <= len(self.passages)]
+            if invalid:
+                return self._flag(check, Verdict.INVALID_CITATION, numbers=", ".join(f"[{n}]" for n in invalid))
+            check.verdict = Verdict.NOT_A_CLAIM
+            return check
         if not cited:
             if is_non_claim(span.text) or not content_tokens(span.text):
                 check.verdict = Verdict.NOT_A_CLAIM

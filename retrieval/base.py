@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -38,6 +39,22 @@ class Retriever(ABC):
     ) -> SearchResult:
         """`k` distinct fiches (SearchResult.fiches), and the top passages
         (SearchResult.passages, chunk level) that the generator uses."""
+
+    def search_many(
+        self,
+        needs: Sequence[Sequence[str]],
+        *,
+        k: int = 5,
+        mode: SearchMode = SearchMode.HYBRID,
+        filters: SearchFilters | None = None,
+        passages_per_fiche: int = 3,
+    ) -> list[SearchResult]:
+        """One result per need, from its formulations (several phrasings of one question,
+        main one first). This default searches the main one; an index fuses them all."""
+        return [
+            self.search(formulations[0], k=k, mode=mode, filters=filters, passages_per_fiche=passages_per_fiche)
+            for formulations in needs
+        ]
 
     @abstractmethod
     def fiche(self, fiche_id: str) -> Fiche | None:

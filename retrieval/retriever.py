@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -18,8 +19,8 @@ from retrieval.bm25 import Bm25Settings, FrenchBm25, SparseVec
 from retrieval.confidence import Calibration, calibration_for
 from retrieval.language import FOREIGN_QUERY_NOTICE, foreign_language
 from retrieval.errors import IndexNotFound
-from retrieval.expansion import QueryExpander
-from retrieval.fusion import best_chunks_by_fiche, rank_chunks, rank_fiches
+from retrieval.expansion import QueryExpander, everyday_lexicon
+from retrieval.fusion import best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches
 from retrieval.indexer import check_build, embedder_name
 from retrieval.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, Hit, VectorQuery, VectorStore
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
@@ -28,6 +29,8 @@ from retrieval.versions import EdgeIndex, IndexVersion, VersionedIndex
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
 MIN_CANDIDATES = 50
+TITLE_MATCH_CANDIDATES = 3
+TITLE_MATCH_JACCARD = 0.8
 
 
 class IndexRetriever(Retriever):
@@ -69,7 +72,8 @@ class IndexRetriever(Retriever):
         self._version, self._stamp, self.build_info = version, stamp, info
         self.bm25 = FrenchBm25(Bm25Settings.from_dict(info.get("bm25", {})))
         self.expander = QueryExpander(
-            version.read_meta("acronyms", {}) or {}, version.read_meta("ambiguous_acronyms", []) or []
+            version.read_meta("acronyms", {}) or {}, version.read_meta("ambiguous_acronyms", []) or [],
+            everyday_lexicon(),
         )
         self.calibration = self._calibration or calibration_for(embedder_name(self.embedder))
         self.bm25_calibration = self._calibration or calibration_for("none")
@@ -138,45 +142,81 @@ class IndexRetriever(Retriever):
         passages_per_fiche: int = 3,
     ) -> SearchResult:
         """`search` on a given store with this index's vectors (benchmarks compare engines)."""
+        return self._search_needs(store, [[query]], k=k, mode=mode, filters=filters,
+                                  passages_per_fiche=passages_per_fiche)[0]
+
+    def search_many(
+        self,
+        needs: Sequence[Sequence[str]],
+        *,
+        k: int = 5,
+        mode: SearchMode = SearchMode.HYBRID,
+        filters: SearchFilters | None = None,
+        passages_per_fiche: int = 3,
+    ) -> list[SearchResult]:
+        """One SearchResult per need, each fusing the ranked lists of all its
+        formulations (RRF on fiches, as within one search); the query vectors of every
+        formulation are embedded in one call. The first formulation is the need's main
+        query: it gives the result's `query` and the confidence signals."""
+        self._maybe_follow()
+        return self._search_needs(self._version.store, needs, k=k, mode=mode, filters=filters,
+                                  passages_per_fiche=passages_per_fiche)
+
+    def _search_needs(self, store, needs, *, k, mode, filters, passages_per_fiche) -> list[SearchResult]:
         started = time.perf_counter()
         mode = SearchMode(mode)
-        query = clean_query(query)
+        needs = [[clean_query(q) for q in formulations] for formulations in needs]
+        if not all(needs):
+            raise ValueError("empty query: type a question")
         k = max(1, min(int(k), MAX_K))
         per_fiche = max(1, int(passages_per_fiche))
-        expanded = self.expander.expand(query)
-        sparse = self.bm25.embed_query(expanded)
-        dense = self._embed_query(expanded, mode)
+        expanded = [[self.expander.expand(q) for q in formulations] for formulations in needs]
+        dense = self._embed_queries([q for formulations in expanded for q in formulations], mode)
         embedded = time.perf_counter()
+        results, offset = [], 0
+        for queries, texts in zip(needs, expanded):
+            vectors = dense[offset : offset + len(texts)] if dense is not None else [None] * len(texts)
+            offset += len(texts)
+            results.append(self._search_one(store, queries, texts, vectors, k, mode, filters, per_fiche))
+        done = time.perf_counter()
+        for result in results:  # the embedding call is shared: each result reports it
+            result.timings_ms = {"embed": _ms(started, embedded), **result.timings_ms,
+                                 "total": _ms(started, done)}
+        return results
+
+    def _search_one(self, store, queries, texts, vectors, k, mode, filters, per_fiche) -> SearchResult:
+        started = time.perf_counter()
+        sparse = [self.bm25.embed_query(text) for text in texts]
         limit = max(MIN_CANDIDATES, k * per_fiche * 4)
-        lists = ranked_lists(store, MODE_LISTS[mode], sparse, dense, filters, limit)
+        lists = [ranked_lists(store, MODE_LISTS[mode], s, d, filters, limit) for s, d in zip(sparse, vectors)]
         if mode == SearchMode.HYBRID:
-            fiches = fuse_by_fiche(store, lists, sparse, dense, filters, k, per_fiche)
+            first = title_match(store, lists[0], sparse[0], self.bm25)
+            fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first)
+        elif len(lists) == 1:
+            fiches = group_by_fiche(store, lists[0].get(MODE_LISTS[mode][0], []), k, per_fiche)
         else:
-            fiches = group_by_fiche(store, lists.get(MODE_LISTS[mode][0], []), k, per_fiche)
+            fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche)
         passages = number_passages(fiches)
         searched = time.perf_counter()
-        features = self._signals(store, lists, sparse, dense, filters)
+        features = self._signals(store, lists[0], sparse[0], vectors[0], filters)
+        if mode == SearchMode.HYBRID:
+            features |= fusion_features(lists, fiches[0].fiche_id if fiches else None)
         calibration = self.bm25_calibration if mode == SearchMode.BM25 else self.calibration
         confidence = calibration.probability(features) if fiches else 0.0
         done = time.perf_counter()
         return SearchResult(
-            query=query,
+            query=queries[0],
             mode=mode,
             passages=passages,
             fiches=fiches,
             confidence=round(confidence, 4),
-            expanded_query=expanded,
+            expanded_query=texts[0],
             signals={name: round(value, 4) for name, value in features.items()},
-            notices=query_notices(query),
-            timings_ms={
-                "embed": _ms(started, embedded),
-                "search": _ms(embedded, searched),
-                "confidence": _ms(searched, done),
-                "total": _ms(started, done),
-            },
+            notices=query_notices(queries[0]),
+            timings_ms={"search": _ms(started, searched), "confidence": _ms(searched, done)},
         )
 
-    def _embed_query(self, text: str, mode: SearchMode) -> np.ndarray | None:
+    def _embed_queries(self, texts: list[str], mode: SearchMode) -> np.ndarray | None:
         if mode == SearchMode.BM25:
             return None  # BM25 answers alone, and its confidence uses the BM25-only model
         if self.embedder is None:
@@ -184,7 +224,7 @@ class IndexRetriever(Retriever):
                 f"mode {mode.value!r} needs dense vectors, but the index was built without "
                 "an embedder (--embedder none): use mode 'bm25'"
             )
-        return self.embedder.embed_queries([text])[0]
+        return self.embedder.embed_queries(texts)
 
     def _signals(self, store, lists, sparse: SparseVec, dense, filters) -> dict[str, float]:
         """The confidence features: the passage BM25 list, and the top dense passage."""
@@ -227,21 +267,49 @@ def ranked_lists(store, names, sparse: SparseVec, dense, filters, limit: int) ->
     return dict(zip(names, store.search(queries, filters))) if queries else {}
 
 
-def fuse_by_fiche(store, lists: dict[str, list[Hit]], sparse, dense, filters, k: int, per_fiche: int) -> list[FicheHit]:
-    """The k best fiches by fiche-level RRF over all the lists, each with its best
-    passages by RRF over the passage lists, scored fiche + passage (see retrieval.fusion)."""
-    ranking = rank_fiches(list(lists.values()))[:k]
+def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filters, k: int, per_fiche: int,
+                  first: str | None = None) -> list[FicheHit]:
+    """The k best fiches by fiche-level RRF over all the lists (of every formulation of
+    the query), each with its best passages by RRF over the passage lists, scored
+    fiche + passage (see retrieval.fusion). `sparse` / `dense`: the main query's vectors;
+    `first`: a fiche put first whatever its fused rank (a title match)."""
+    every = [hits for named in lists for hits in named.values()]
+    ranking = put_first(rank_fiches(every), first)[:k]
     chosen = [fiche_id for fiche_id, _ in ranking]
-    groups = best_chunks_by_fiche(rank_chunks(_passage_lists(lists)), chosen, per_fiche)
+    passage_lists = [hits for named in lists for hits in _passage_lists(named)]
+    groups = best_chunks_by_fiche(rank_chunks(passage_lists), chosen, per_fiche)
     missing = [fiche_id for fiche_id, hits in groups.items() if not hits]
     if missing:  # found by their title only: their best passages, ranked after the listed ones
         within = replace(filters or SearchFilters(), fiche_ids=missing)
         extra = ranked_lists(store, PASSAGE_LISTS, sparse, dense, within, per_fiche * len(missing) * 4)
-        after = max(len(hits) for hits in lists.values())
+        after = max((len(hits) for hits in every), default=0)
         groups |= best_chunks_by_fiche(rank_chunks(_passage_lists(extra), after), missing, per_fiche)
     return fiche_hits(
         store, [(fiche_id, score, [Hit(h.chunk_id, score + h.score) for h in groups[fiche_id]]) for fiche_id, score in ranking]
     )
+
+
+def title_match(store, lists: dict[str, list[Hit]], query: SparseVec, bm25: FrenchBm25) -> str | None:
+    """The fiche whose title the query repeats (near) word for word, if any: among the
+    best BM25 title hits, the one whose title terms and the query's overlap by
+    TITLE_MATCH_JACCARD or more."""
+    if query.is_empty:
+        return None
+    hits = lists.get(TITLE_SPARSE, [])[:TITLE_MATCH_CANDIDATES]
+    payloads = store.payloads([h.chunk_id for h in hits]) if hits else {}
+    wanted = set(query.indices)
+    for hit in hits:
+        title = set(bm25.embed_document(payloads.get(hit.chunk_id, {}).get("title", "")).indices)
+        if title and len(wanted & title) / len(wanted | title) >= TITLE_MATCH_JACCARD:
+            return hit.fiche_id
+    return None
+
+
+def put_first(ranking: list[tuple[str, float]], fiche_id: str | None) -> list[tuple[str, float]]:
+    if fiche_id is None or (ranking and ranking[0][0] == fiche_id):
+        return ranking
+    top = ranking[0][1] if ranking else 0.0
+    return [(fiche_id, top + 1e-6)] + [item for item in ranking if item[0] != fiche_id]
 
 
 def _passage_lists(lists: dict[str, list[Hit]]) -> list[list[Hit]]:
@@ -288,6 +356,18 @@ def number_passages(fiches: list[FicheHit]) -> list[Passage]:
     for rank, passage in enumerate(passages, 1):
         passage.rank = rank
     return passages
+
+
+def fusion_features(lists: list[dict[str, list[Hit]]], top_fiche: str | None) -> dict[str, float]:
+    """How much the ranked lists (of every formulation) agree: the share whose first
+    fiche is the fused first, and whose top 3 hold it (robust to long, noisy queries)."""
+    every = [fiche_order(hits) for named in lists for hits in named.values() if hits]
+    if not every or top_fiche is None:
+        return {"lists_first": 0.0, "lists_top3": 0.0}
+    return {
+        "lists_first": sum(order[0] == top_fiche for order in every) / len(every),
+        "lists_top3": sum(top_fiche in order[:3] for order in every) / len(every),
+    }
 
 
 def bm25_features(hits: list[Hit], query_terms: int) -> dict[str, float]:

@@ -55,7 +55,7 @@ def test_prompts_can_be_overridden(openai_server, handmade_passages):
     custom.write_body(["Q1 ?"], handmade_passages[:1], "M1")
     system, user = openai_server.requests[0]["messages"]
     assert system["content"] == "Consigne de test."
-    assert user["content"].startswith("P=[1] ") and user["content"].endswith("Q=- Q1 ? M=M1")
+    assert user["content"].startswith("P=[1] ") and user["content"].endswith("Q=1. Q1 ? M=M1")
 
 
 def test_streaming_yields_deltas_that_make_the_answer(drafter, openai_server, handmade_passages):

@@ -15,12 +15,28 @@ from api.drafting import DraftFailed, DraftRejected, draft_events, run_draft
 from api.models import DraftRecord
 from api.records import AUDIT_ACTIONS, FEEDBACK_REASONS, add_audit, add_feedback, store_draft
 from api.services import Services
-from generation.types import DraftFormat, DraftMode
+from generation.types import DraftFormat, DraftMode, Need
 
 router = APIRouter(prefix="/api", tags=["brouillons"])
 log = logging.getLogger(__name__)
 
 Audience = Literal["particuliers", "professionnels", "associations"]
+
+
+class NeedRequest(BaseModel):
+    """A question as the agent corrected it on the page, with its situation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=1000)
+    situation: list[Annotated[str, Field(max_length=1000)]] = Field(default_factory=list, max_length=6)
+
+    @field_validator("question")
+    @classmethod
+    def question_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
 
 
 class DraftRequest(BaseModel):
@@ -31,6 +47,15 @@ class DraftRequest(BaseModel):
     format: DraftFormat = DraftFormat.EMAIL
     mode: DraftMode = DraftMode.EXTRACTIVE
     stream: bool = False
+    needs: list[NeedRequest] | None = Field(
+        None, max_length=3,
+        description="Les questions telles que l'agent les a corrigées (sinon, lues dans le message)",
+    )
+
+    def need_list(self) -> list[Need] | None:
+        if not self.needs:
+            return None
+        return [Need(question=n.question, situation=list(n.situation), source="agent") for n in self.needs]
 
     @field_validator("message")
     @classmethod
@@ -65,6 +90,12 @@ def _check_message_length(message: str, services: Services) -> None:
         raise HTTPException(422, f"message: {len(message)} characters, above the limit of {limit}")
 
 
+def _needs_option(body: DraftRequest) -> dict:
+    """The corrected needs, passed only when given (other draft services need not know them)."""
+    needs = body.need_list()
+    return {"needs": needs} if needs else {}
+
+
 def _wants_stream(request: Request, body: DraftRequest) -> bool:
     if body.stream or request.query_params.get("stream", "").lower() in ("1", "true", "yes"):
         return True
@@ -82,12 +113,12 @@ def create_draft(
     _check_message_length(body.message, services)
     if _wants_stream(request, body):
         events = draft_events(draft_service, services, principal, body.message, mode=body.mode,
-                              format=body.format, audience=body.audience)
+                              format=body.format, audience=body.audience, **_needs_option(body))
         return StreamingResponse(events, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     try:
         draft = run_draft(draft_service, body.message, mode=body.mode, format=body.format,
-                          audience=body.audience)
+                          audience=body.audience, **_needs_option(body))
     except DraftRejected as exc:
         raise HTTPException(422, f"message: {exc}") from exc
     except DraftFailed as exc:
