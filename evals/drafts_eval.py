@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from evals.datasets import Question
 from evals.judge import JudgeError, LLMJudge
 from evals.metrics import mean, percentiles, precision_recall, span_recall
+from generation.text import strip_citations
 from generation.types import Draft, SentenceCheck, Verdict
 
 DraftFn = Callable[[str], Draft]
@@ -78,7 +79,8 @@ def measure_draft(question: Question, draft: Draft, latency_ms: float) -> DraftO
     )
     if question.answers:
         outcome.span_recall_cited = span_recall(question.answers, [c.passage.text for c in draft.citations])
-        outcome.span_recall_draft = span_recall(question.answers, [draft.text])
+        # The [n] markers are layout: a span cut by its citation is still in the draft.
+        outcome.span_recall_draft = span_recall(question.answers, [strip_citations(draft.text)])
     return outcome
 
 

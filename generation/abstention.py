@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from generation.reading import formulations, read_needs
+from generation.types import Need
 from retrieval.base import Retriever
 from retrieval.types import SearchMode
 
@@ -31,8 +33,14 @@ class ThresholdChoice:
 
 
 def confidences(retriever: Retriever, questions: list[str], k: int = 5) -> list[float]:
+    """The confidence a draft would see for each question (or message): read into its
+    first need and searched with that need's formulations, as drafts do."""
     mode = SearchMode.BM25 if getattr(retriever, "embedder", True) is None else SearchMode.HYBRID
-    return [retriever.search(q, k=k, mode=mode).confidence for q in questions]
+    found = []
+    for question in questions:
+        need = (read_needs(question) or [Need(question=question, query=question)])[0]
+        found.append(retriever.search_many([formulations(need)], k=k, mode=mode)[0].confidence)
+    return found
 
 
 def choose_threshold(in_scope: list[float], out_of_scope: list[float], *, max_false_answers: float = 0.1) -> ThresholdChoice:

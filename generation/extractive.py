@@ -105,12 +105,16 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             text = clean_markdown(unit)
             if text.endswith(":"):
                 items = []
-                while i < len(units) and _LIST_ITEM.match(units[i]) and len(items) < _MAX_LIST_ITEMS:
-                    items.append(clean_markdown(units[i]).rstrip(".;,"))
+                while i < len(units) and _LIST_ITEM.match(units[i]):
+                    if len(items) < _MAX_LIST_ITEMS:  # the rest of a long list is left out, not split off
+                        items.append(clean_markdown(units[i]).rstrip(".;,"))
                     i += 1
                 if not items:
                     continue
                 text = f"{text} {' ; '.join(items)}"
+            elif not _LIST_ITEM.match(unit) and not re.search(r"[.!?…»)]$", text) and len(text.split()) < 10:
+                previous_unit = None
+                continue  # a caption or a label ("Plafond de ressources"), not a sentence
         if text.endswith("?") or _FIRST_PERSON.match(text):
             previous_unit = None
             continue  # a question heading of a Q-R fiche, or a guide's "je…": not an answer
@@ -250,7 +254,8 @@ class ExtractiveDrafter(Drafter):
                 continue
             used.update((c.number, c.position) for c in chosen)
             text = " ".join(self._render(chosen, passages))
-            text += " " + self._read_more(passages[chosen[0].number - 1], chosen[0].number)
+            # On a line of its own: a title may hold a "?" that would split the sentence.
+            text += "\n" + self._read_more(passages[chosen[0].number - 1], chosen[0].number)
             if len(needs) > 1:
                 topic = self._topic(passages[chosen[0].number - 1], topics)
                 topics.append(topic)
@@ -316,6 +321,8 @@ class ExtractiveDrafter(Drafter):
                 break
             if any(_jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE for c in chosen) or pick in chosen:
                 continue
+            if _YES_NO.match(pick.text) and any(_YES_NO.match(c.text) for c in chosen):
+                continue  # one "Oui, …" / "Non, …" per answer: a second may contradict it
             chosen.extend(c for c in self._with_antecedent(pick, pool) if c not in chosen)
         answer_first = [c for c in chosen if c.number == answer.number and c.position <= answer.position]
         others = sorted((c for c in chosen if c not in answer_first), key=lambda c: (c.number, c.position))
@@ -342,23 +349,32 @@ class ExtractiveDrafter(Drafter):
         situation_words = set(question) | set(situation)
         kind = _KIND_SIGNALS.get(question_kind(need.question))
         rank = {n: i for i, n in enumerate(group)}
+        lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
+        top_lexical = max(lexical) or 1.0
         scored = []
         for i, candidate in enumerate(candidates):
-            lexical = index.score(question, i) + 0.4 * index.score(situation, i)
-            score = lexical
+            # Each signal on a comparable scale (about 0..1), weighted by how much it tells.
+            score = 2.0 * lexical[i] / top_lexical
             score += 0.5 * passage_scores[candidate.number] / top_passage
             score += 1.0 / (1 + rank[candidate.number])  # the retriever's order of passages
             if kind is not None and kind.search(candidate.text):
-                score += 1.0
+                score += 0.5
             score += _case_fit(passages[candidate.number - 1], situation_words)
             if candidate.anaphoric:
                 score -= 0.3
-            scored.append((score, candidate, lexical > 0))
+            if _EXAMPLE.match(candidate.text):
+                score -= 1.0  # an example illustrates the rule; it does not state it
+            if len(candidate.text) > _LONG_CANDIDATE:
+                score -= 1.0
+            scored.append((score, candidate, lexical[i] > 0))
         scored.sort(key=lambda item: (-item[0], item[1].number, item[1].position))
         return scored
 
 
 _NEAR_DUPLICATE = 0.6
+_EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
+_YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
+_LONG_CANDIDATE = 450
 _OTHER_FICHE_RELEVANCE = 0.8
 
 
@@ -372,7 +388,7 @@ def _case_fit(passage: Passage, need_words: set[str]) -> float:
         words = set(content_tokens(re.sub(r"^cas\s*:\s*", "", label, flags=re.I)))
         if not words:
             continue
-        fit += 0.8 if words & need_words else -0.5
+        fit += 0.6 if words & need_words else -0.6
     return fit
 
 

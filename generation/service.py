@@ -51,6 +51,9 @@ FOREIGN_MESSAGE_NOTICE = (
     "Le message semble rédigé en {language} : les fiches sont en français, les passages retrouvés "
     "méritent une vérification attentive ; le brouillon est rédigé en français."
 )
+LOW_CONFIDENCE_NOTICE = (
+    "Confiance faible pour « {question} » : vérifiez que la fiche citée répond bien à cette question."
+)
 UNSAFE_NOTICE = "Des liens, adresses ou numéros absents des sources ont été masqués dans le brouillon."
 
 
@@ -68,6 +71,7 @@ class _Context:
     groups: list[list[int]]  # for each answerable need, the numbers of its passages, best first
     unanswered: list[str]
     unanswered_reasons: list[str | None]  # why no fiche can answer it (generation.scope), if known
+    scope: list[str | None]  # per need: why no fiche can answer it, or None
     passages: list[Passage]
     confidence: float
     notices: list[str] = field(default_factory=list)
@@ -189,9 +193,12 @@ class DraftService:
         answerable = [questions[i] for i in kept]
         unanswered = [q for i, q in enumerate(questions) if i not in kept]
         unanswered_reasons = [reasons.get(i) for i in range(len(questions)) if i not in kept]
+        scope = [reasons.get(i) for i in range(len(questions))]
         passages, groups = self._number_passages([results[i] for i in kept])
         passages, removed = neutralise_passages(passages)
         notices = list(parsed.notices)
+        notices += [LOW_CONFIDENCE_NOTICE.format(question=questions[i]) for i in kept
+                    if results[i].confidence < self.settings.low_confidence]
         if foreign := foreign_language(parsed.text):
             notices.append(FOREIGN_MESSAGE_NOTICE.format(language=foreign.name))
         if looks_like_injection(masked.text):
@@ -209,6 +216,7 @@ class DraftService:
             groups=groups,
             unanswered=unanswered,
             unanswered_reasons=unanswered_reasons,
+            scope=scope,
             passages=passages,
             confidence=max((r.confidence for r in results), default=0.0),
             notices=notices,
@@ -345,9 +353,9 @@ class DraftService:
         )
 
     def _abstain(self, context: _Context, mode: DraftMode, format: DraftFormat) -> Draft:
-        reasons = list(dict.fromkeys(r for r in context.unanswered_reasons if r))
-        searched = [r for r, reason in zip(context.results, context.unanswered_reasons) if not reason]
-        if searched:
+        reasons = list(dict.fromkeys(r for r in context.scope if r))
+        searched = [r for r, reason in zip(context.results, context.scope) if not reason]
+        if searched or not reasons:
             nearest = _nearest_fiches([r for r in searched if r.confidence >= self.settings.nearest_min_confidence])
             reasons.append(ABSTENTION + "\n\n" + (render_nearest(nearest) if nearest else NO_NEAREST))
         body = "\n\n".join(reasons)

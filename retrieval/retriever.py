@@ -198,7 +198,10 @@ class IndexRetriever(Retriever):
             fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche)
         passages = number_passages(fiches)
         searched = time.perf_counter()
-        features = self._signals(store, lists[0], sparse[0], vectors[0], filters)
+        # The best-matching formulation speaks for the need: a long situation lowers the
+        # similarity of the main query even when the question alone matches well.
+        signals = [self._signals(store, named, s, d, filters) for named, s, d in zip(lists, sparse, vectors)]
+        features = max(signals, key=lambda f: (f.get("dense_top", 0.0), f.get("bm25_top", 0.0)))
         if mode == SearchMode.HYBRID:
             features |= fusion_features(lists, fiches[0].fiche_id if fiches else None)
         calibration = self.bm25_calibration if mode == SearchMode.BM25 else self.calibration
