@@ -348,6 +348,7 @@ class ExtractiveDrafter(Drafter):
         top_passage = max(passage_scores.values()) or 1.0
         situation_words = set(question) | set(situation)
         kind = _KIND_SIGNALS.get(question_kind(need.question))
+        every_label = [_label_words(label) for n in group for label in case_labels(passages[n - 1])]
         rank = {n: i for i, n in enumerate(group)}
         lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
         top_lexical = max(lexical) or 1.0
@@ -359,7 +360,7 @@ class ExtractiveDrafter(Drafter):
             score += 1.0 / (1 + rank[candidate.number])  # the retriever's order of passages
             if kind is not None and kind.search(candidate.text):
                 score += 0.5
-            score += _case_fit(passages[candidate.number - 1], situation_words)
+            score += _case_fit(passages[candidate.number - 1], situation_words, every_label)
             if candidate.anaphoric:
                 score -= 0.3
             if _EXAMPLE.match(candidate.text):
@@ -378,18 +379,27 @@ _LONG_CANDIDATE = 450
 _OTHER_FICHE_RELEVANCE = 0.8
 
 
-def _case_fit(passage: Passage, need_words: set[str]) -> float:
-    """+ for a case the citizen's words name, - for a case they name nothing of."""
-    labels = case_labels(passage)
-    if not labels:
-        return 0.0
+def _label_words(label: str) -> set[str]:
+    return set(content_tokens(re.sub(r"^cas\s*:\s*", "", label, flags=re.I)))
+
+
+def _case_fit(passage: Passage, need_words: set[str], every_label: list[set[str]]) -> float:
+    """+ for a case whose distinctive words (those its sibling cases lack) the citizen
+    uses, - for a case whose distinctive words they do not use at all."""
     fit = 0.0
-    for label in labels:
-        words = set(content_tokens(re.sub(r"^cas\s*:\s*", "", label, flags=re.I)))
-        if not words:
-            continue
-        fit += 0.6 if words & need_words else -0.6
+    for label in case_labels(passage):
+        words = _label_words(label)
+        others = set().union(*(other for other in every_label if other != words))
+        distinctive = words - others
+        if distinctive:
+            fit += 0.6 if _shares_a_word(distinctive, need_words) else -0.6
     return fit
+
+
+def _shares_a_word(words: set[str], others: set[str]) -> bool:
+    """Stems match, or one is a prefix of the other ("pac" / "pacs", "salari" / "salariee")."""
+    return any(a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)))
+               for a in words for b in others)
 
 
 def _mentions(text: str, label: str) -> bool:

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from generation.extractive import ExtractiveDrafter, candidates_of
+from generation.extractive import ExtractiveDrafter, candidates_of, condition_phrase
 from generation.format import CLOSING, GREETING
 from generation.message import parse_message
-from generation.text import split_sentences
-from generation.types import DraftFormat, Verdict
+from generation.text import renumber_citations, split_sentences
+from generation.types import DraftFormat, Need, Verdict
 from generation.verify import verify
 from retrieval.types import Passage
 
@@ -119,3 +119,88 @@ def test_extractive_drafting_is_instant(handmade_passages):
     p95 = statistics.quantiles(durations, n=20)[18]
     print(f"extractive write p95 {p95:.1f} ms")
     assert p95 <= 300
+
+
+# --- composition: answer first, conditions not breadcrumbs, no guide voice -----------
+
+def passage(fiche_id: str, path: list[str], body: str, number: int = 1, title: str = "Aide au logement") -> Passage:
+    from ingest.model import Chunk
+
+    breadcrumb = [title, *path]
+    chunk = Chunk(id=f"{fiche_id}#{number}", fiche_id=fiche_id, index=number, text=f"{' > '.join(breadcrumb)}\n{body}",
+                  breadcrumb=breadcrumb, title=title, url=f"https://www.service-public.fr/particuliers/vosdroits/{fiche_id}",
+                  date="2020-06-01", type="Fiche d'information", audiences=["particuliers"], themes=[],
+                  words=len(body.split()))
+    return Passage(chunk, 1.0, number)
+
+
+COUPLE = passage("F1", ["Vous vivez en couple (mariage, Pacs, concubinage)", "Revenus maximum"],
+                 "Pour un couple, les revenus ne doivent pas dépasser 16 000 € par an pour toucher l'aide.", 1)
+ALONE = passage("F1", ["Vous vivez seul", "Revenus maximum"],
+                "Les revenus ne doivent pas dépasser 10 000 € par an pour toucher l'aide.", 2)
+
+
+def draft_of(question: str, passages: list[Passage], situation: list[str] = ()) -> str:
+    need = Need(question=question, situation=list(situation), query=question)
+    return ExtractiveDrafter().write_body([question], passages, needs=[need])
+
+
+def test_cases_become_french_conditions_never_breadcrumbs():
+    body = draft_of("Quels revenus maximum pour toucher l'aide ?", [COUPLE, ALONE], ["Je vis seule depuis mon divorce."])
+    assert " > " not in body
+    assert body.startswith("Si vous vivez seul, les revenus ne doivent pas dépasser 10 000 €")
+
+
+def test_the_case_that_matches_the_situation_opens_the_answer():
+    body = draft_of("Quels revenus maximum pour toucher l'aide ?", [ALONE, COUPLE], ["Nous sommes pacsés."])
+    assert body.startswith("Si vous vivez en couple (mariage, Pacs, concubinage), pour un couple")
+
+
+@pytest.mark.parametrize("label, phrase", [
+    ("Cas : Vous êtes locataire", "Si vous êtes locataire, "),
+    ("Salarié du secteur privé", "Si vous êtes salarié du secteur privé, "),
+    ("Pour un mineur", "Pour un mineur, "),
+    ("Cas général", ""),
+    ("Location meublée", "Dans le cas « Location meublée », "),
+])
+def test_condition_phrases(label, phrase):
+    assert condition_phrase(label) == phrase
+
+
+def test_guide_first_person_and_question_headings_are_never_taken():
+    guide = passage("F2", ["Fonctionnaire"], "Je m'informe sur l'âge minimum de départ à la retraite.\n\n"
+                    "Quel est l'âge de départ ?\n\nL'âge minimum de départ à la retraite est fixé à 62 ans.", 1,
+                    title="Je prépare ma retraite")
+    body = draft_of("A quel âge puis-je partir à la retraite ?", [guide])
+    assert "Je m'informe" not in body and "Quel est l'âge de départ ?" not in body
+    assert "L'âge minimum de départ à la retraite est fixé à 62 ans [1]." in body
+
+
+def test_a_sentence_that_points_back_comes_with_the_one_before_it():
+    suspension = passage("F3", ["Suspension"], "Votre permis est suspendu pendant 6 mois par le préfet. "
+                         "Passé ce délai, votre permis de conduire est renvoyé à l'ANTS qui le restitue.", 1,
+                         title="Suspension du permis")
+    body = draft_of("Mon permis est-il renvoyé à l'ANTS ?", [suspension])
+    assert body.index("Votre permis est suspendu pendant 6 mois") < body.index("Passé ce délai")
+
+
+def test_the_answer_to_how_long_opens_with_the_duration(handmade_passages):
+    body = draft_of("Combien de semaines dure le congé de maternité ?", handmade_passages)
+    assert body.split(" [")[0].endswith("est de 16 semaines pour une naissance unique si vous avez moins de 2 enfants")
+
+
+def test_each_question_has_its_paragraph_introduced_and_a_read_more_line(handmade_passages):
+    questions = ["Combien de semaines dure le congé de maternité ?", "La carte d'identité d'un mineur est-elle gratuite ?"]
+    needs = [Need(question=q, query=q) for q in questions]
+    body = ExtractiveDrafter().write_body(questions, handmade_passages, needs=needs)
+    first, second = body.split("\n\n")
+    assert first.startswith("Concernant « Congé de maternité d'une salariée » :\n")
+    assert second.startswith("Concernant « Carte d'identité d'un mineur » :\n")
+    assert "\nPour en savoir plus : la fiche « Carte d'identité d'un mineur » de service-public.fr " \
+           "(mise à jour le 12 mars 2024) [" in second
+
+
+def test_citations_are_renumbered_in_order_of_appearance():
+    text, order = renumber_citations("Un [3]. Deux [1, 3]. Trois [7]. Quatre [2].", ["p1", "p2", "p3", "p4"])
+    assert text == "Un [1]. Deux [2, 1]. Trois [7]. Quatre [3]."
+    assert order == ["p3", "p1", "p2", "p4"]

@@ -6,7 +6,7 @@ import pytest
 
 from ingest.model import GUIDED_SEARCH
 from retrieval.calibrate import OUT_OF_SCOPE
-from retrieval.retriever import MAX_QUERY_CHARS, MODE_LISTS, IndexRetriever, fuse_by_fiche, ranked_lists
+from retrieval.retriever import MAX_QUERY_CHARS, MODE_LISTS, IndexRetriever, fuse_by_fiche, ranked_lists, title_match
 from retrieval.fusion import RRF_K
 from retrieval.store import DENSE, SPARSE
 from retrieval.types import SearchFilters, SearchMode
@@ -176,3 +176,96 @@ def test_acronyms_that_are_also_words_need_capitals():
     assert "Prêt d'accession sociale" in expander.expand("un PAS pour acheter")
     assert expander.expand("demande de logement") == "demande de logement"
     assert "Demandeur d'emploi" in expander.expand("inscrit comme DE")
+
+
+def test_exact_title_fiche_comes_first_in_hybrid_for_every_content_fiche(sample_retriever, sample_fiches):
+    titles: dict[str, list[str]] = {}
+    for fiche in sample_fiches:
+        titles.setdefault(fiche.title, []).append(fiche.id)
+    unique = [f for f in sample_fiches if f.is_content and len(titles[f.title]) == 1 and f.type != GUIDED_SEARCH]
+    missed = [f.title for f in unique if sample_retriever.search(f.title, k=5).fiches[0].fiche_id != f.id]
+    assert missed == []
+
+
+def test_title_match_is_put_first_even_when_fusion_ranks_it_lower(sample_retriever, qr_fiches):
+    fiche = qr_fiches[2]
+    store = sample_retriever.version.store
+    sparse = sample_retriever.bm25.embed_query(fiche.title)
+    dense = sample_retriever.embedder.embed_queries([fiche.title])[0]
+    lists = ranked_lists(store, MODE_LISTS[SearchMode.HYBRID], sparse, dense, None, 50)
+    for name in (SPARSE, DENSE):  # the passages lists no longer find it
+        lists[name] = [h for h in lists[name] if h.fiche_id != fiche.id]
+    fused = fuse_by_fiche(store, [lists], sparse, dense, None, k=5, per_fiche=2)
+    first = title_match(store, lists, sparse, sample_retriever.bm25)
+    assert first == fiche.id
+    guaranteed = fuse_by_fiche(store, [lists], sparse, dense, None, k=5, per_fiche=2, first=first)
+    assert guaranteed[0].fiche_id == fiche.id and guaranteed[0].passages
+    assert [f.fiche_id for f in guaranteed[1:]] == [f.fiche_id for f in fused if f.fiche_id != fiche.id][:4]
+
+
+def test_a_long_query_that_merely_contains_a_title_is_no_title_match(sample_retriever, qr_fiches):
+    fiche = qr_fiches[0]
+    query = f"{fiche.title} Mon voisin fait du bruit la nuit et mon propriétaire ne répond pas à mes courriers."
+    store = sample_retriever.version.store
+    sparse = sample_retriever.bm25.embed_query(query)
+    lists = ranked_lists(store, MODE_LISTS[SearchMode.HYBRID], sparse, None, None, 50)
+    assert title_match(store, lists, sparse, sample_retriever.bm25) is None
+
+
+class CountingEmbedder:
+    """The real embedder, counting its calls."""
+
+    def __init__(self, embedder):
+        self.embedder, self.calls = embedder, []
+        self.name, self.dim = embedder.name, embedder.dim
+
+    def embed_queries(self, texts):
+        self.calls.append(list(texts))
+        return self.embedder.embed_queries(texts)
+
+    def embed_passages(self, texts):
+        return self.embedder.embed_passages(texts)
+
+
+def test_search_many_embeds_every_formulation_of_every_need_in_one_call(sample_index_dir, default_embedder):
+    counting = CountingEmbedder(default_embedder)
+    retriever = IndexRetriever(EdgeIndex(sample_index_dir), counting)
+    try:
+        needs = [["Quel est le prix d'une carte d'identité ?", "carte identité prix"],
+                 ["Comment déclarer une naissance ?"]]
+        results = retriever.search_many(needs, k=3)
+        assert len(counting.calls) == 1 and len(counting.calls[0]) == 3
+        assert [r.query for r in results] == [needs[0][0], needs[1][0]]
+        alone = retriever.search(needs[1][0], k=3)
+        assert [f.fiche_id for f in results[1].fiches] == [f.fiche_id for f in alone.fiches]
+        assert {"lists_first", "lists_top3", "dense_top"} <= set(results[0].signals)
+    finally:
+        retriever.close()
+
+
+def test_a_second_formulation_lifts_the_fiche_it_finds(sample_retriever, qr_fiches):
+    fiche = qr_fiches[3]
+    noisy = "Bonjour, j'ai une question sur ma situation familiale et mes démarches."
+
+    def rank(result):
+        ranked = [f.fiche_id for f in result.fiches]
+        return ranked.index(fiche.id) if fiche.id in ranked else len(ranked)
+
+    fused = sample_retriever.search_many([[noisy, fiche.title]], k=10)[0]
+    alone = sample_retriever.search(noisy, k=10)
+    assert rank(fused) < 10 and rank(fused) < rank(alone)
+    assert fused.query == noisy  # the main formulation names the result
+
+
+def test_everyday_words_bring_the_fiches_words_into_the_query():
+    from retrieval.expansion import EverydayLexicon, QueryExpander, everyday_lexicon
+
+    expander = QueryExpander({}, [], everyday_lexicon())
+    expanded = expander.expand("Mon proprio garde ma caution et je me suis fait flashée")
+    assert "dépôt de garantie" in expanded and "bailleur" in expanded and "contrôle automatisé" in expanded
+    assert expander.expand("Ma carte d'identité est-elle gratuite ?") == "Ma carte d'identité est-elle gratuite ?"
+    lexicon = EverydayLexicon.parse("ct\tcontrôle technique\n")
+    assert lexicon.expansions("le CT de ma voiture") == ["contrôle technique"]
+    assert lexicon.expansions("le contact de ma voiture") == []  # whole words only
+    with pytest.raises(ValueError, match="everyday_words.tsv:1"):
+        EverydayLexicon.parse("caution sans tabulation")
