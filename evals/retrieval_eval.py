@@ -70,7 +70,7 @@ def evaluate_retrieval(
     for mode in modes:
         outcomes[mode.value] = _run_mode(retriever, answerable, mode, ks, progress, understand)
     return {
-        "questions": len(outcomes[modes[0].value]) if modes else len(answerable),
+        "questions": sum(len(_scored_golds(q, understand)) for q in answerable),
         "rows": len(answerable),
         "skipped_without_gold": len(questions) - len(answerable),
         "questions_with_spans": with_spans,
@@ -87,16 +87,25 @@ def _run_mode(retriever, questions, mode, ks, progress, understand=None) -> list
     """Every question in one mode; a mode that fails on its first question (e.g. dense
     on a BM25-only index) stops there instead of failing every question."""
     outcomes = []
-    for question in _progress(questions, mode, progress):
+    for number, question in enumerate(_progress(questions, mode, progress)):
         if question.message and understand is not None:
-            outcomes.extend(_run_message(understand, question, mode, ks))
+            ran = _run_message(understand, question, mode, ks)
         else:
-            outcomes.append(_run_one(retriever, question, mode, ks))
-        if len(outcomes) == 1 and outcomes[0].error:
+            ran = [_run_one(retriever, question, mode, ks)]
+        outcomes.extend(ran)
+        if number == 0 and ran and all(o.error for o in ran):  # an e-mail gives one outcome per question
             if progress:
-                progress(f"{mode.value}: unavailable ({outcomes[0].error})")
+                progress(f"{mode.value}: unavailable ({ran[0].error})")
             break
     return outcomes
+
+
+def _scored_golds(question: Question, understand: UnderstandFn | None) -> list[int]:
+    """The positions of the golds a row is scored on: each non-empty gold of an e-mail
+    read through `understand`, else the row's `gold` alone."""
+    if question.message and understand is not None:
+        return [j for j, gold in enumerate(question.golds) if gold]
+    return [0]
 
 
 def _progress(questions: Sequence[Question], mode: SearchMode, progress: Progress | None):
@@ -139,9 +148,9 @@ def _run_message(understand: UnderstandFn, question: Question, mode: SearchMode,
     except Exception as exc:  # counted as an error, for every question of the e-mail
         elapsed = (time.perf_counter() - start) * 1000
         return [
-            QuestionOutcome(_row_id(question, j), labels[j], _message_kind(j), gold, mode.value, [], {}, elapsed,
-                            error=f"{type(exc).__name__}: {exc}")
-            for j, gold in enumerate(question.golds)
+            QuestionOutcome(_row_id(question, j), labels[j], _message_kind(j), question.golds[j], mode.value, [], {},
+                            elapsed, error=f"{type(exc).__name__}: {exc}")
+            for j in _scored_golds(question, understand)
         ]
     latency_ms = (time.perf_counter() - start) * 1000
     outcomes = []

@@ -92,6 +92,39 @@ def test_draft_is_returned_stored_and_masked(api_client, api_app, api_keys):
     assert actions == ["drafted"]
 
 
+def test_draft_returns_the_needs_it_understood(api_client, api_keys):
+    draft = _draft(api_client, api_keys["agent"])
+    (need,) = draft["needs"]
+    assert "justificatif de domicile" in need["question"] and need["source"] == "rules"
+    assert isinstance(need["situation"], list)
+    assert "jeanne.martin@example.org" not in json.dumps(draft["needs"])
+
+
+def test_draft_from_the_needs_the_agent_corrected(api_client, api_keys):
+    corrected = {"question": "Comment se fait la révision du loyer en cours de bail ?",
+                 "situation": ["Je suis locataire d'un appartement.", "  "]}
+    draft = _draft(api_client, api_keys["agent"], needs=[corrected])
+    assert [(n["question"], n["situation"], n["source"]) for n in draft["needs"]] == [
+        (corrected["question"], ["Je suis locataire d'un appartement."], "agent")]
+    assert draft["questions"] == [corrected["question"]]
+    cited = {c["fiche_id"] for c in draft["citations"]}
+    assert "F1311" in cited and "F32675" not in cited  # the loyer fiche, not the message's ID card one
+
+
+@pytest.mark.parametrize("needs, words", [
+    ([{"question": "   "}], "blank"),
+    ([{"question": ""}], "needs.0.question"),
+    ([{"question": f"Question {n} ?"} for n in range(4)], "at most 3"),
+    ([{"question": "Loyer ?", "situation": "locataire"}], "situation"),
+])
+def test_bad_needs_are_refused(api_client, api_app, api_keys, needs, words):
+    response = api_client.post("/api/drafts", json={"message": MESSAGE, "needs": needs},
+                               headers=auth(api_keys["agent"]))
+    assert response.status_code == 422, response.text
+    assert words in response.json()["detail"]
+    assert _count(api_app, DraftRecord) == 0
+
+
 def test_agents_read_only_their_own_drafts_admin_reads_all(api_client, api_keys):
     draft = _draft(api_client, api_keys["agent"])
     path = f"/api/drafts/{draft['id']}"

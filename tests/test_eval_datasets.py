@@ -65,3 +65,38 @@ def test_shared_piaf_sets_are_valid(evalsets_dir):
     for name in ("piaf_questions_spf.jsonl", "piaf_spf_qr_spans.jsonl"):
         questions = load_dataset(evalsets_dir / name)
         assert questions and all(q.gold for q in questions)
+
+
+EMAIL_ROW = {"id": "m", "question": "Révision du loyer", "gold": ["F1311"],
+             "message": "Bonjour, comment se fait la révision du loyer ? Et quel préavis pour partir ?",
+             "gold_q2": ["F1168", "F929"], "question_q2": "Préavis du locataire"}
+
+
+def test_message_row_loads_with_golds_and_labels_per_question(tmp_path):
+    (question,) = load_dataset(write_lines(tmp_path / "emails.jsonl", [json.dumps(EMAIL_ROW)]))
+    assert question.message == EMAIL_ROW["message"]
+    assert question.golds == [["F1311"], ["F1168", "F929"]]
+    assert question.labels == ["Révision du loyer", "Préavis du locataire"]
+    plain = Question("p", "Quel préavis ?", ["F1168"])
+    assert plain.message is None and plain.golds == [["F1168"]] and plain.labels == ["Quel préavis ?"]
+
+
+def test_golds_stop_at_the_first_missing_number():
+    question = Question("m", "q", ["F1"], extra={"gold_q2": ["F2"], "gold_q4": ["F4"], "question_q2": "deux"})
+    assert question.golds == [["F1"], ["F2"]]
+    assert question.labels == ["q", "deux"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"message": "  \n "}, "'message' must be a non-empty string"),
+    ({"message": 12}, "'message' must be a non-empty string"),
+    ({"gold_q2": "F1168"}, "'gold_q2' must be a list of fiche IDs"),
+    ({"gold_q2": ["préavis"]}, "'gold_q2' must be a list of fiche IDs"),
+    ({"gold_q3": [1168]}, "'gold_q3' must be a list of fiche IDs"),
+])
+def test_invalid_message_fields_are_named(tmp_path, change, message):
+    good = json.dumps({"id": "ok", "question": "Bonjour ?", "gold": ["F1"]})
+    path = write_lines(tmp_path / "emails.jsonl", [good, json.dumps(EMAIL_ROW | change)])
+    with pytest.raises(DatasetError) as error:
+        load_dataset(path)
+    assert f"emails.jsonl:2: {message}" in str(error.value)

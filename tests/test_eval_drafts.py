@@ -7,7 +7,9 @@ import pytest
 
 from evals.cli import eval_group
 from evals.judge import JudgeError, parse_verdict, strip_citations
-from tests.fixtures.evals import run_json
+from tests.fixtures.evals import EMAIL, draft_fn, run_json
+
+NEED_KEYS = ("question", "situation", "query", "source", "asked")
 
 DETERMINISTIC = ("citation_coverage", "citation_validity", "support_rate", "unsupported_numbers",
                  "abstention_precision", "abstention_recall", "latency_p50_ms", "latency_p95_ms")
@@ -100,3 +102,50 @@ def test_uncovered_set_with_gold_is_refused(sample_index_dir, sample_questions_f
     result = cli_runner.invoke(eval_group, drafts_args(sample_questions_file, sample_index_dir,
                                                        "--uncovered", str(sample_questions_file)))
     assert result.exit_code == 1 and "must have an empty gold list" in result.output
+
+
+# --- e-mail rows: drafted from the message, what was understood kept -----------------
+
+def _rows(run):
+    return {r["id"]: r for r in run["per_question"]}
+
+
+def test_email_row_is_drafted_from_its_message(email_drafts_run, sample_draft_service):
+    row = _rows(email_drafts_run)["bail"]
+    assert not row["error"] and not row["abstained"]
+    assert row["text"] == draft_fn(sample_draft_service)(EMAIL).text  # not a draft of the label
+    assert [sorted(n) for n in row["needs"]] == [sorted(NEED_KEYS)] * 2
+    assert "révision du loyer" in row["needs"][0]["question"] and "préavis" in row["needs"][1]["question"]
+    assert all(n["situation"] == ["je suis locataire d'un appartement à Lyon."] for n in row["needs"])
+    assert row["cited_gold"] is True and row["cited_later_gold"] == [True]
+    assert email_drafts_run["metrics"]["cited_later_gold_rate"] == 1.0
+    plain = _rows(email_drafts_run)["plain"]
+    assert plain["needs"] == [] and plain["cited_later_gold"] == [] and plain["text"]
+
+
+def test_cited_later_gold_is_one_flag_per_later_question_with_gold(sample_draft_service):
+    from evals.datasets import Question
+    from evals.drafts_eval import measure_draft
+
+    draft = draft_fn(sample_draft_service)(EMAIL)
+    cited = {c.passage.fiche_id for c in draft.citations}
+    assert {"F1311", "F1168"} <= cited and "F1043" not in cited
+    question = Question("m", "q", ["F1311"], extra={"message": EMAIL, "gold_q2": ["F1043"], "gold_q3": [],
+                                                    "gold_q4": ["F1168"]})
+    assert measure_draft(question, draft, 1.0).cited_later_gold == [False, True]
+
+
+def test_span_cut_by_a_citation_marker_is_found_in_the_draft(sample_draft_service):
+    from evals.datasets import Question
+    from evals.drafts_eval import measure_draft
+    from evals.metrics import normalise
+    from generation.text import strip_citations
+
+    draft = draft_fn(sample_draft_service)(EMAIL)
+    cut = re.search(r"([^\s\[\]]+ [^\s\[\]]+) \[\d+\]\. ([^\s\[\]]+ [^\s\[\]]+)", draft.text)
+    assert cut, draft.text
+    span = f"{cut.group(1)}. {cut.group(2)}"
+    assert normalise(span) not in normalise(draft.text) and span in strip_citations(draft.text)
+    question = Question("m", "q", ["F1311"], answers=[span, "une phrase qui n'est dans aucun brouillon"],
+                        extra={"message": EMAIL})
+    assert measure_draft(question, draft, 1.0).span_recall_draft == 0.5

@@ -48,3 +48,67 @@ def test_baseline_files_are_checked(tmp_path):
         load_baseline(path, "retrieval")
     with pytest.raises(BaselineError, match="no such baseline file"):
         load_baseline(tmp_path / "missing.json", "retrieval")
+
+
+# --- reports of runs on e-mail rows --------------------------------------------------
+
+EMAILS_TITLE = "Per e-mail: what was understood, what was retrieved"
+
+
+def _sections(out_dir):
+    """The e-mail section of report.md and of report.html ("" when absent)."""
+    markdown = (out_dir / "report.md").read_text(encoding="utf-8")
+    html = (out_dir / "report.html").read_text(encoding="utf-8")
+    return _between(markdown, f"## {EMAILS_TITLE}", "## Plots"), _between(html, f"<h2>{EMAILS_TITLE}</h2>", "<h2>Plots</h2>")
+
+
+def _between(text, start, end):
+    return text.split(start, 1)[1].split(end, 1)[0] if start in text else ""
+
+
+def test_retrieval_report_shows_each_need_searched(tmp_path, email_retrieval_run):
+    from markupsafe import escape
+
+    from evals.report import write_report
+
+    write_report(email_retrieval_run, tmp_path)
+    markdown, html = _sections(tmp_path)
+    needs = {r["id"]: r["need"] for r in email_retrieval_run["per_question"] if r["mode"] == "hybrid" and r["need"]}
+    assert set(needs) == {"bail", "bail#q2"}
+    for row_id, need in needs.items():
+        assert f"| {row_id} | {need['question']}" in markdown
+        assert f"<tr><td>{row_id}</td><td><strong>{escape(need['question'])}</strong>" in html
+    assert "plain" not in markdown and "plain" not in html  # rows without message are not e-mails
+
+
+def test_drafts_report_shows_the_questions_understood(tmp_path, email_drafts_run):
+    from markupsafe import escape
+
+    from evals.report import write_report
+
+    write_report(email_drafts_run, tmp_path)
+    markdown, html = _sections(tmp_path)
+    (row,) = [r for r in email_drafts_run["per_question"] if r["id"] == "bail"]
+    assert markdown.count("\n| bail |") == 1 and "<tr><td>bail</td>" in html
+    for number, need in enumerate(row["needs"], 1):
+        assert f"{number}. {need['question']}" in markdown
+        assert f"<p>{number}. {escape(need['question'])}</p>" in html
+    assert "plain" not in markdown and "plain" not in html
+
+
+def test_runs_without_message_rows_have_no_email_section(tmp_path, email_questions, sample_retriever,
+                                                         sample_draft_service):
+    from evals.drafts_eval import evaluate_drafts
+    from evals.report import write_report
+    from evals.retrieval_eval import evaluate_retrieval
+    from retrieval.types import SearchMode
+    from tests.fixtures.evals import draft_fn, understand_fn
+
+    plain = [q for q in email_questions if q.message is None]
+    retrieval = evaluate_retrieval(sample_retriever, plain, modes=(SearchMode.BM25,),
+                                   understand=understand_fn(sample_draft_service))
+    drafts = evaluate_drafts(draft_fn(sample_draft_service), plain)
+    for name, result in (("retrieval", retrieval), ("drafts", drafts)):
+        write_report({"benchmark": name, **result}, tmp_path / name)
+        assert (tmp_path / name / "report.md").is_file()
+        assert _sections(tmp_path / name) == ("", ""), name

@@ -6,7 +6,7 @@ import pytest
 
 from evals.cli import GATE_FAILED_EXIT, eval_group
 from evals.metrics import mean
-from tests.fixtures.evals import RUN_LIMIT
+from tests.fixtures.evals import EMAIL, EMAIL_ROW, PLAIN_ROW, RUN_LIMIT
 
 MODES = ("bm25", "dense", "hybrid")
 REQUIRED = ("hit@1", "hit@5", "mrr@10", "ndcg@10", "recall@5", "span_recall@5", "latency_p50_ms", "latency_p95_ms",
@@ -136,6 +136,86 @@ def test_a_mode_the_index_cannot_serve_is_reported_not_fatal(tmp_path, cli_runne
     ])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert data["questions"] == 3  # the set's, not those of the first mode, which stopped
     assert data["metrics"]["dense"]["questions"] == 0 and "dense" in data["metrics"]["dense"]["error"]
     assert data["metrics"]["bm25"]["questions"] == 3 and data["metrics"]["bm25"]["errors"] == 0
     assert "| hit@1 | — |" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+
+
+# --- e-mail rows: read as drafts read them, one outcome per gold question ------------
+
+def _outcomes(result, mode):
+    return {r["id"]: r for r in result["per_question"] if r["mode"] == mode}
+
+
+def test_gold_fiches_of_the_email_row_are_in_the_sample(sample_retriever):
+    assert sample_retriever.fiche("F1311").title.startswith("Révision du loyer en cours de bail")
+    assert sample_retriever.fiche("F1168").title.startswith("Préavis et formalités du congé donné par le locataire")
+
+
+def test_email_row_gives_one_outcome_per_gold_question(email_retrieval_run):
+    from evals.retrieval_eval import FIRST_QUESTION, LATER_QUESTION
+
+    assert email_retrieval_run["rows"] == 2 and email_retrieval_run["questions"] == 3  # 2 from the e-mail
+    for mode in ("bm25", "hybrid"):
+        outcomes = _outcomes(email_retrieval_run, mode)
+        assert set(outcomes) == {"bail", "bail#q2", "plain"}
+        first, later = outcomes["bail"], outcomes["bail#q2"]
+        assert (first["kind"], later["kind"]) == (FIRST_QUESTION, LATER_QUESTION)
+        assert (first["question"], later["question"]) == ("Révision du loyer (label)", "Préavis du locataire (label)")
+        assert (first["gold"], later["gold"]) == (["F1311"], ["F1168"])
+        assert first["needs_read"] == later["needs_read"] == 2 and not first["error"]
+        assert "révision du loyer" in first["need"]["question"] and "préavis" in later["need"]["question"]
+        assert first["need"]["situation"] == ["je suis locataire d'un appartement à Lyon."]
+        assert "F1311" in first["ranked"][:5] and first["figures"]["hit@5"] == 1.0
+        assert set(email_retrieval_run["by_kind"][mode]) == {FIRST_QUESTION, LATER_QUESTION, "all"}
+        assert email_retrieval_run["by_kind"][mode][LATER_QUESTION]["questions"] == 1
+
+
+def test_the_jth_gold_is_scored_on_the_jth_need(email_retrieval_run, sample_draft_service):
+    from evals.metrics import ranking_metrics
+    from retrieval.types import SearchMode
+
+    needs, results = sample_draft_service.understand(EMAIL, mode=SearchMode.HYBRID, k=10)
+    outcomes = _outcomes(email_retrieval_run, "hybrid")
+    for j, row_id in enumerate(("bail", "bail#q2")):
+        ranked = [hit.fiche_id for hit in results[j].fiches]
+        assert outcomes[row_id]["need"] == needs[j].to_dict()
+        assert outcomes[row_id]["ranked"] == ranked
+        assert outcomes[row_id]["figures"] == ranking_metrics(ranked, outcomes[row_id]["gold"], [1, 3, 5, 10])
+    assert outcomes["bail"]["ranked"] != outcomes["bail#q2"]["ranked"]
+
+
+def test_rows_without_message_or_understand_are_searched_on_their_question(email_retrieval_run, sample_retriever,
+                                                                           email_questions):
+    from evals.retrieval_eval import evaluate_retrieval
+    from retrieval.types import SearchMode
+
+    plain = _outcomes(email_retrieval_run, "bm25")["plain"]
+    searched = sample_retriever.search(PLAIN_ROW["question"], k=10, mode=SearchMode.BM25)
+    assert plain["ranked"] == [hit.fiche_id for hit in searched.fiches]
+    assert plain["need"] == {} and plain["needs_read"] == 0 and plain["kind"] == ""
+    # Without `understand`, the e-mail row is one question: its label.
+    alone = evaluate_retrieval(sample_retriever, email_questions[:1], modes=(SearchMode.BM25,))
+    (row,) = alone["per_question"]
+    searched = sample_retriever.search(EMAIL_ROW["question"], k=10, mode=SearchMode.BM25)
+    assert row["id"] == "bail" and row["need"] == {} and row["ranked"] == [h.fiche_id for h in searched.fiches]
+
+
+def test_a_mode_the_index_cannot_serve_stops_on_a_first_email_row(sample_bm25_index_dir, email_questions):
+    from evals.retrieval_eval import evaluate_retrieval
+    from evals.runtime import draft_service
+    from retrieval import open_retriever
+    from retrieval.types import SearchMode
+    from tests.fixtures.evals import understand_fn
+
+    retriever = open_retriever(index_dir=sample_bm25_index_dir, embedder_spec="none")
+    try:
+        result = evaluate_retrieval(retriever, email_questions, modes=(SearchMode.DENSE, SearchMode.BM25),
+                                    understand=understand_fn(draft_service(retriever)))
+    finally:
+        retriever.close()
+    dense = [r for r in result["per_question"] if r["mode"] == "dense"]
+    assert [r["id"] for r in dense] == ["bail", "bail#q2"] and all(r["error"] for r in dense)
+    assert result["metrics"]["dense"]["questions"] == 0 and result["metrics"]["bm25"]["questions"] == 3
+    assert result["questions"] == 3  # counted on the set, not on the mode that stopped
