@@ -140,8 +140,10 @@ def build_sets_command(source: str, out_dir: Path, seed: int, max_per_kind: int)
 @click.option("--limit", default=0, help="Evaluate the first N questions only (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write a report here.")
+@click.option("--reader", type=click.Choice(["rules", "llm"]), default=None,
+              help="Who reads e-mail rows (`message`): rules, or the LLM (GUICHET_LLM_BASE_URL). Default: the settings'.")
 @baseline_options
-def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, limit, as_json, report, baseline,
+def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, limit, as_json, report, reader, baseline,
                       gate_metric, max_drop) -> None:
     """hit@k, recall@k, MRR@10, nDCG@10, answer-span recall@k and latency, per mode."""
     from evals.retrieval_eval import evaluate_retrieval
@@ -158,7 +160,7 @@ def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, lim
     baseline_result = read_baseline(baseline, "retrieval", gate_metric)
     retriever = open_retriever_or_fail(index_dir, embedder)
     questions, dropped = _select(questions, retriever, only_indexed, limit)
-    service = draft_service(retriever)
+    service = draft_service(retriever, reader=_checked_reader(reader))
 
     def understand(message: str, mode, k: int):
         return service.understand(message, mode=mode, k=k)
@@ -166,10 +168,18 @@ def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, lim
     result = {"benchmark": "retrieval"}
     result |= evaluate_retrieval(retriever, questions, modes=search_modes, ks=ks, progress=progress,
                                  understand=understand)
-    result["config"] = snapshot(dataset=dataset, index_dir=index_dir, embedder=embedder, only_indexed=only_indexed,
+    result["config"] = snapshot(dataset=dataset, index_dir=index_dir, embedder=embedder, reader=service.settings.reader, only_indexed=only_indexed,
                                 dropped_not_indexed=dropped, limit=limit, index=retriever.index_info())
     finish(result, as_json=as_json, report=report, baseline_result=baseline_result, gate_metric=gate_metric, max_drop=max_drop,
            table=_retrieval_table)
+
+
+def _checked_reader(reader: str | None) -> str | None:
+    from generation.settings import LLMSettings
+
+    if reader == "llm" and not LLMSettings().configured:
+        raise click.ClickException("--reader llm needs an endpoint: set GUICHET_LLM_BASE_URL")
+    return reader
 
 
 def _select(questions, retriever, only_indexed: bool, limit: int):
@@ -214,9 +224,11 @@ def _cell(value) -> str:
               help="LLM-judge faithfulness (default: on when GUICHET_LLM_BASE_URL is set).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--reader", type=click.Choice(["rules", "llm"]), default=None,
+              help="Who reads the messages: rules, or the LLM (GUICHET_LLM_BASE_URL). Default: the settings'.")
 @baseline_options
 def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, limit, judge, as_json, report,
-                   baseline, gate_metric, max_drop) -> None:
+                   reader, baseline, gate_metric, max_drop) -> None:
     """Citation coverage and validity, support rate, span recall, abstention, latency."""
     from evals.drafts_eval import evaluate_drafts
     from evals.judge import LLMJudge
@@ -238,7 +250,7 @@ def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, 
         raise click.ClickException("--judge needs an endpoint: set GUICHET_LLM_BASE_URL")
     retriever = open_retriever_or_fail(index_dir, embedder)
     questions, dropped = _select(questions, retriever, only_indexed, limit)
-    service = draft_service(retriever, llm_settings)
+    service = draft_service(retriever, llm_settings, reader=_checked_reader(reader))
     judge_client = LLMJudge(llm_settings) if (judge is None and llm_settings.configured) or judge else None
 
     def draft(message: str):
@@ -250,7 +262,7 @@ def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, 
     finally:
         if judge_client:
             judge_client.close()
-    result["config"] = snapshot(dataset=dataset, uncovered=uncovered, mode=mode, index_dir=index_dir,
+    result["config"] = snapshot(dataset=dataset, uncovered=uncovered, mode=mode, reader=service.settings.reader, index_dir=index_dir,
                                 embedder=embedder, only_indexed=only_indexed, dropped_not_indexed=dropped,
                                 limit=limit, llm_model=llm_settings.model if llm_settings.configured else None,
                                 index=retriever.index_info())

@@ -21,11 +21,14 @@ def open_retriever(index_dir: Path | None, embedder: str = "auto"):
     return open_index_retriever(index_dir=index_dir, embedder_spec=embedder)
 
 
-def draft_service(retriever, llm_settings=None):
+def draft_service(retriever, llm_settings=None, reader: str | None = None):
+    """The draft service as the API builds it; `reader` ("rules" or "llm") overrides
+    GUICHET_GENERATION_READER, to measure both readings."""
     from generation.service import DraftService
-    from generation.settings import LLMSettings
+    from generation.settings import GenerationSettings, LLMSettings
 
-    return DraftService(retriever, llm_settings or LLMSettings())
+    settings = GenerationSettings(reader=reader) if reader else GenerationSettings()
+    return DraftService(retriever, llm_settings or LLMSettings(), settings=settings)
 
 
 def known_fiches(retriever, fiche_ids: set[str]) -> set[str]:

@@ -30,6 +30,7 @@ from generation.format import (
 )
 from generation.injection import MESSAGE_NOTICE, PASSAGE_NOTICE, looks_like_injection, neutralise_passages
 from generation.llm import SYSTEM_PROMPT, LLMDrafter, LLMError
+from generation.llm_reading import LLMReader
 from generation.message import parse_message
 from generation.reading import formulations, read_needs
 from generation.scope import out_of_scope
@@ -45,6 +46,7 @@ from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, Search
 log = logging.getLogger(__name__)
 
 LLM_FALLBACK_NOTICE = "Brouillon extractif (sans modèle de langue) : {reason}."
+LLM_READING_NOTICE = "Questions relevées par les règles (sans modèle de langue) : {reason}."
 LLM_NOT_CONFIGURED = "aucun modèle de langue n'est configuré (GUICHET_LLM_BASE_URL)"
 PARTIAL_ABSTENTION_NOTICE = "Certaines questions sont restées sans réponse faute de fiche pertinente."
 FOREIGN_MESSAGE_NOTICE = (
@@ -88,6 +90,7 @@ class DraftService:
         settings: GenerationSettings | None = None,
         embedder=None,
         llm_drafter: LLMDrafter | None = None,
+        llm_reader: LLMReader | None = None,
     ):
         self.retriever = retriever
         self.settings = settings or GenerationSettings()
@@ -95,6 +98,7 @@ class DraftService:
         self.embedder = embedder  # optional semantic support in verification
         self.extractive = ExtractiveDrafter(self.settings)
         self._llm = llm_drafter
+        self._reader: LLMReader | None = llm_reader
 
     # --- public API ------------------------------------------------------------------
 
@@ -170,12 +174,11 @@ class DraftService:
             message, max_chars=self.settings.max_message_chars, max_questions=self.settings.max_questions
         )
         masked = mask(parsed.text)
+        reading_notices: list[str] = []
         if needs:
             needs = [self._agent_need(need) for need in needs][: self.settings.max_questions]
         else:
-            needs = read_needs(masked.text, self.settings.max_questions) or [
-                Need(question=masked.text[:1000], query=masked.text[:1000])
-            ]
+            needs = self._read(masked.text, reading_notices)
         questions = [need.question for need in needs]
         timings = {"parse_ms": _ms(started)}
         retrieval_started = time.perf_counter()
@@ -196,7 +199,7 @@ class DraftService:
         scope = [reasons.get(i) for i in range(len(questions))]
         passages, groups = self._number_passages([results[i] for i in kept])
         passages, removed = neutralise_passages(passages)
-        notices = list(parsed.notices)
+        notices = list(parsed.notices) + reading_notices
         notices += [LOW_CONFIDENCE_NOTICE.format(question=questions[i]) for i in kept
                     if results[i].confidence < self.settings.low_confidence]
         if foreign := foreign_language(parsed.text):
@@ -223,6 +226,20 @@ class DraftService:
             timings=timings,
             started=started,
         )
+
+    def _read(self, masked_message: str, notices: list[str]) -> list[Need]:
+        """The needs of the masked message: by the language model when so configured
+        (its failures noticed), else, or then, by the rules."""
+        limit = self.settings.max_questions
+        if self.settings.reader == "llm" and self.llm_settings is not None and self.llm_settings.configured:
+            try:
+                if self._reader is None:
+                    self._reader = LLMReader(self.llm_settings)
+                return self._reader.read(masked_message, limit)
+            except LLMError as exc:
+                log.warning("LLM reading failed, rule-based reading: %s", exc)
+                notices.append(LLM_READING_NOTICE.format(reason=exc))
+        return read_needs(masked_message, limit) or [Need(question=masked_message[:1000], query=masked_message[:1000])]
 
     @staticmethod
     def _agent_need(need: Need) -> Need:

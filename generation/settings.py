@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -35,6 +37,9 @@ class GenerationSettings(BaseSettings):
     # A message longer than this is truncated (with a notice) before analysis.
     max_message_chars: int = 6000
     max_questions: int = 3
+    # Who reads the message into needs: "rules" (generation.reading, the default) or
+    # "llm" (generation.llm_reading, when GUICHET_LLM_BASE_URL is set; rules as fallback).
+    reader: Literal["rules", "llm"] = "rules"
     # Passages retrieved per question, and kept in the numbered list overall.
     k: int = 5
     passages_per_question: int = 4

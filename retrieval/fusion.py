@@ -23,12 +23,15 @@ from retrieval.store import Hit
 RRF_K = 60
 
 
-def rrf_scores(ranked_keys: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
-    """Fused score of each key over lists of keys, each best first and without repeats."""
+def rrf_scores(ranked_keys: Sequence[Sequence[str]], k: int = RRF_K,
+               weights: Sequence[float] | None = None) -> dict[str, float]:
+    """Fused score of each key over lists of keys, each best first and without repeats;
+    `weights` (one per list, default 1) scale each list's contribution."""
     scores: dict[str, float] = defaultdict(float)
-    for keys in ranked_keys:
+    for index, keys in enumerate(ranked_keys):
+        weight = weights[index] if weights is not None else 1.0
         for rank, key in enumerate(keys, 1):
-            scores[key] += 1.0 / (k + rank)
+            scores[key] += weight / (k + rank)
     return scores
 
 
@@ -37,9 +40,9 @@ def fiche_order(hits: list[Hit]) -> list[str]:
     return list(dict.fromkeys(hit.fiche_id for hit in hits))
 
 
-def rank_fiches(lists: Sequence[list[Hit]]) -> list[tuple[str, float]]:
+def rank_fiches(lists: Sequence[list[Hit]], weights: Sequence[float] | None = None) -> list[tuple[str, float]]:
     """(fiche ID, fused score), best first; ties keep the order of first appearance."""
-    scores = rrf_scores([fiche_order(hits) for hits in lists])
+    scores = rrf_scores([fiche_order(hits) for hits in lists], weights=weights)
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
