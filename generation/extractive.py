@@ -45,6 +45,11 @@ class Candidate:
     anaphoric: bool = False  # means nothing without the candidate before it
 
 
+# Lines that name an online service or a form: links for the agent, not sentences of a reply.
+_SERVICE_LINE = re.compile(
+    r"^(?:téléservice|teleservice|formulaire|simulateur|modèle de document|modele de document|où s'adresser"
+    r"|ou s'adresser|service en ligne|pour en savoir plus|et aussi|voir aussi|cerfa)\b", re.I
+)
 # Callout labels of the fiches: the content stays, the label goes.
 _CALLOUT = re.compile(r"^(?:à savoir|a savoir|à noter|a noter|attention|important|rappel|exemple)\s*:\s*", re.I)
 # Guide fiches ("Je…" steps) speak in the citizen's first person: not a reply's voice.
@@ -115,7 +120,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             elif not _LIST_ITEM.match(unit) and not re.search(r"[.!?…»)]$", text) and len(text.split()) < 10:
                 previous_unit = None
                 continue  # a caption or a label ("Plafond de ressources"), not a sentence
-        if text.endswith("?") or _FIRST_PERSON.match(text):
+        if text.endswith("?") or _FIRST_PERSON.match(text) or _SERVICE_LINE.match(text):
             previous_unit = None
             continue  # a question heading of a Q-R fiche, or a guide's "je…": not an answer
         tokens = content_tokens(text)
@@ -241,27 +246,40 @@ class ExtractiveDrafter(Drafter):
         """`needs`: each question with its situation (else the questions alone);
         `groups`: for each question, the numbers of the passages retrieved for it, best
         first (else every passage, in order)."""
+        return "\n\n".join(p for p in self.write_paragraphs(questions, passages, needs=needs, groups=groups) if p)
+
+    def write_paragraphs(
+        self,
+        questions: list[str],
+        passages: list[Passage],
+        *,
+        needs: list[Need] | None = None,
+        groups: list[list[int]] | None = None,
+        introduce: bool | None = None,
+    ) -> list[str]:
+        """One paragraph per question ("" when its passages say nothing citable about
+        it); `introduce`: open each with "Concernant « … » :" (default: several questions)."""
         needs = needs or [Need(question=q, query=q) for q in questions]
         groups = groups or [list(range(1, len(passages) + 1)) for _ in needs]
+        introduce = len(needs) > 1 if introduce is None else introduce
         pool = {number: candidates_of(passages[number - 1], number) for number in range(1, len(passages) + 1)}
-        if not any(pool.values()):
-            return ""
         used: set[tuple[int, int]] = set()
         paragraphs, topics = [], []
         for need, group in zip(needs, groups):
-            chosen = self.select(need, group, pool, passages, used)
+            chosen = self.select(need, group, pool, passages, used) if any(pool.values()) else []
             if not chosen:
+                paragraphs.append("")
                 continue
             used.update((c.number, c.position) for c in chosen)
             text = " ".join(self._render(chosen, passages))
             # On a line of its own: a title may hold a "?" that would split the sentence.
             text += "\n" + self._read_more(passages[chosen[0].number - 1], chosen[0].number)
-            if len(needs) > 1:
+            if introduce:
                 topic = self._topic(passages[chosen[0].number - 1], topics)
                 topics.append(topic)
                 text = f"{QUESTION_INTRO.format(topic=topic)}\n{text}"
             paragraphs.append(text)
-        return "\n\n".join(paragraphs)
+        return paragraphs
 
     @staticmethod
     def _topic(passage: Passage, taken: list[str]) -> str:

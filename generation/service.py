@@ -70,6 +70,7 @@ class _Context:
     results: list[SearchResult]
     answerable: list[str]
     answerable_needs: list[Need]
+    kept: list[int]  # indices of the answerable needs among all needs
     groups: list[list[int]]  # for each answerable need, the numbers of its passages, best first
     unanswered: list[str]
     unanswered_reasons: list[str | None]  # why no fiche can answer it (generation.scope), if known
@@ -79,6 +80,7 @@ class _Context:
     notices: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     started: float = 0.0
+    abstentions_placed: bool = False  # the body already says, in place, which questions go unanswered
 
 
 class DraftService:
@@ -216,6 +218,7 @@ class DraftService:
             results=results,
             answerable=answerable,
             answerable_needs=[needs[i] for i in kept],
+            kept=kept,
             groups=groups,
             unanswered=unanswered,
             unanswered_reasons=unanswered_reasons,
@@ -286,8 +289,22 @@ class DraftService:
             context.timings["write_ms"] = _ms(started)
 
     def _write_extractive(self, context: _Context) -> str:
-        return self.extractive.write_body(context.answerable, context.passages, context.message,
-                                          needs=context.answerable_needs, groups=context.groups)
+        """The answers in the order of the questions, each unanswerable one said in its
+        place ("" when nothing could be cited at all)."""
+        paragraphs = self.extractive.write_paragraphs(
+            context.answerable, context.passages, needs=context.answerable_needs, groups=context.groups,
+            introduce=len(context.questions) > 1,
+        )
+        if not any(paragraphs):
+            return ""
+        written = dict(zip(context.kept, paragraphs))
+        reasons = dict(zip([i for i in range(len(context.questions)) if i not in context.kept],
+                           context.unanswered_reasons))
+        ordered = []
+        for i, question in enumerate(context.questions):
+            ordered.append(written.get(i) or reasons.get(i) or ABSTENTION_FOR_QUESTION.format(question=question))
+        context.abstentions_placed = True
+        return "\n\n".join(ordered)
 
     def _stream_llm(self, context: _Context):
         """Yields sanitized deltas line by line; returns the body, or None on failure."""
@@ -328,11 +345,12 @@ class DraftService:
         started = time.perf_counter()
         body, context.passages = renumber_citations(body, context.passages)
         notices = list(context.notices)
-        if context.unanswered:
+        if context.unanswered and not context.abstentions_placed:
             body += "\n\n" + "\n".join(
                 reason or ABSTENTION_FOR_QUESTION.format(question=q)
                 for q, reason in zip(context.unanswered, context.unanswered_reasons)
             )
+        if context.unanswered or ABSTENTION_FOR_QUESTION.split("{")[0] in body:
             notices.append(PARTIAL_ABSTENTION_NOTICE)
         if mode == DraftMode.LLM:
             body = redact_leaks(body, [SYSTEM_PROMPT, self._llm.system_prompt if self._llm else ""])
