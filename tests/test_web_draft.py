@@ -499,3 +499,189 @@ def test_the_status_line_says_what_happened(page, case, expected):
         link = page.locator("#draft-view a")
         assert link.get_attribute("href") == "https://www.service-public.fr/particuliers/vosdroits/F21258"
         page.screenshot(path=str(ARTIFACTS / "web-abstention.png"), full_page=True)
+
+
+# --- what was understood: the needs, corrected and drafted again ----------------------
+
+TWO_QUESTIONS = (
+    "Bonjour,\nJe suis locataire d'un appartement à Lyon depuis 2019. Mon propriétaire veut augmenter le loyer. "
+    "Comment se fait la révision du loyer en cours de bail ?\n"
+    "Par ailleurs, mon fils mineur a perdu sa carte d'identité. "
+    "Quel justificatif de domicile dois-je fournir pour la refaire ?\n"
+    "Cordialement,\nJeanne Martin"
+)
+EDITED_QUESTION = "Comment acheter un timbre fiscal pour le passeport de mon fils ?"
+# Records every value #needs-button's `disabled` takes, to see it disabled while a draft runs.
+WATCH_BUTTON = """() => {
+  window.__needsButton = [];
+  const button = document.getElementById("needs-button");
+  new MutationObserver(() => window.__needsButton.push(button.disabled))
+    .observe(button, { attributes: true, attributeFilter: ["disabled"] });
+}"""
+
+
+def draft_requests(page) -> list[dict]:
+    """The JSON bodies of the POST /api/drafts the page sends from now on."""
+    bodies: list[dict] = []
+    page.on("request", lambda r: r.method == "POST" and r.url.endswith("/api/drafts")
+            and bodies.append(json.loads(r.post_data)))
+    return bodies
+
+
+def need_fields(page) -> list[tuple[str, str]]:
+    """The panel's (question, situation) fields, as shown."""
+    return [tuple(pair) for pair in page.eval_on_selector_all("#needs-list .need", """items => items.map(item => [
+      item.querySelector(".need-question").value, item.querySelector(".need-situation").value])""")]
+
+
+def redraft(page) -> dict:
+    """Presses "Rédiger à nouveau avec ces questions"; the draft JSON the page received."""
+    page.evaluate(WATCH_BUTTON)
+    with page.expect_response(lambda r: r.url.endswith("/api/drafts") and r.request.method == "POST") as info:
+        page.get_by_role("button", name="Rédiger à nouveau avec ces questions").click()
+    draft = info.value.json()
+    page.wait_for_function("() => !document.getElementById('needs-button').disabled")
+    assert page.evaluate("window.__needsButton")[:1] == [True], "the button stays enabled while drafting"
+    return draft
+
+
+def test_the_needs_panel_lists_each_question_with_its_situation(page):
+    panel = page.locator("#needs-form")
+    assert not panel.is_visible()  # no draft yet
+    draft = request_draft(page, "email", TWO_QUESTIONS)
+    assert len(draft["needs"]) == 2, draft["needs"]
+    panel.wait_for(state="visible")
+    assert panel.get_by_role("heading", name="Ce que nous avons compris").is_visible()
+    assert page.get_by_role("form", name="Ce que nous avons compris").count() == 1
+    for n, need in enumerate(draft["needs"], start=1):
+        assert need["situation"], need
+        # Labels tied to their fields: the page is used by name, as a screen reader would.
+        assert page.get_by_label(f"Question {n}", exact=True).input_value() == need["question"]
+        situation = page.get_by_label(f"Situation prise en compte (question {n})")
+        assert situation.input_value() == "\n".join(need["situation"])
+        assert page.get_by_role("button", name=f"Retirer la question {n}").is_enabled()
+    assert need_fields(page) == [(n["question"], "\n".join(n["situation"])) for n in draft["needs"]]
+    assert "lue automatiquement" in panel.inner_text()
+    assert "Jeanne Martin" not in panel.inner_text()
+    assert page.get_by_role("button", name="Rédiger à nouveau avec ces questions").is_enabled()
+    panel.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "web-needs-1366.png"), full_page=True)
+
+    page.set_viewport_size({"width": 420, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
+    box = panel.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 420 + 1, box
+    panel.screenshot(path=str(ARTIFACTS / "web-needs-420.png"))
+
+
+def test_an_edited_question_is_sent_and_the_new_draft_comes_back_with_it(page):
+    page.get_by_label("Collez le message reçu").fill(TWO_QUESTIONS)
+    page.locator("#format").select_option("short")
+    page.locator("#audience").select_option("particuliers")
+    first = request_draft(page, "short", TWO_QUESTIONS)
+    bodies = draft_requests(page)
+    button = page.get_by_role("button", name="Rédiger à nouveau avec ces questions")
+
+    # A blank question is refused on the page, in French, and nothing is sent.
+    question = page.get_by_label("Question 1", exact=True)
+    question.fill("   ")
+    button.click()
+    assert page.locator("#error").inner_text() == "La question 1 est vide : complétez-la ou retirez-la."
+    assert question.get_attribute("aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.id") == "need-question-1"
+    assert bodies == []
+
+    question.fill(EDITED_QUESTION)
+    assert question.get_attribute("aria-invalid") is None
+    # The message box changed since: the redraft still sends the drafted message.
+    page.get_by_label("Collez le message reçu").fill("Un autre message ?")
+    situation = page.get_by_label("Situation prise en compte (question 2)")
+    situation.fill("Mon fils est mineur.\n\n   \nIl a perdu sa carte d'identité.\n")
+    draft = redraft(page)
+
+    (body,) = bodies
+    assert body["message"] == TWO_QUESTIONS
+    assert (body["format"], body["mode"], body["audience"]) == ("short", "extractive", "particuliers")
+    assert body["needs"] == [
+        {"question": EDITED_QUESTION, "situation": first["needs"][0]["situation"]},
+        {"question": first["needs"][1]["question"],
+         "situation": ["Mon fils est mineur.", "Il a perdu sa carte d'identité."]},
+    ]
+    assert draft["id"] != first["id"] and draft["format"] == "short"
+    assert [(n["question"], n["source"]) for n in draft["needs"]] == [
+        (EDITED_QUESTION, "agent"), (first["needs"][1]["question"], "agent")]
+    # The page shows the new draft, and the panel the needs that came back.
+    view = page.locator("#draft-view")
+    first_sentence = sorted(draft["sentences"], key=lambda s: s["start"])[0]["text"]
+    assert first_sentence.split("[")[0].strip() in view.inner_text()
+    assert page.locator("#source-list > li").count() == len(draft["sources"])
+    assert need_fields(page) == [(n["question"], "\n".join(n["situation"])) for n in draft["needs"]]
+    assert "corrigée par vous" in page.locator("#needs-form").inner_text()
+    assert page.locator("#status").inner_text().startswith("Rédigé à nouveau avec vos 2 questions.")
+    assert page.locator("#error").inner_text() == ""
+    assert page.evaluate("document.activeElement.id") == "draft-title"
+    page.screenshot(path=str(ARTIFACTS / "web-needs-redrafted.png"), full_page=True)
+
+
+def test_a_removed_question_is_not_sent_and_the_last_one_stays(page):
+    first = request_draft(page, "email", TWO_QUESTIONS)
+    bodies = draft_requests(page)
+    # With the keyboard: "Retirer" on question 1, focus moves to the question left.
+    page.get_by_role("button", name="Retirer la question 1").focus()
+    page.keyboard.press("Enter")
+    assert need_fields(page) == [(first["needs"][1]["question"], "\n".join(first["needs"][1]["situation"]))]
+    assert page.evaluate("document.activeElement.id") == "need-question-1"
+    assert page.get_by_label("Question 1", exact=True).input_value() == first["needs"][1]["question"]
+    assert page.get_by_label("Question 2", exact=True).count() == 0
+    assert "il reste 1 question" in page.locator("#status").inner_text()
+    remove = page.get_by_role("button", name="Retirer la question 1")
+    assert remove.is_disabled()
+
+    page.get_by_role("button", name="Rédiger à nouveau avec ces questions").focus()
+    page.evaluate(WATCH_BUTTON)
+    with page.expect_response(lambda r: r.url.endswith("/api/drafts") and r.request.method == "POST") as info:
+        page.keyboard.press("Enter")
+    draft = info.value.json()
+    page.wait_for_function("() => !document.getElementById('needs-button').disabled")
+    assert page.evaluate("window.__needsButton")[:1] == [True]
+
+    (body,) = bodies
+    assert body["needs"] == [{"question": first["needs"][1]["question"], "situation": first["needs"][1]["situation"]}]
+    assert [n["question"] for n in draft["needs"]] == [first["needs"][1]["question"]]
+    assert page.locator("#needs-list .need").count() == 1
+    assert page.get_by_role("button", name="Retirer la question 1").is_disabled()
+    assert page.locator("#status").inner_text().startswith("Rédigé à nouveau avec votre question.")
+
+
+def test_the_needs_panel_shows_what_was_understood_for_an_abstention(page):
+    # A draft without needs (an older server) has no panel.
+    serve_drafts(page, crafted_draft())
+    request_draft(page)
+    assert not page.locator("#needs-form").is_visible()
+
+    draft = abstention_draft()
+    draft["needs"] = [{"question": "Comment obtenir un permis de chasse pour [NOM_1] ?",
+                       "situation": ["Il habite à Lyon."], "query": "permis de chasse", "source": "rules",
+                       "asked": True}]
+    page.unroute("**/api/drafts")
+    serve_drafts(page, draft)
+    request_draft(page)
+    panel = page.locator("#needs-form")
+    panel.wait_for(state="visible")
+    assert page.get_by_label("Question 1", exact=True).input_value() == draft["needs"][0]["question"]
+    assert page.get_by_label("Situation prise en compte (question 1)").input_value() == "Il habite à Lyon."
+    assert "Aucune fiche ne répond avec certitude à ces questions" in page.locator("#needs-note").inner_text()
+    assert page.get_by_role("button", name="Retirer la question 1").is_disabled()
+
+    # A failed redraft says why in French and keeps the draft and the panel.
+    page.unroute("**/api/drafts")
+    page.route("**/api/drafts", lambda route: route.fulfill(
+        status=503, content_type="application/json", body=json.dumps({"detail": "index en cours de reconstruction"})))
+    page.get_by_role("button", name="Rédiger à nouveau avec ces questions").click()
+    page.locator("#error").get_by_text("Service indisponible : index en cours de reconstruction").wait_for()
+    assert panel.is_visible() and page.get_by_role("button", name="Rédiger à nouveau avec ces questions").is_enabled()
+    assert "ne permettent pas de répondre" in page.locator("#draft-view").inner_text()
+    panel.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "web-needs-abstention.png"), full_page=True)
+    # The 503 answered on purpose is logged by the browser; nothing else may be.
+    page.errors[:] = [e for e in page.errors if "status of 503" not in e]

@@ -27,8 +27,23 @@ const MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet"
   "septembre", "octobre", "novembre", "décembre"];
 // The heading of the sources block the server appends to the draft text.
 const SOURCES_HEADING = "Sources :";
+// Who read each need ("Ce que nous avons compris").
+const NEED_ORIGINS = {
+  rules: "lue automatiquement",
+  llm: "lue par le modèle de langue",
+  agent: "corrigée par vous",
+};
+// The limits POST /api/drafts puts on corrected needs.
+const MAX_NEEDS = 3;
+const MAX_SITUATION_LINES = 6;
+const MAX_NEED_CHARS = 1000;
 
-const state = { draft: null, draftId: null, rating: null, editedReported: false, extraSources: [] };
+// `request`: what the current draft was asked with (message, format, mode, audience),
+// re-sent with the corrected needs. `needs`: the needs panel's blocks, in order.
+const state = {
+  draft: null, draftId: null, rating: null, editedReported: false, extraSources: [],
+  request: null, needs: [], busy: false,
+};
 
 const $ = (id) => document.getElementById(id);
 
@@ -150,17 +165,34 @@ async function requestDraft(event) {
     mode: $("mode").value,
     audience: $("audience").value || null,
   };
-  $("draft-button").disabled = true;
+  setBusy(true);
+  // The needs shown were read from the previous message: hidden until the new draft comes.
+  $("needs-form").hidden = true;
   say("Rédaction du brouillon…");
   try {
-    const draft = body.mode === "llm" ? await streamDraft(body) : await api("/api/drafts", { method: "POST", json: body });
-    showDraft(draft);
+    const draft = await fetchDraft(body);
+    showDraft(draft, body);
   } catch (error) {
     fail(error.message);
     say("");
+    $("needs-form").hidden = !(state.draft && state.needs.length);
   } finally {
-    $("draft-button").disabled = false;
+    setBusy(false);
   }
+}
+
+function fetchDraft(body) {
+  return body.mode === "llm" ? streamDraft(body) : api("/api/drafts", { method: "POST", json: body });
+}
+
+// While a draft is being written, neither form can send another.
+function setBusy(busy) {
+  state.busy = busy;
+  $("draft-button").disabled = busy;
+  $("needs-button").disabled = busy;
+  $("needs-form").setAttribute("aria-busy", String(busy));
+  $("needs-list").querySelectorAll("textarea").forEach((field) => { field.readOnly = busy; });
+  updateRemoveButtons();
 }
 
 async function streamDraft(body) {
@@ -211,8 +243,9 @@ function parseEvent(block) {
   return { event, data: lines.length ? JSON.parse(lines.join("\n")) : {} };
 }
 
-function showDraft(draft) {
+function showDraft(draft, request) {
   state.draft = draft;
+  state.request = request;
   state.draftId = draft.id;
   state.rating = null;
   state.editedReported = false;
@@ -225,11 +258,185 @@ function showDraft(draft) {
   renderSourceList();
   resetFeedback();
   renderSummary(draft);
+  renderNeeds(draft);
   clear($("source-detail"));
   $("source-detail").append(el("p", { className: "help", text: "Sélectionnez une citation [n] dans le brouillon." }));
-  say(draft.abstained
+  say(draftStatus(draft));
+}
+
+function draftStatus(draft) {
+  return draft.abstained
     ? "Les fiches ne couvrent pas cette question : le brouillon le signale."
-    : `Brouillon prêt : ${draft.citations.length} passage${draft.citations.length > 1 ? "s" : ""} cité${draft.citations.length > 1 ? "s" : ""}.`);
+    : `Brouillon prêt : ${draft.citations.length} passage${draft.citations.length > 1 ? "s" : ""} cité${draft.citations.length > 1 ? "s" : ""}.`;
+}
+
+// --- What was understood: the needs, corrected and drafted again ------------------
+
+function renderNeeds(draft) {
+  state.needs = (draft.needs || []).map((need) => ({
+    question: String(need.question || ""),
+    situation: (need.situation || []).join("\n"),
+    source: need.source || "",
+    asked: need.asked !== false,
+  }));
+  const note = $("needs-note");
+  note.textContent = draft.abstained
+    ? "Aucune fiche ne répond avec certitude à ces questions telles que nous les avons comprises. "
+      + "Si l'une d'elles a été mal lue, corrigez-la et rédigez à nouveau."
+    : "";
+  note.hidden = !draft.abstained;
+  renderNeedList();
+  $("needs-form").hidden = state.needs.length === 0;
+}
+
+function renderNeedList() {
+  const list = $("needs-list");
+  clear(list);
+  state.needs.forEach((need, index) => list.append(needItem(need, index)));
+  updateRemoveButtons();
+}
+
+function needItem(need, index) {
+  const n = index + 1;
+  const ids = { question: `need-question-${n}`, situation: `need-situation-${n}`, help: `need-situation-help-${n}`,
+    unasked: `need-unasked-${n}` };
+  const question = el("textarea", {
+    id: ids.question, className: "need-question", rows: String(rowsFor(need.question, 2)),
+    maxlength: String(MAX_NEED_CHARS), dataset: { field: "question" },
+  });
+  question.value = need.question;
+  const situation = el("textarea", {
+    id: ids.situation, className: "need-situation", rows: String(rowsFor(need.situation, 2)),
+    "aria-describedby": ids.help, dataset: { field: "situation" },
+  });
+  situation.value = need.situation;
+  for (const field of [question, situation]) {
+    field.readOnly = state.busy;
+    field.addEventListener("input", () => field.removeAttribute("aria-invalid"));
+  }
+  const head = el("div", { className: "need-head" }, [
+    el("label", { for: ids.question, className: "need-title", text: `Question ${n}` }),
+  ]);
+  if (NEED_ORIGINS[need.source]) head.append(el("span", { className: "need-origin", text: NEED_ORIGINS[need.source] }));
+  head.append(el("button", {
+    type: "button", className: "need-remove", text: "Retirer", "aria-label": `Retirer la question ${n}`,
+    onclick: () => removeNeed(index),
+  }));
+  const item = el("li", { className: "need", dataset: { index: String(index) } }, [head]);
+  if (!need.asked) {
+    item.append(el("p", { id: ids.unasked, className: "help", text:
+      "Le message ne pose pas de question explicite : il a été pris en entier comme question." }));
+    question.setAttribute("aria-describedby", ids.unasked);
+  }
+  item.append(
+    question,
+    el("label", { for: ids.situation, className: "need-situation-label" }, [
+      "Situation prise en compte",
+      el("span", { className: "visually-hidden", text: ` (question ${n})` }),
+    ]),
+    el("p", { id: ids.help, className: "help need-help", text: "Une phrase par ligne ; laissez vide si rien ne compte." }),
+    situation,
+  );
+  return item;
+}
+
+function rowsFor(text, least) {
+  const lines = String(text).split("\n").reduce((sum, line) => sum + Math.max(1, Math.ceil(line.length / 60)), 0);
+  return Math.min(8, Math.max(least, lines));
+}
+
+function updateRemoveButtons() {
+  const buttons = $("needs-list").querySelectorAll(".need-remove");
+  buttons.forEach((button) => {
+    button.disabled = state.busy || buttons.length <= 1;
+    button.title = buttons.length <= 1 ? "Il faut garder au moins une question." : "";
+  });
+}
+
+// The panel's blocks as edited (their source and `asked` kept for the labels).
+function editedNeeds() {
+  return [...$("needs-list").querySelectorAll(".need")].map((item, index) => ({
+    ...state.needs[index],
+    question: item.querySelector('[data-field="question"]').value,
+    situation: item.querySelector('[data-field="situation"]').value,
+  }));
+}
+
+function removeNeed(index) {
+  const needs = editedNeeds();
+  if (state.busy || needs.length <= 1) return;
+  needs.splice(index, 1);
+  state.needs = needs;
+  renderNeedList();
+  $(`need-question-${Math.min(index, needs.length - 1) + 1}`).focus();
+  say(`Question ${index + 1} retirée : il reste ${needs.length} question${needs.length > 1 ? "s" : ""}.`);
+}
+
+function situationLines(text) {
+  return text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+}
+
+// The needs to send, or null after showing (in French) what to fix first.
+function needsToSend() {
+  const needs = [];
+  const edited = editedNeeds();
+  if (edited.length > MAX_NEEDS) {
+    fail(`${MAX_NEEDS} questions au plus : retirez-en ${edited.length - MAX_NEEDS}.`);
+    return null;
+  }
+  for (const [index, need] of edited.entries()) {
+    const n = index + 1;
+    const question = need.question.trim();
+    const situation = situationLines(need.situation);
+    let problem = null;
+    let field = "question";
+    if (!question) problem = `La question ${n} est vide : complétez-la ou retirez-la.`;
+    else if (question.length > MAX_NEED_CHARS) problem = `La question ${n} dépasse ${MAX_NEED_CHARS} caractères.`;
+    else if (situation.length > MAX_SITUATION_LINES) {
+      problem = `La situation de la question ${n} compte ${situation.length} lignes : gardez-en ${MAX_SITUATION_LINES} au plus.`;
+      field = "situation";
+    } else if (situation.some((line) => line.length > MAX_NEED_CHARS)) {
+      problem = `Une ligne de la situation de la question ${n} dépasse ${MAX_NEED_CHARS} caractères.`;
+      field = "situation";
+    }
+    if (problem) {
+      const target = $(`need-${field}-${n}`);
+      target.setAttribute("aria-invalid", "true");
+      target.focus();
+      fail(problem);
+      return null;
+    }
+    needs.push({ question, situation });
+  }
+  return needs;
+}
+
+async function redraftWithNeeds(event) {
+  event.preventDefault();
+  fail("");
+  if (state.busy || !state.request) return;
+  const needs = needsToSend();
+  if (!needs) return;
+  // The same message, format, audience and mode as the current draft; only the needs change.
+  const request = { ...state.request };
+  delete request.needs;
+  const previous = state.draft;
+  setBusy(true);
+  say("Nouvelle rédaction avec vos questions…");
+  try {
+    const draft = await fetchDraft({ ...request, needs });
+    showDraft(draft, request);
+    const count = (draft.needs || needs).length;
+    say(`Rédigé à nouveau avec ${count === 1 ? "votre question" : `vos ${count} questions`}. ${draftStatus(draft)}`);
+    $("draft-title").focus();
+  } catch (error) {
+    fail(error.message);
+    say("");
+    // A stream cut short leaves its preview: the draft it was to replace is shown again.
+    if (previous) renderDraftText(previous);
+  } finally {
+    setBusy(false);
+  }
 }
 
 function isFlagged(sentence) {
@@ -646,6 +853,7 @@ function start() {
   $("signin-form").addEventListener("submit", signIn);
   $("signout").addEventListener("click", () => signOut(true));
   $("draft-form").addEventListener("submit", requestDraft);
+  $("needs-form").addEventListener("submit", redraftWithNeeds);
   $("edit-button").addEventListener("click", toggleEdit);
   $("draft-text").addEventListener("blur", reportEdit);
   $("copy-button").addEventListener("click", copyDraft);
