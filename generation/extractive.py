@@ -64,6 +64,10 @@ _ANAPHORA = re.compile(
 )
 
 
+# "Pour éviter ces difficultés, …": a demonstrative among the first words points back too.
+_EARLY_DEMONSTRATIVE = re.compile(r"^(?:[\w'’-]+[\s,]+){1,4}(?:ce|cet|cette|ces)\s+[\w-]+", re.I)
+
+
 def clean_markdown(text: str) -> str:
     text = re.sub(r"\[([^\]]+)\]\((?:[^)]+)\)", r"\1", text)  # [label](url) -> label
     text = re.sub(r"\*\*|__", "", text)
@@ -125,7 +129,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             continue  # a question heading of a Q-R fiche, or a guide's "je…": not an answer
         tokens = content_tokens(text)
         if len(tokens) >= _MIN_TOKENS:
-            anaphoric = bool(_ANAPHORA.match(text))
+            anaphoric = bool(_ANAPHORA.match(text) or _EARLY_DEMONSTRATIVE.match(text))
             candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric))
             previous_unit = candidates[-1]
         elif previous_unit is not None and tokens:
@@ -176,17 +180,22 @@ def _cite_sentence(text: str, number: int) -> str:
 
 # --- what a question asks for, seen in a sentence ---------------------------------
 
+# What answers each kind of question: the fact itself (strict), or words around it (loose).
 _KIND_SIGNALS = {
-    "duration": re.compile(r"\b\d+\s*(?:jours?|mois|ans?|années?|semaines?|heures?)\b|\bdélai\b|\bdurée\b"
-                           r"|\bau plus tard\b|\bavant le\b|\bdans les?\b.{0,20}\b(?:jours?|mois)\b", re.I),
-    "amount": re.compile(r"\d[\d\s,.]*\s*(?:€|euros?|%)|\bgratuit|\bpayant|\bmontant\b|\bcoûte?\b|\btarif", re.I),
-    "place": re.compile(r"\b(?:mairie|préfecture|tribunal|auprès d|notaire|caf|cpam|commissariat|gendarmerie"
-                        r"|service|en ligne|guichet|greffe|agence|centre|caisse|consulat|ambassade|bureau)\b", re.I),
-    "permission": re.compile(r"\b(?:vous pouvez|vous devez|vous n'(?:avez|êtes)|il faut|n'est pas|obligatoire"
-                             r"|interdit|autorisé|a le droit|avez le droit|peut|doit|ne peut|ne doit|à condition"
-                             r"|si vous|sauf)\b", re.I),
-    "procedure": re.compile(r"\b(?:vous devez|il faut|demande|démarche|formulaire|en ligne|adresser|fournir"
-                            r"|déposer|envoyer|se rendre|rendez-vous|téléservice|dossier)\b", re.I),
+    "duration": (re.compile(r"\b\d+\s*(?:jours?|mois|ans?|années?|semaines?|heures?)\b", re.I),
+                 re.compile(r"\bdélai\b|\bdurée\b|\bau plus tard\b|\bavant le\b", re.I)),
+    "amount": (re.compile(r"\d[\d\s,.]*\s*(?:€|euros?|%)|\bgratuite?s?\b|\bpayante?s?\b", re.I),
+               re.compile(r"\bmontant\b|\bcoûte?\b|\btarif|\bprix\b", re.I)),
+    "place": (re.compile(r"\b(?:mairie|préfecture|tribunal|notaire|caf|cpam|commissariat|gendarmerie|greffe"
+                         r"|consulat|ambassade|urssaf|france travail|pôle emploi)\b", re.I),
+              re.compile(r"\b(?:auprès d|service|en ligne|guichet|agence|centre|caisse|bureau|s'adresser)\b", re.I)),
+    "permission": (re.compile(r"\b(?:vous pouvez|vous ne pouvez pas|vous devez|vous n'êtes pas obligé|il est interdit"
+                              r"|n'est pas obligatoire|est obligatoire|a le droit|avez le droit|ne peut pas|ne doit pas"
+                              r"|peut refuser|ne peut refuser)\b", re.I),
+                   re.compile(r"\b(?:il faut|peut|doit|à condition|si vous|sauf)\b", re.I)),
+    "procedure": (re.compile(r"\b(?:vous devez|il faut)\b.{0,60}\b(?:demande|formulaire|adresser|fournir|déposer"
+                             r"|envoyer|rendre|remplir|déclarer|saisir)\b", re.I),
+                  re.compile(r"\b(?:demande|démarche|formulaire|en ligne|téléservice|dossier)\b", re.I)),
 }
 _PERSON_NOUNS = set(
     """salarié salariée fonctionnaire contractuel contractuelle agent employeur étudiant étudiante
@@ -256,17 +265,21 @@ class ExtractiveDrafter(Drafter):
         needs: list[Need] | None = None,
         groups: list[list[int]] | None = None,
         introduce: bool | None = None,
+        expansions: list[str] | None = None,
     ) -> list[str]:
         """One paragraph per question ("" when its passages say nothing citable about
-        it); `introduce`: open each with "Concernant « … » :" (default: several questions)."""
+        it); `introduce`: open each with "Concernant « … » :" (default: several
+        questions); `expansions`: for each question, the fiches' words the search added
+        to the citizen's ("dépôt de garantie" for "caution"), scored like the question's."""
         needs = needs or [Need(question=q, query=q) for q in questions]
         groups = groups or [list(range(1, len(passages) + 1)) for _ in needs]
         introduce = len(needs) > 1 if introduce is None else introduce
         pool = {number: candidates_of(passages[number - 1], number) for number in range(1, len(passages) + 1)}
         used: set[tuple[int, int]] = set()
         paragraphs, topics = [], []
-        for need, group in zip(needs, groups):
-            chosen = self.select(need, group, pool, passages, used) if any(pool.values()) else []
+        expansions = expansions or [""] * len(needs)
+        for need, group, expansion in zip(needs, groups, expansions):
+            chosen = self.select(need, group, pool, passages, used, expansion) if any(pool.values()) else []
             if not chosen:
                 paragraphs.append("")
                 continue
@@ -313,9 +326,9 @@ class ExtractiveDrafter(Drafter):
         return sentences
 
     def select(self, need: Need, group: list[int], pool: dict[int, list[Candidate]], passages: list[Passage],
-               used: set[tuple[int, int]]) -> list[Candidate]:
+               used: set[tuple[int, int]], expansion: str = "") -> list[Candidate]:
         """The answer first, then up to sentences_per_question - 1 more, in passage order."""
-        scored = self._scored(need, group, pool, passages)
+        scored = self._scored(need, group, pool, passages, expansion)
         scored = [(score, c) for score, c, overlap in scored if (c.number, c.position) not in used and overlap]
         if not scored:
             return []  # no sentence shares a word with the question or its situation
@@ -353,19 +366,19 @@ class ExtractiveDrafter(Drafter):
             return [pool[candidate.number][candidate.position - 1], candidate]
         return [candidate]
 
-    def _scored(self, need: Need, group: list[int], pool, passages) -> list[tuple[float, Candidate, bool]]:
+    def _scored(self, need: Need, group: list[int], pool, passages, expansion: str = "") -> list[tuple[float, Candidate, bool]]:
         """(score, candidate, shares a word with the need), best first."""
         candidates = [c for number in group for c in pool.get(number, [])]
         if not candidates:
             return []
-        question = content_tokens(need.question)
+        question = content_tokens(need.question) + content_tokens(expansion)
         situation = [t for s in need.situation for t in content_tokens(s)]
         index = _BM25([c.tokens for c in candidates])
         passage_index = _BM25([content_tokens(passages[n - 1].text) for n in group])
         passage_scores = {n: passage_index.score(question + situation, i) for i, n in enumerate(group)}
         top_passage = max(passage_scores.values()) or 1.0
         situation_words = set(question) | set(situation)
-        kind = _KIND_SIGNALS.get(question_kind(need.question))
+        strict, loose = _KIND_SIGNALS.get(question_kind(need.question), (None, None))
         every_label = [_label_words(label) for n in group for label in case_labels(passages[n - 1])]
         rank = {n: i for i, n in enumerate(group)}
         lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
@@ -376,8 +389,10 @@ class ExtractiveDrafter(Drafter):
             score = 2.0 * lexical[i] / top_lexical
             score += 0.5 * passage_scores[candidate.number] / top_passage
             score += 1.0 / (1 + rank[candidate.number])  # the retriever's order of passages
-            if kind is not None and kind.search(candidate.text):
-                score += 0.5
+            if strict is not None and strict.search(candidate.text):
+                score += 0.8  # states what the question asks for: the duration, the amount…
+            elif loose is not None and loose.search(candidate.text):
+                score += 0.3
             score += _case_fit(passages[candidate.number - 1], situation_words, every_label)
             if candidate.anaphoric:
                 score -= 0.3

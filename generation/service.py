@@ -294,6 +294,7 @@ class DraftService:
         paragraphs = self.extractive.write_paragraphs(
             context.answerable, context.passages, needs=context.answerable_needs, groups=context.groups,
             introduce=len(context.questions) > 1,
+            expansions=[_added_words(context.results[i]) for i in context.kept],
         )
         if not any(paragraphs):
             return ""
@@ -426,6 +427,12 @@ class DraftService:
 
     def _fiche(self, fiche_id: str):
         return self.retriever.fiche(fiche_id)
+
+
+def _added_words(result: SearchResult) -> str:
+    """What query expansion added to the query (acronyms spelt out, the fiches' words)."""
+    expanded = result.expanded_query or ""
+    return expanded[len(result.query):] if expanded.startswith(result.query) else ""
 
 
 def _nearest_fiches(results: list[SearchResult], limit: int = 3) -> list[FicheHit]:
