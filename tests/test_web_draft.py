@@ -16,18 +16,10 @@ from pathlib import Path
 import pytest
 
 from api.settings import ApiSettings
-from tests.fixtures.api import REPO, LiveServer, free_port, make_key, server_env
+from tests.fixtures.api import LiveServer, free_port, make_key, server_env
+from tests.test_web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MESSAGE
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = REPO / "test-artifacts"
-MESSAGE = (
-    "Bonjour,\nQuel justificatif de domicile dois-je fournir pour la carte d'identité de mon fils mineur ?\n"
-    "Cordialement,\nJeanne Martin"
-)
 SUPPORTED = "Toutes les phrases sont appuyées par un passage cité."
 ABSTAINED = "Aucune fiche ne répond avec certitude : le brouillon le dit à l'usager."
 

@@ -50,7 +50,7 @@ def command(index_dir, embedder, dataset, count, as_json) -> None:
         raise click.BadParameter("must be at least 1", param_hint="--count")
     retriever = open_retriever_or_fail(index_dir, embedder)
     if dataset:
-        questions = [q.question for q in load_questions(dataset)]
+        questions = [q.message or q.question for q in load_questions(dataset)]  # e-mails drafted whole
         messages = [questions[i % len(questions)] for i in range(count)]
     else:
         messages = questions_from_index(retriever, count)
