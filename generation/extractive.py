@@ -377,7 +377,8 @@ class ExtractiveDrafter(Drafter):
         passage_index = _BM25([content_tokens(passages[n - 1].text) for n in group])
         passage_scores = {n: passage_index.score(question + situation, i) for i, n in enumerate(group)}
         top_passage = max(passage_scores.values()) or 1.0
-        situation_words = set(question) | set(situation)
+        negated = negated_words(" ".join([need.question, *need.situation]))
+        situation_words = (set(question) | set(situation)) - negated
         strict, loose = _KIND_SIGNALS.get(question_kind(need.question), (None, None))
         every_label = [_label_words(label) for n in group for label in case_labels(passages[n - 1])]
         rank = {n: i for i, n in enumerate(group)}
@@ -393,7 +394,7 @@ class ExtractiveDrafter(Drafter):
                 score += 0.8  # states what the question asks for: the duration, the amount…
             elif loose is not None and loose.search(candidate.text):
                 score += 0.3
-            score += _case_fit(passages[candidate.number - 1], situation_words, every_label)
+            score += _case_fit(passages[candidate.number - 1], situation_words, every_label, negated)
             if candidate.anaphoric:
                 score -= 0.3
             if _EXAMPLE.match(candidate.text):
@@ -416,17 +417,31 @@ def _label_words(label: str) -> set[str]:
     return set(content_tokens(re.sub(r"^cas\s*:\s*", "", label, flags=re.I)))
 
 
-def _case_fit(passage: Passage, need_words: set[str], every_label: list[set[str]]) -> float:
+def _case_fit(passage: Passage, need_words: set[str], every_label: list[set[str]],
+              negated: set[str] = frozenset()) -> float:
     """+ for a case whose distinctive words (those its sibling cases lack) the citizen
-    uses, - for a case whose distinctive words they do not use at all."""
+    uses, - for a case whose distinctive words they do not use, or deny ("pas d'enfant")."""
     fit = 0.0
     for label in case_labels(passage):
+        if not condition_phrase(label):
+            continue  # "Cas général": the default, neither named nor denied
         words = _label_words(label)
         others = set().union(*(other for other in every_label if other != words))
         distinctive = words - others
-        if distinctive:
+        if distinctive and _shares_a_word(distinctive, negated):
+            fit -= 3.0  # a case the citizen rules out: only if nothing else is said
+        elif distinctive:
             fit += 0.6 if _shares_a_word(distinctive, need_words) else -0.6
     return fit
+
+
+_NEGATED = re.compile(r"\b(?:pas|plus|jamais)\s+(?:d[e'’]\s*|de la |du |des )?([\wÀ-ÿ-]+)"
+                      r"|\b(?:sans|aucune?|ni)\s+(?:d[e'’]\s*)?([\wÀ-ÿ-]+)", re.I)
+
+
+def negated_words(text: str) -> set[str]:
+    """Stems the citizen denies: "pas d'enfant", "sans emploi", "ni mariés ni pacsés"."""
+    return {t for match in _NEGATED.finditer(text) for word in match.groups() if word for t in content_tokens(word)}
 
 
 def _shares_a_word(words: set[str], others: set[str]) -> bool:

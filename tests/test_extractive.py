@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from generation.extractive import ExtractiveDrafter, candidates_of, condition_phrase
+from generation.extractive import ExtractiveDrafter, candidates_of, condition_phrase, negated_words
 from generation.format import CLOSING, GREETING
 from generation.message import parse_message
 from generation.text import renumber_citations, split_sentences
@@ -204,3 +204,14 @@ def test_citations_are_renumbered_in_order_of_appearance():
     text, order = renumber_citations("Un [3]. Deux [1, 3]. Trois [7]. Quatre [2].", ["p1", "p2", "p3", "p4"])
     assert text == "Un [1]. Deux [2, 1]. Trois [7]. Quatre [3]."
     assert order == ["p3", "p1", "p2", "p4"]
+
+
+def test_a_case_the_citizen_denies_does_not_open_the_answer():
+    heard = passage("F4", ["Cas : Un enfant demande à être entendu par le juge"],
+                    "Le juge vérifie la convention de divorce et peut refuser de l'homologuer.", 1, title="Divorce")
+    general = passage("F4", ["Cas général"], "La convention de divorce est signée chez l'avocat puis déposée "
+                      "chez un notaire.", 2, title="Divorce")
+    body = draft_of("Faut-il passer devant le juge pour la convention de divorce ?", [heard, general],
+                    ["Nous sommes d'accord pour divorcer (pas d'enfant)."])
+    assert body.startswith("La convention de divorce est signée chez l'avocat")
+    assert negated_words("on n'est ni mariés ni pacsés, pas d'enfant") == {"mari", "pacs", "enfant"}
