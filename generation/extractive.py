@@ -429,7 +429,7 @@ def _case_fit(passage: Passage, need_words: set[str], every_label: list[set[str]
         others = set().union(*(other for other in every_label if other != words))
         distinctive = words - others
         if distinctive and _shares_a_word(distinctive, negated):
-            fit -= 3.0  # a case the citizen rules out: only if nothing else is said
+            fit -= 3.0  # a case the citizen rules out does not apply to them
         elif distinctive:
             fit += 0.6 if _shares_a_word(distinctive, need_words) else -0.6
     return fit

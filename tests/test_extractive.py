@@ -211,7 +211,9 @@ def test_a_case_the_citizen_denies_does_not_open_the_answer():
                     "Le juge vérifie la convention de divorce et peut refuser de l'homologuer.", 1, title="Divorce")
     general = passage("F4", ["Cas général"], "La convention de divorce est signée chez l'avocat puis déposée "
                       "chez un notaire.", 2, title="Divorce")
-    body = draft_of("Faut-il passer devant le juge pour la convention de divorce ?", [heard, general],
-                    ["Nous sommes d'accord pour divorcer (pas d'enfant)."])
+    question = "Faut-il passer devant le juge pour la convention de divorce ?"
+    assert draft_of(question, [general, heard], ["Nous avons un enfant de 12 ans."]).startswith(
+        "Dans le cas « Un enfant demande à être entendu par le juge », le juge vérifie")
+    body = draft_of(question, [general, heard], ["Nous sommes d'accord pour divorcer (pas d'enfant)."])
     assert body.startswith("La convention de divorce est signée chez l'avocat")
     assert negated_words("on n'est ni mariés ni pacsés, pas d'enfant") == {"mari", "pacs", "enfant"}
