@@ -43,6 +43,7 @@ class Candidate:
     text: str  # clean sentence, without the trailing citation
     tokens: list[str]
     anaphoric: bool = False  # means nothing without the candidate before it
+    unanchored: bool = False  # anaphoric with nothing before it in the passage to lean on
 
 
 # Lines that name an online service or a form: links for the agent, not sentences of a reply.
@@ -130,7 +131,9 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
         tokens = content_tokens(text)
         if len(tokens) >= _MIN_TOKENS:
             anaphoric = bool(_ANAPHORA.match(text) or _EARLY_DEMONSTRATIVE.match(text))
-            candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric))
+            # Its antecedent is in another passage, or is itself unanchored: it cannot be cited.
+            unanchored = anaphoric and (not candidates or candidates[-1].unanchored)
+            candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric, unanchored))
             previous_unit = candidates[-1]
         elif previous_unit is not None and tokens:
             # "Elle est gratuite." only makes sense after the sentence it follows.
@@ -332,13 +335,15 @@ class ExtractiveDrafter(Drafter):
         scored = [(score, c) for score, c, overlap in scored if (c.number, c.position) not in used and overlap]
         if not scored:
             return []  # no sentence shares a word with the question or its situation
-        best = scored[0][0] or 1.0
-        answer = scored[0][1]
-        chosen = self._with_antecedent(answer, pool)
+        chains = ((score, c, self._with_antecedent(c, pool)) for score, c in scored)
+        best, answer, chosen = next(((sc, c, chain) for sc, c, chain in chains if chain), (0.0, None, []))
+        if answer is None:
+            return []
+        best = best or 1.0
         lam = self.settings.mmr_lambda
         fiche = passages[answer.number - 1].fiche_id
         # The paragraph stays in the answer's fiche unless another one is nearly as relevant.
-        rest = [(score / best, c) for score, c in scored[1:]
+        rest = [(score / best, c) for score, c in scored if c is not answer
                 if passages[c.number - 1].fiche_id == fiche or score / best >= _OTHER_FICHE_RELEVANCE]
         while rest and len(chosen) < self.settings.sentences_per_question:
             def mmr(item):
@@ -354,21 +359,27 @@ class ExtractiveDrafter(Drafter):
                 continue
             if _YES_NO.match(pick.text) and any(_YES_NO.match(c.text) for c in chosen):
                 continue  # one "Oui, …" / "Non, …" per answer: a second may contradict it
-            chosen.extend(c for c in self._with_antecedent(pick, pool) if c not in chosen)
+            chain = self._with_antecedent(pick, pool)
+            if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
+                chosen.extend(c for c in chain if c not in chosen)
         answer_first = [c for c in chosen if c.number == answer.number and c.position <= answer.position]
         others = sorted((c for c in chosen if c not in answer_first), key=lambda c: (c.number, c.position))
         return answer_first + others
 
     @staticmethod
     def _with_antecedent(candidate: Candidate, pool: dict[int, list[Candidate]]) -> list[Candidate]:
-        """The candidate, preceded by the one it points back to when it opens on "Ce…", "Il…"."""
-        if candidate.anaphoric and candidate.position > 0:
-            return [pool[candidate.number][candidate.position - 1], candidate]
-        return [candidate]
+        """The candidate, preceded by the sentences it points back to ("Ce…", "Il…", "En
+        effet…"), up to the first one that stands alone; [] when that chain is too long."""
+        chain = [candidate]
+        while chain[0].anaphoric and chain[0].position > 0:
+            if len(chain) > _MAX_ANTECEDENTS:
+                return []
+            chain.insert(0, pool[candidate.number][chain[0].position - 1])
+        return chain
 
     def _scored(self, need: Need, group: list[int], pool, passages, expansion: str = "") -> list[tuple[float, Candidate, bool]]:
         """(score, candidate, shares a word with the need), best first."""
-        candidates = [c for number in group for c in pool.get(number, [])]
+        candidates = [c for number in group for c in pool.get(number, []) if not c.unanchored]
         if not candidates:
             return []
         question = content_tokens(need.question) + content_tokens(expansion)
@@ -407,6 +418,7 @@ class ExtractiveDrafter(Drafter):
 
 
 _NEAR_DUPLICATE = 0.6
+_MAX_ANTECEDENTS = 2
 _EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
 _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
 _LONG_CANDIDATE = 450

@@ -217,3 +217,12 @@ def test_a_case_the_citizen_denies_does_not_open_the_answer():
     body = draft_of(question, [general, heard], ["Nous sommes d'accord pour divorcer (pas d'enfant)."])
     assert body.startswith("La convention de divorce est signée chez l'avocat")
     assert negated_words("on n'est ni mariés ni pacsés, pas d'enfant") == {"mari", "pacs", "enfant"}
+
+
+def test_a_sentence_pointing_back_to_another_passage_is_never_cited():
+    cut = passage("F5", ["Délais"], "Pour éviter ces difficultés, le propriétaire peut écrire plus tôt au locataire. "
+                  "En effet, un congé donné à l'avance reste valable. Le préavis du locataire est de 3 mois.", 1,
+                  title="Préavis")
+    body = draft_of("Quel est le préavis du locataire ?", [cut])
+    assert "ces difficultés" not in body and "En effet" not in body
+    assert body.startswith("Le préavis du locataire est de 3 mois [1].")
