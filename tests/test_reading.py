@@ -129,3 +129,10 @@ def test_deciding_words_leave_out_names_places_dates_and_masked_data():
 ])
 def test_question_kinds(question, kind):
     assert question_kind(question) == kind
+
+
+def test_a_line_opening_with_thanks_that_goes_on_to_ask_is_not_a_closing():
+    needs = needs_of("Bonjour,\nJe suis retraite depuis 2019.\nMerci pour votre reponse de la semaine derniere, "
+                     "mais j'ai une autre question : puis-je cumuler ma pension avec un emploi ?\nCordialement\nLuc")
+    assert [n.question for n in needs] == ["Merci pour votre reponse de la semaine derniere, mais j'ai une autre "
+                                           "question : puis-je cumuler ma pension avec un emploi ?"]
