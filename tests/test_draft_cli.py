@@ -51,6 +51,8 @@ def test_message_from_standard_input(run):
     result = run("--format", "short", "-", input="Quelle est la durée du préavis de licenciement ?")
     assert result.exit_code == 0, result.output
     assert not result.output.startswith("Madame")
+    text, _, rest = result.output.partition("\n\nSources :\n")  # listed below the text to paste
+    assert rest and "https://www.service-public.fr/" in rest and "[1]" in text
 
 
 def test_llm_option_uses_the_configured_endpoint(run, openai_server):

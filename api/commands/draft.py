@@ -68,8 +68,14 @@ def _read_message(text: str | None, file: Path | None) -> str:
 
 
 def format_draft(result) -> str:
-    """The draft, then the notices and the flagged sentences (on the agent's terminal)."""
+    """The draft, then (short format) its sources, the notices and the flagged sentences
+    (on the agent's terminal)."""
+    from generation.format import render_sources
+    from generation.types import DraftFormat
+
     lines = [result.text]
+    if result.format == DraftFormat.SHORT and result.sources:  # beside the text to paste, not in it
+        lines.extend(["", render_sources(result.sources)])
     if result.notices:
         lines.append("")
         lines.extend(f"! {notice}" for notice in result.notices)
