@@ -38,7 +38,7 @@ def confidences(retriever: Retriever, questions: list[str], k: int = 5) -> list[
     mode = SearchMode.BM25 if getattr(retriever, "embedder", True) is None else SearchMode.HYBRID
     found = []
     for question in questions:
-        need = (read_needs(question) or [Need(question=question, query=question)])[0]
+        need = (read_needs(question) or [Need(question=question)])[0]
         found.append(retriever.search_many([formulations(need)], k=k, mode=mode)[0].confidence)
     return found
 

@@ -25,7 +25,7 @@ from generation.base import Drafter
 from generation.format import QUESTION_INTRO, READ_MORE, french_date
 from generation.reading import question_kind
 from generation.settings import GenerationSettings
-from generation.text import collapse_spaces, content_tokens, fold, split_paragraph, split_sentences
+from generation.text import collapse_spaces, content_tokens, fold, jaccard, split_paragraph, split_sentences
 from generation.types import Need
 from retrieval.types import Passage
 
@@ -163,11 +163,6 @@ class _BM25:
         return total
 
 
-def _jaccard(a: list[str], b: list[str]) -> float:
-    sa, sb = set(a), set(b)
-    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
-
-
 def with_citation(text: str, number: int) -> str:
     """Every sentence of `text` followed by [number], before its final punctuation."""
     return " ".join(_cite_sentence(span.text, number) for span in split_paragraph(text))
@@ -212,10 +207,13 @@ _CONDITION_OPENERS = re.compile(
 )
 
 
+_CASE_PREFIX = re.compile(r"^cas\s*:\s*", re.I)
+
+
 def condition_phrase(label: str) -> str:
     """A case of a fiche as a French condition opening a sentence ("" if not a case):
     "Vous vivez seul" -> "Si vous vivez seul, "; "Salarié" -> "Si vous êtes salarié, "."""
-    label = re.sub(r"^cas\s*:\s*", "", label.strip(), flags=re.I).rstrip(" .:")
+    label = _CASE_PREFIX.sub("", label.strip()).rstrip(" .:")
     if not label or fold(label) in {"cas general", "general", "autres cas", "autre cas"}:
         return ""
     first = label.split()[0].lower().strip(",")
@@ -232,7 +230,7 @@ def case_labels(passage: Passage) -> list[str]:
     """The labels of the passage's path that name a case or a situation (not chapters)."""
     labels = []
     for label in passage.chunk.breadcrumb[1:]:
-        stripped = re.sub(r"^cas\s*:\s*", "", label, flags=re.I)
+        stripped = _CASE_PREFIX.sub("", label)
         first = stripped.split()[0].lower().strip(",") if stripped.split() else ""
         if label.lower().startswith("cas") or first in {"vous", "votre", "vos", "si", "lorsque", "quand"} \
                 or first in _PERSON_NOUNS:
@@ -274,7 +272,7 @@ class ExtractiveDrafter(Drafter):
         it); `introduce`: open each with "Concernant « … » :" (default: several
         questions); `expansions`: for each question, the fiches' words the search added
         to the citizen's ("dépôt de garantie" for "caution"), scored like the question's."""
-        needs = needs or [Need(question=q, query=q) for q in questions]
+        needs = needs or [Need(question=q) for q in questions]
         groups = groups or [list(range(1, len(passages) + 1)) for _ in needs]
         introduce = len(needs) > 1 if introduce is None else introduce
         pool = {number: candidates_of(passages[number - 1], number) for number in range(1, len(passages) + 1)}
@@ -348,14 +346,14 @@ class ExtractiveDrafter(Drafter):
         while rest and len(chosen) < self.settings.sentences_per_question:
             def mmr(item):
                 relevance, candidate = item
-                redundancy = max(_jaccard(candidate.tokens, c.tokens) for c in chosen)
+                redundancy = max(jaccard(candidate.tokens, c.tokens) for c in chosen)
                 return lam * relevance - (1 - lam) * redundancy
 
             relevance, pick = max(rest, key=mmr)
             rest.remove((relevance, pick))
             if relevance < 0.35:
                 break
-            if any(_jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE for c in chosen) or pick in chosen:
+            if any(jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE for c in chosen) or pick in chosen:
                 continue
             if _YES_NO.match(pick.text) and any(_YES_NO.match(c.text) for c in chosen):
                 continue  # one "Oui, …" / "Non, …" per answer: a second may contradict it
@@ -426,7 +424,7 @@ _OTHER_FICHE_RELEVANCE = 0.8
 
 
 def _label_words(label: str) -> set[str]:
-    return set(content_tokens(re.sub(r"^cas\s*:\s*", "", label, flags=re.I)))
+    return set(content_tokens(_CASE_PREFIX.sub("", label)))
 
 
 def _case_fit(passage: Passage, need_words: set[str], every_label: list[set[str]],
@@ -463,7 +461,7 @@ def _shares_a_word(words: set[str], others: set[str]) -> bool:
 
 
 def _mentions(text: str, label: str) -> bool:
-    words = set(content_tokens(re.sub(r"^cas\s*:\s*", "", label, flags=re.I)))
+    words = _label_words(label)
     return bool(words) and words <= set(content_tokens(text))
 
 

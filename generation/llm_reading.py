@@ -102,17 +102,16 @@ def parse_needs(content) -> list[Need]:
 
 
 def grounded_needs(needs: list[Need], message: str) -> list[Need]:
-    """The needs whose question and situation come from the message, with their query."""
+    """The needs whose question comes from the message, with the situation that does."""
     words = set(content_tokens(message))
     kept: list[Need] = []
     for need in needs:
         if _grounding(need.question, words) < QUESTION_GROUNDING:
             continue
         situation = [s for s in need.situation if _grounding(s, words) >= SITUATION_GROUNDING]
-        query = collapse_spaces(" ".join([need.question, *situation]))
         if any(k.question == need.question for k in kept):
             continue
-        kept.append(Need(question=need.question, situation=situation, query=query, source="llm"))
+        kept.append(Need(question=need.question, situation=situation, source="llm"))
     return kept
 
 

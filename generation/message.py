@@ -131,7 +131,7 @@ def parse_message(message: str | bytes, *, max_chars: int = 6000, max_questions:
     body = "\n".join(lines).strip() or text
     if not re.search(r"\w", body):
         raise MessageError("message contains no words")
-    needs = read_needs(body, max_questions) or [Need(question=body[:1000], query=body[:1000])]
+    needs = read_needs(body, max_questions) or [Need(question=body[:1000])]
     return ParsedMessage(
         text=body,
         questions=[need.question for need in needs],

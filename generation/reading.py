@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from generation.text import collapse_spaces, content_tokens, fold, split_paragraph
+from generation.text import collapse_spaces, content_tokens, fold, jaccard, split_paragraph
 from generation.types import Need
 
 REQUEST_PATTERNS = re.compile(
@@ -57,6 +57,7 @@ GENERIC_WORDS = set(
     comme ainsi vous nous je moi on il elle ils elles leur lui payant gratuit avoir être etre aller
     """.split()
 )
+_GENERIC_FOLDED = {fold(w) for w in GENERIC_WORDS}
 # A line that opens on one of these after a question raises a new point even without "?":
 # "En plus on fait souvent 42 heures… Il n'y a pas d'accord dans la boîte."
 _NEW_POINT = re.compile(
@@ -67,7 +68,6 @@ _NEW_POINT = re.compile(
 _MIN_OWN_WORDS = 2  # a question needs this many subject words of its own to stand alone
 _DUPLICATE_JACCARD = 0.75
 _SITUATION_SENTENCES = 4
-_MAX_QUERY_CHARS = 600
 _CLOSING_SENTENCE = re.compile(
     r"^(?:(?:un )?grand )?merci(?:\s|$|[ ,.!]|\s+(?:d'avance|par avance|beaucoup|pour|de votre|de vos|à vous))"
     r"|^(?:bien |très |tres )?cordialement|^bien à vous|^salutations|^bonne (?:journée|soirée)"
@@ -107,11 +107,10 @@ def is_closing(sentence: str) -> bool:
 
 def own_words(sentence: str) -> list[str]:
     """The subject words of a sentence: content words that are not generic."""
-    generic = {fold(w) for w in GENERIC_WORDS}
     kept = []
     for word in re.findall(r"[\wÀ-ÿ'’-]+", sentence.lower()):
         for part in re.split(r"['’]", word):
-            if len(part) > 2 and fold(part) not in generic and content_tokens(part):
+            if len(part) > 2 and fold(part) not in _GENERIC_FOLDED and content_tokens(part):
                 kept.append(part)
     return kept
 
@@ -124,7 +123,7 @@ def read_needs(text: str, max_needs: int = 3) -> list[Need]:
     groups = _question_groups(sentences)
     if not groups:  # no question at all: the whole message is the need
         whole = collapse_spaces(" ".join(s for _, s in sentences))[:1000]
-        return [Need(question=whole, situation=[], query=whole[:_MAX_QUERY_CHARS], asked=False)]
+        return [Need(question=whole, situation=[], asked=False)]
     needs = [_need(sentences, group) for group in groups]
     needs = _without_duplicates(needs)
     if len(needs) > max_needs:
@@ -166,11 +165,7 @@ def _implicit_question(sentences: list[tuple[int, str]], index: int) -> list[int
 
 def _need(sentences: list[tuple[int, str]], group: list[int]) -> Need:
     question = " ".join(sentences[i][1] for i in group)
-    situation = _situation(sentences, group)
-    query = collapse_spaces(" ".join([question, *situation]))
-    if len(query) > _MAX_QUERY_CHARS:
-        query = query[:_MAX_QUERY_CHARS].rsplit(" ", 1)[0]
-    return Need(question=question, situation=situation, query=query)
+    return Need(question=question, situation=_situation(sentences, group))
 
 
 def _situation(sentences: list[tuple[int, str]], group: list[int]) -> list[str]:
@@ -195,7 +190,7 @@ def _without_duplicates(needs: list[Need]) -> list[Need]:
     kept: list[Need] = []
     for need in needs:
         tokens = set(content_tokens(need.question))
-        if any(_jaccard(tokens, set(content_tokens(k.question))) >= _DUPLICATE_JACCARD for k in kept):
+        if any(jaccard(tokens, content_tokens(k.question)) >= _DUPLICATE_JACCARD for k in kept):
             continue
         kept.append(need)
     return kept
@@ -204,12 +199,9 @@ def _without_duplicates(needs: list[Need]) -> list[Need]:
 def _merge_needs(needs: list[Need]) -> Need:
     question = " ".join(n.question for n in needs)
     situation = list(dict.fromkeys(s for n in needs for s in n.situation))[:_SITUATION_SENTENCES]
-    query = collapse_spaces(" ".join([question, *situation]))[:_MAX_QUERY_CHARS]
-    return Need(question=question, situation=situation, query=query)
+    return Need(question=question, situation=situation)
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 # Words of an e-mail that never decide between fiches: time, hedges, intensity.
@@ -223,6 +215,7 @@ FILLER_WORDS = set(
     """.split()
 )
 _PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
+_UNDECIDING_FOLDED = _GENERIC_FOLDED | {fold(w) for w in FILLER_WORDS}
 
 
 def keyword_query(need: Need) -> str:
@@ -230,13 +223,12 @@ def keyword_query(need: Need) -> str:
     numbers, masked data or proper names (capitalised inside a sentence), so that the
     situation's noise ("à Rome pour la Toussaint") does not drown the subject."""
     text = _PLACEHOLDER.sub(" ", " ".join([need.question, *need.situation]))
-    generic = {fold(w) for w in GENERIC_WORDS | FILLER_WORDS}
     kept = []
     for sentence in re.split(r"(?<=[.!?])\s+", text):
         for position, word in enumerate(re.findall(r"[\wÀ-ÿ'’-]+", sentence)):
             for part in re.split(r"['’]", word):
                 if len(part) < 3 or any(c.isdigit() for c in part) or all(
-                    fold(piece) in generic or not content_tokens(piece) for piece in part.split("-")
+                    fold(piece) in _UNDECIDING_FOLDED or not content_tokens(piece) for piece in part.split("-")
                 ):
                     continue  # "peut-elle", "est-ce" are as generic as their pieces
                 if position > 0 and part[0].isupper() and not part.isupper():
@@ -249,7 +241,7 @@ def keyword_query(need: Need) -> str:
 def formulations(need: Need) -> list[str]:
     """The phrasings a need is searched with, main one first: the question with its
     situation, its deciding words, and the question alone when it stands alone."""
-    queries = [need.query or need.question]
+    queries = [need.query]
     keywords = keyword_query(need)
     if keywords and keywords not in queries:
         queries.append(keywords)

@@ -48,15 +48,14 @@ _THANKS_OR_COMPLAINT = re.compile(
 )
 
 
-def out_of_scope(need: Need, *, asked: bool = True) -> str | None:
-    """Why no fiche can answer this need (French, for the draft), or None.
-    `asked`: the reading found a question (else the need is the whole message)."""
+def out_of_scope(need: Need) -> str | None:
+    """Why no fiche can answer this need (French, for the draft), or None."""
     text = fold(" ".join([need.question, *need.situation]))
     question = fold(need.question)
     if _OWN_FILE.search(question):
         return OWN_FILE
     if _LOCAL_OFFICE.search(question):
         return LOCAL_OFFICE
-    if not asked and _THANKS_OR_COMPLAINT.search(text):
+    if not need.asked and _THANKS_OR_COMPLAINT.search(text):  # the message asks nothing
         return NO_QUESTION
     return None

@@ -61,26 +61,37 @@ UNSAFE_NOTICE = "Des liens, adresses ou numéros absents des sources ont été m
 
 @dataclass
 class _Context:
-    """Everything known before writing: masked questions and numbered passages."""
+    """Everything known before writing: masked needs and numbered passages."""
 
-    questions: list[str]
     needs: list[Need]  # masked, one per question
     message: str  # masked
     mapping: dict[str, str]
-    results: list[SearchResult]
-    answerable: list[str]
-    answerable_needs: list[Need]
-    kept: list[int]  # indices of the answerable needs among all needs
+    results: list[SearchResult]  # one per need
+    scope: list[str | None]  # per need: why no fiche can answer it (generation.scope), or None
+    kept: list[int]  # indices of the answerable needs
     groups: list[list[int]]  # for each answerable need, the numbers of its passages, best first
-    unanswered: list[str]
-    unanswered_reasons: list[str | None]  # why no fiche can answer it (generation.scope), if known
-    scope: list[str | None]  # per need: why no fiche can answer it, or None
     passages: list[Passage]
     confidence: float
     notices: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     started: float = 0.0
-    abstentions_placed: bool = False  # the body already says, in place, which questions go unanswered
+
+    @property
+    def questions(self) -> list[str]:
+        return [need.question for need in self.needs]
+
+    @property
+    def answerable(self) -> list[str]:
+        return [self.needs[i].question for i in self.kept]
+
+    @property
+    def answerable_needs(self) -> list[Need]:
+        return [self.needs[i] for i in self.kept]
+
+    @property
+    def unanswered(self) -> list[tuple[str, str | None]]:
+        """(question, why no fiche can answer it if known) of each need not answered."""
+        return [(need.question, self.scope[i]) for i, need in enumerate(self.needs) if i not in self.kept]
 
 
 class DraftService:
@@ -181,7 +192,6 @@ class DraftService:
             needs = [self._agent_need(need) for need in needs][: self.settings.max_questions]
         else:
             needs = self._read(masked.text, reading_notices)
-        questions = [need.question for need in needs]
         timings = {"parse_ms": _ms(started)}
         retrieval_started = time.perf_counter()
         filters = SearchFilters(audience=audience) if audience else None
@@ -193,16 +203,12 @@ class DraftService:
         )
         timings["retrieval_ms"] = _ms(retrieval_started)
         threshold = self.settings.min_confidence
-        reasons = {i: reason for i, need in enumerate(needs) if (reason := out_of_scope(need, asked=need.asked))}
-        kept = [i for i, r in enumerate(results) if i not in reasons and r.confidence >= threshold and r.passages]
-        answerable = [questions[i] for i in kept]
-        unanswered = [q for i, q in enumerate(questions) if i not in kept]
-        unanswered_reasons = [reasons.get(i) for i in range(len(questions)) if i not in kept]
-        scope = [reasons.get(i) for i in range(len(questions))]
+        scope = [out_of_scope(need) for need in needs]
+        kept = [i for i, r in enumerate(results) if not scope[i] and r.confidence >= threshold and r.passages]
         passages, groups = self._number_passages([results[i] for i in kept])
         passages, removed = neutralise_passages(passages)
         notices = list(parsed.notices) + reading_notices
-        notices += [LOW_CONFIDENCE_NOTICE.format(question=questions[i]) for i in kept
+        notices += [LOW_CONFIDENCE_NOTICE.format(question=needs[i].question) for i in kept
                     if results[i].confidence < self.settings.low_confidence]
         if foreign := foreign_language(parsed.text):
             notices.append(FOREIGN_MESSAGE_NOTICE.format(language=foreign.name))
@@ -211,18 +217,13 @@ class DraftService:
         if removed:
             notices.append(PASSAGE_NOTICE)
         return _Context(
-            questions=questions,
             needs=needs,
             message=masked.text,
             mapping=masked.mapping,
             results=results,
-            answerable=answerable,
-            answerable_needs=[needs[i] for i in kept],
+            scope=scope,
             kept=kept,
             groups=groups,
-            unanswered=unanswered,
-            unanswered_reasons=unanswered_reasons,
-            scope=scope,
             passages=passages,
             confidence=max((r.confidence for r in results), default=0.0),
             notices=notices,
@@ -242,15 +243,13 @@ class DraftService:
             except LLMError as exc:
                 log.warning("LLM reading failed, rule-based reading: %s", exc)
                 notices.append(LLM_READING_NOTICE.format(reason=exc))
-        return read_needs(masked_message, limit) or [Need(question=masked_message[:1000], query=masked_message[:1000])]
+        return read_needs(masked_message, limit) or [Need(question=masked_message[:1000])]
 
     @staticmethod
     def _agent_need(need: Need) -> Need:
         """A need as the agent wrote it on the page: masked like the message."""
-        question = mask(need.question).text
         situation = [mask(s).text for s in need.situation if s.strip()]
-        query = " ".join([question, *situation])
-        return Need(question=question, situation=situation, query=query, source="agent")
+        return Need(question=mask(need.question).text, situation=situation, source="agent")
 
     def _number_passages(self, results: list[SearchResult]) -> tuple[list[Passage], list[list[int]]]:
         """Top passages of each question, interleaved, without duplicates; and for each
@@ -299,13 +298,10 @@ class DraftService:
         if not any(paragraphs):
             return ""
         written = dict(zip(context.kept, paragraphs))
-        reasons = dict(zip([i for i in range(len(context.questions)) if i not in context.kept],
-                           context.unanswered_reasons))
-        ordered = []
-        for i, question in enumerate(context.questions):
-            ordered.append(written.get(i) or reasons.get(i) or ABSTENTION_FOR_QUESTION.format(question=question))
-        context.abstentions_placed = True
-        return "\n\n".join(ordered)
+        return "\n\n".join(
+            written.get(i) or context.scope[i] or ABSTENTION_FOR_QUESTION.format(question=need.question)
+            for i, need in enumerate(context.needs)
+        )
 
     def _stream_llm(self, context: _Context):
         """Yields sanitized deltas line by line; returns the body, or None on failure."""
@@ -346,10 +342,9 @@ class DraftService:
         started = time.perf_counter()
         body, context.passages = renumber_citations(body, context.passages)
         notices = list(context.notices)
-        if context.unanswered and not context.abstentions_placed:
+        if context.unanswered and mode == DraftMode.LLM:  # extractive bodies say it in place
             body += "\n\n" + "\n".join(
-                reason or ABSTENTION_FOR_QUESTION.format(question=q)
-                for q, reason in zip(context.unanswered, context.unanswered_reasons)
+                reason or ABSTENTION_FOR_QUESTION.format(question=q) for q, reason in context.unanswered
             )
         if context.unanswered or ABSTENTION_FOR_QUESTION.split("{")[0] in body:
             notices.append(PARTIAL_ABSTENTION_NOTICE)

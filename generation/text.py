@@ -266,5 +266,11 @@ def numeric_values(text: str) -> set[str]:
     return values
 
 
+def jaccard(a, b) -> float:
+    """Overlap of two collections of tokens, as sets (0 when either is empty)."""
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
+
+
 def collapse_spaces(text: str) -> str:
     return re.sub(r"[ \t\u00a0\u202f]+", " ", text).strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
+from generation.text import collapse_spaces
 from retrieval.types import Passage
 
 
@@ -36,12 +37,23 @@ class Need:
 
     question: str  # the citizen's words (one sentence, or a follow-up with the one before)
     situation: list[str] = field(default_factory=list)  # statements it depends on, nearest first
-    query: str = ""  # the search text: question, then situation
     source: str = "rules"  # "rules", "llm" or "agent" (corrected on the page)
     asked: bool = True  # False: the message asks nothing, the need is the whole message
 
+    @property
+    def query(self) -> str:
+        """The search text: the question, then its situation, within MAX_NEED_QUERY_CHARS
+        (cut between words): what a person would type after reading the whole e-mail."""
+        query = collapse_spaces(" ".join([self.question, *self.situation]))
+        if len(query) > MAX_NEED_QUERY_CHARS:
+            query = query[:MAX_NEED_QUERY_CHARS].rsplit(" ", 1)[0]
+        return query
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "query": self.query}
+
+
+MAX_NEED_QUERY_CHARS = 600
 
 
 @dataclass
@@ -112,6 +124,7 @@ class Draft:
         data["mode"] = self.mode.value
         data["format"] = self.format.value
         data["citations"] = [c.to_dict() for c in self.citations]
+        data["needs"] = [n.to_dict() for n in self.needs]
         for sentence in data["sentences"]:
             sentence["verdict"] = sentence["verdict"].value
         return data

@@ -193,7 +193,7 @@ class IndexRetriever(Retriever):
         started = time.perf_counter()
         sparse = [self.bm25.embed_query(text) for text in texts]
         limit = max(MIN_CANDIDATES, k * per_fiche * 4)
-        lists = [ranked_lists(store, MODE_LISTS[mode], s, d, filters, limit) for s, d in zip(sparse, vectors)]
+        lists = ranked_lists_many(store, MODE_LISTS[mode], list(zip(sparse, vectors)), filters, limit)
         if mode == SearchMode.HYBRID:
             first = title_match(store, lists[0], sparse[0], self.bm25)
             fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first)
@@ -263,16 +263,30 @@ PASSAGE_LISTS = (SPARSE, DENSE)
 
 
 def ranked_lists(store, names, sparse: SparseVec, dense, filters, limit: int) -> dict[str, list[Hit]]:
-    """Ranked hits by vector name (see retrieval.store), in one call to the engine.
-    A query left with no words after stopwords (empty sparse vector) has no BM25
-    lists; an index without dense vectors has no dense lists."""
-    # BM25 query vectors weigh each term 1.0: the same vector queries titles and passages.
-    vectors = {SPARSE: sparse, TITLE_SPARSE: sparse, DENSE: dense, TITLE_DENSE: dense}
-    if sparse.is_empty:
-        vectors[SPARSE] = vectors[TITLE_SPARSE] = None
-    names = [name for name in names if vectors[name] is not None]
-    queries = [VectorQuery(name, vectors[name], limit) for name in names]
-    return dict(zip(names, store.search(queries, filters))) if queries else {}
+    """Ranked hits by vector name (see retrieval.store), in one call to the engine."""
+    return ranked_lists_many(store, names, [(sparse, dense)], filters, limit)[0]
+
+
+def ranked_lists_many(store, names, queries: list[tuple[SparseVec, object]], filters,
+                      limit: int) -> list[dict[str, list[Hit]]]:
+    """`ranked_lists` for several (sparse, dense) query vectors (the formulations of a
+    need), all in one call to the engine. A query left with no words after stopwords
+    (empty sparse vector) has no BM25 lists; an index without dense vectors has no
+    dense lists."""
+    requests, owners = [], []
+    for index, (sparse, dense) in enumerate(queries):
+        # BM25 query vectors weigh each term 1.0: the same vector queries titles and passages.
+        vectors = {SPARSE: sparse, TITLE_SPARSE: sparse, DENSE: dense, TITLE_DENSE: dense}
+        if sparse.is_empty:
+            vectors[SPARSE] = vectors[TITLE_SPARSE] = None
+        for name in names:
+            if vectors[name] is not None:
+                requests.append(VectorQuery(name, vectors[name], limit))
+                owners.append((index, name))
+    found: list[dict[str, list[Hit]]] = [{} for _ in queries]
+    for (index, name), hits in zip(owners, store.search(requests, filters) if requests else []):
+        found[index][name] = hits
+    return found
 
 
 def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filters, k: int, per_fiche: int,

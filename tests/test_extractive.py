@@ -141,7 +141,7 @@ ALONE = passage("F1", ["Vous vivez seul", "Revenus maximum"],
 
 
 def draft_of(question: str, passages: list[Passage], situation: list[str] = ()) -> str:
-    need = Need(question=question, situation=list(situation), query=question)
+    need = Need(question=question, situation=list(situation))
     return ExtractiveDrafter().write_body([question], passages, needs=[need])
 
 
@@ -191,7 +191,7 @@ def test_the_answer_to_how_long_opens_with_the_duration(handmade_passages):
 
 def test_each_question_has_its_paragraph_introduced_and_a_read_more_line(handmade_passages):
     questions = ["Combien de semaines dure le congé de maternité ?", "La carte d'identité d'un mineur est-elle gratuite ?"]
-    needs = [Need(question=q, query=q) for q in questions]
+    needs = [Need(question=q) for q in questions]
     body = ExtractiveDrafter().write_body(questions, handmade_passages, needs=needs)
     first, second = body.split("\n\n")
     assert first.startswith("Concernant « Congé de maternité d'une salariée » :\n")

@@ -11,7 +11,7 @@ from tests.fixtures.generation import PassageRetriever
 
 def reason(message: str):
     need = parse_message(message).needs[0]
-    return out_of_scope(need, asked=need.asked)
+    return out_of_scope(need)
 
 
 @pytest.mark.parametrize("message", [
