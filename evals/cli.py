@@ -278,6 +278,50 @@ def _drafts_table(result: dict) -> None:
         click.echo(f"{'judge faithfulness':24} {_cell(result['judge']['faithfulness']):>10}")
 
 
+@eval_group.command("verify")
+@click.option("--index-dir", type=click.Path(path_type=Path), default=None, help="Index folder (default GUICHET_INDEX_DIR).")
+@click.option("--embedder", default="auto", show_default=True, help="Embedder of the semantic check; auto = the index's own.")
+@click.option("--count", "per_kind", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Sentences per kind (correct ones and each kind of error).")
+@click.option("--seed", default=13, show_default=True, help="Seed of the sampled sentences and injected errors.")
+@click.option("--semantic/--no-semantic", default=True, show_default=True,
+              help="Semantic support with the embedder (as the draft service does by default).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write a report here.")
+@baseline_options
+def verify_command(index_dir, embedder, per_kind, seed, semantic, as_json, report, baseline, gate_metric, max_drop) -> None:
+    """How often the verifier catches injected errors, and flags correct sentences."""
+    from evals.runtime import snapshot
+    from evals.verify_bench import run_verify_benchmark
+    from generation.settings import GenerationSettings
+
+    baseline_result = read_baseline(baseline, "verify", gate_metric)
+    retriever = open_retriever_or_fail(index_dir, embedder)
+    if semantic and retriever.embedder is None:
+        raise click.ClickException("--semantic needs an index built with an embedder (or pass --no-semantic)")
+    min_support = GenerationSettings().min_support
+    result = run_verify_benchmark(retriever, per_kind=per_kind, seed=seed, semantic=semantic,
+                                  min_support=min_support, progress=progress)
+    result["config"] = snapshot(index_dir=index_dir, embedder=embedder, count=per_kind, seed=seed,
+                                semantic=semantic, min_support=min_support, index=retriever.index_info())
+    finish(result, as_json=as_json, report=report, baseline_result=baseline_result, gate_metric=gate_metric,
+           max_drop=max_drop, table=_verify_table)
+
+
+def _verify_table(result: dict) -> None:
+    click.echo(f"{'kind':16} {'flagged':>8} {'total':>6} {'rate':>7}  target")
+    for kind, figures in result["kinds"].items():
+        flagged = figures.get("caught", figures.get("flagged"))
+        target_key = kind if kind in result["targets"] else f"false_flags_{kind}"
+        target = result["targets"].get(target_key)
+        met = result["met"].get(target_key)
+        mark = "" if target is None else f"{'≤' if target_key.startswith('false') else '≥'} {target:.2f} {'ok' if met else 'MISSED'}"
+        click.echo(f"{kind:16} {flagged:>8} {figures['total']:>6} {figures['rate']:>7.3f}  {mark}")
+    metrics = result["metrics"]
+    click.echo(f"suggested the right passage for {_cell(metrics['suggestion_wrong_passage'])} of wrong_passage; "
+               f"per sentence p50 {_cell(metrics['latency_p50_ms'])} ms, p95 {_cell(metrics['latency_p95_ms'])} ms")
+
+
 @click.group("bench")
 def bench_group() -> None:
     """Performance benchmarks: index build, query latency, drafts, HTTP API, soak."""

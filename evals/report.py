@@ -43,7 +43,7 @@ def metric_tables(result: dict) -> dict[str, dict]:
     """{group: {metric: value}}: one group per mode for retrieval, one ("drafts") else."""
     if result.get("benchmark") == "retrieval":
         return result["metrics"]
-    return {"drafts": result["metrics"]}
+    return {result.get("benchmark", "drafts"): result["metrics"]}
 
 
 def load_baseline(path: str | Path, benchmark: str) -> dict:
@@ -177,6 +177,38 @@ def plot_drafts(result: dict, out_dir: Path) -> dict[str, str]:
     return plots
 
 
+def plot_verify(result: dict, out_dir: Path) -> dict[str, str]:
+    """The rate of each kind against its target, then one panel per kind: its verdicts."""
+    kinds = result["kinds"]
+    names = list(kinds)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    errors = [name not in result["false_flags"] for name in names]
+    ax.bar(names, [kinds[n]["rate"] for n in names], color=["tab:green" if e else "tab:red" for e in errors])
+    for i, name in enumerate(names):
+        target = result["targets"].get(name, result["targets"].get(f"false_flags_{name}"))
+        if target is not None:
+            ax.hlines(target, i - 0.4, i + 0.4, colors="black", linestyles="dashed")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share flagged")
+    ax.set_title("green: errors caught · red: correct sentences flagged · dashes: targets", fontsize=9)
+    ax.tick_params(axis="x", rotation=45)
+    plots = {"caught": _save(fig, out_dir / "caught.png")}
+    columns = 4
+    rows = math.ceil(len(names) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.4 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        verdicts = kinds[name]["verdicts"]
+        ax.barh(list(verdicts), list(verdicts.values()))
+        ax.set_title(f"{name} ({kinds[name]['rate']:.2f})", fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    plots["verdicts"] = _save(fig, out_dir / "verdicts.png")
+    plots["latency"] = _latency_histogram({"sentences": [r["latency_ms"] for r in result["per_case"]]},
+                                          out_dir / "latency.png")
+    return plots
+
+
 def _latency_histogram(latencies: dict[str, list[float]], path: Path) -> str:
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, values in latencies.items():
@@ -202,7 +234,8 @@ def write_report(result: dict, out_dir: str | Path, *, baseline: dict | None = N
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     benchmark = result["benchmark"]
-    plots = plot_retrieval(result, out_dir) if benchmark == "retrieval" else plot_drafts(result, out_dir)
+    plotters = {"retrieval": plot_retrieval, "verify": plot_verify}
+    plots = plotters.get(benchmark, plot_drafts)(result, out_dir)
     context = {
         "result": result,
         "benchmark": benchmark,
@@ -230,6 +263,8 @@ def write_report(result: dict, out_dir: str | Path, *, baseline: dict | None = N
 
 
 def _worst(result: dict) -> dict[str, list[dict]]:
+    if result["benchmark"] == "verify":
+        return {}  # the report lists the misses and false flags of each kind instead
     if result["benchmark"] == "retrieval":
         from evals.retrieval_eval import worst_questions
 

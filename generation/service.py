@@ -38,7 +38,7 @@ from generation.pii import mask, unmask
 from generation.settings import GenerationSettings, LLMSettings
 from generation.text import citations_in, renumber_citations
 from generation.types import Citation, Draft, DraftFormat, DraftMode, Need, SentenceCheck
-from generation.verify import Verifier, redact_leaks, sanitize
+from generation.verify import Verifier, allowed_text, redact_leaks, sanitize
 from retrieval.base import Retriever
 from retrieval.language import foreign_language
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
@@ -108,7 +108,10 @@ class DraftService:
         self.retriever = retriever
         self.settings = settings or GenerationSettings()
         self.llm_settings = llm_settings
-        self.embedder = embedder  # optional semantic support in verification
+        # Semantic support in verification: the retriever's embedder unless one is given.
+        if embedder is None and self.settings.semantic_support:
+            embedder = getattr(retriever, "embedder", None)
+        self.embedder = embedder
         self.extractive = ExtractiveDrafter(self.settings)
         self._llm = llm_drafter
         self._reader: LLMReader | None = llm_reader
@@ -306,7 +309,7 @@ class DraftService:
     def _stream_llm(self, context: _Context):
         """Yields sanitized deltas line by line; returns the body, or None on failure."""
         started = time.perf_counter()
-        allowed = self._allowed_text(context.passages)
+        allowed = allowed_text(context.passages)
         received, pending = [], ""
         try:
             for delta in self._llm.stream_body(context.answerable, context.passages, context.message,
@@ -332,12 +335,6 @@ class DraftService:
         sanitized = sanitize(segment, allowed, self.settings.trusted_domains).text
         return unmask(sanitized, mapping, self.settings.unmask_kinds)
 
-    def _allowed_text(self, passages: list[Passage]) -> str:
-        parts = []
-        for passage in passages:
-            parts.extend([passage.text, passage.chunk.url])
-        return "\n".join(parts)
-
     def _finish(self, context: _Context, body: str, mode: DraftMode, format: DraftFormat) -> Draft:
         started = time.perf_counter()
         body, context.passages = renumber_citations(body, context.passages)
@@ -351,9 +348,7 @@ class DraftService:
         if mode == DraftMode.LLM:
             body = redact_leaks(body, [SYSTEM_PROMPT, self._llm.system_prompt if self._llm else ""])
         sources_preview = build_sources(citations_in(body), context.passages, self._fiche)
-        allowed = self._allowed_text(context.passages) + "\n" + "\n".join(
-            ref["url"] for s in sources_preview for ref in s.legal_references
-        )
+        allowed = allowed_text(context.passages, (ref["url"] for s in sources_preview for ref in s.legal_references))
         sanitized = sanitize(body, allowed, self.settings.trusted_domains)
         if sanitized.masked:
             notices.append(UNSAFE_NOTICE)

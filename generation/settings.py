@@ -58,8 +58,14 @@ class GenerationSettings(BaseSettings):
     # Extractive drafter: sentences chosen per question, MMR trade-off.
     sentences_per_question: int = 3
     mmr_lambda: float = 0.7
-    # Verification: below this support score a cited sentence is "weak support".
-    min_support: float = 0.5
+    # Verification: below this support score a cited sentence is "weak support": the
+    # share of its words in the cited passage (a sentence of the passage scores 1.0), or
+    # its closeness in meaning (generation.verify.SEMANTIC_FLOOR). Chosen with
+    # `guichet eval verify`: 0.5 let a third of the sentences of another fiche through.
+    min_support: float = 0.75
+    # Semantic support: sentences whose words fall short of min_support are compared by
+    # meaning with their passage, with the retriever's embedder (one call per draft).
+    semantic_support: bool = True
     # Placeholders put back into the agent's draft. Contact details of the citizen
     # are left masked on purpose: a reply never needs them, and an injected
     # "write to <e-mail>" in the message must not come back through unmasking.

@@ -29,6 +29,9 @@ class Verdict(str, Enum):
     # A URL, e-mail or phone number found in no source (masked in the text), or a
     # sentence repeating the instructions given to the LLM (removed).
     UNSAFE_CONTENT = "unsafe_content"
+    # Says the opposite of its supporting span: a negation, an opposite word, another office.
+    CONTRADICTED = "contradicted"
+    MISSING_CONDITION = "missing_condition"  # leaves out a condition of its supporting sentence
 
 
 @dataclass
@@ -74,6 +77,8 @@ class SentenceCheck:
     reason: str = ""  # French, shown to the agent when flagged
     support: list[SupportSpan] = field(default_factory=list)
     unsupported_numbers: list[str] = field(default_factory=list)
+    # For a flagged sentence: the [n] of another passage of the draft that supports it.
+    suggested_citation: int | None = None
 
     @property
     def flagged(self) -> bool:
