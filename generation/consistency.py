@@ -22,7 +22,7 @@ from generation.text import content_tokens, fold
 
 # Pairs of words whose swap inverts a rule (matched on folded words at word boundaries).
 OPPOSITES: list[tuple[str, str]] = [
-    ("obligatoire", "facultatif"), ("obligatoires", "facultatifs"),
+    ("obligatoire", "facultatif"), ("obligatoire", "facultative"), ("obligatoires", "facultatifs"),
     ("interdit", "autorise"), ("interdite", "autorisee"), ("interdits", "autorises"),
     ("gratuit", "payant"), ("gratuite", "payante"),
     ("possible", "impossible"), ("avant", "apres"), ("plus de", "moins de"),
@@ -48,6 +48,8 @@ _NEGATORS = {"pas", "plus", "jamais", "rien", "aucun", "aucune", "guere", "point
 _NEGATIVE_SUBJECTS = {"aucun", "aucune", "rien", "personne", "nul", "nulle"}
 _CLITICS = {"me", "te", "se", "s", "le", "la", "les", "l", "lui", "leur", "y", "en", "vous", "nous", "m", "t"}
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_PUNCTUATED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[,;:.!?()]")
+_PRONOUNS = {"il", "elle", "ils", "elles", "on", "vous", "nous", "je", "tu", "ce", "cela"}
 _CONDITION = re.compile(
     r"\b(?:si|sauf|a condition|a l exception|a moins|sous reserve|uniquement|seulement|lorsque"
     r"|des lors qu|dans la mesure ou)\b[^,;:.()]*"
@@ -60,26 +62,36 @@ def _tokens(text: str) -> list[str]:
 
 def polarity(text: str) -> tuple[set[str], set[str]]:
     """(words under a negation, words outside one), folded: "ne peut pas dépasser" puts
-    "peut" and "depasser" under the negation."""
-    tokens = _tokens(text)
+    "peut" and "depasser" under the negation. A negation stops at punctuation."""
+    tokens = _PUNCTUATED.findall(_folded(text))
     negated: set[int] = set()
     for i, token in enumerate(tokens):
         if token not in ("ne", "n"):
             continue
-        window = tokens[i + 1 : i + 6]
+        window = _until_punctuation(tokens[i + 1 : i + 6])
         negator = next((j for j, t in enumerate(window) if t in _NEGATORS), None)
         if negator is not None:
             words = [i + 1 + j for j in range(negator) if window[j] not in _CLITICS]
             after = i + 2 + negator
-            words += [after] if after < len(tokens) else []
+            if after < len(tokens) and tokens[after] in ("de", "d"):  # "ne permet pas de récupérer"
+                after += 1
+            if after < len(tokens) and tokens[after] not in _PRONOUNS and tokens[after][0].isalnum():
+                words.append(after)
         elif _NEGATIVE_SUBJECTS & set(tokens[max(0, i - 6) : i]):
             words = [i + 1 + j for j, t in enumerate(window[:2]) if t not in _CLITICS]
         else:
             continue
         negated.update(words)
-    under = {tokens[i] for i in negated if len(tokens[i]) > 2}
-    outside = {t for i, t in enumerate(tokens) if i not in negated and len(t) > 2}
+    under = {tokens[i] for i in negated if len(tokens[i]) > 2 and tokens[i][0].isalnum()}
+    outside = {t for i, t in enumerate(tokens) if i not in negated and len(t) > 2 and t[0].isalnum()}
     return under, outside
+
+
+def _until_punctuation(tokens: list[str]) -> list[str]:
+    for i, token in enumerate(tokens):
+        if not token[0].isalnum():
+            return tokens[:i]
+    return tokens
 
 
 def polarity_conflict(claim: str, span: str) -> str | None:

@@ -370,7 +370,7 @@ class DraftService:
             questions=context.questions,
             needs=context.needs,
             sentences=checks,
-            citations=[Citation(n, context.passages[n - 1]) for n in sorted(set(cited))],
+            citations=[Citation(n, context.passages[n - 1]) for n in _shown_passages(cited, checks)],
             sources=sources,
             abstained=False,
             confidence=context.confidence,
@@ -423,6 +423,11 @@ def _added_words(result: SearchResult) -> str:
     """What query expansion added to the query (acronyms spelt out, the fiches' words)."""
     expanded = result.expanded_query or ""
     return expanded[len(result.query):] if expanded.startswith(result.query) else ""
+
+
+def _shown_passages(cited: list[int], checks: list[SentenceCheck]) -> list[int]:
+    """The passages the agent sees: the cited ones and those suggested for a flagged sentence."""
+    return sorted(set(cited) | {c.suggested_citation for c in checks if c.suggested_citation})
 
 
 def _nearest_fiches(results: list[SearchResult], limit: int = 3) -> list[FicheHit]:

@@ -208,7 +208,11 @@ class Verifier:
 
     @staticmethod
     def _passage_units(text: str) -> list[_Unit]:
-        return [_Unit(s.start, s.end, set(content_tokens(s.text))) for s in split_sentences(text)]
+        """The passage's sentences; its first line (the breadcrumb) is a unit of its own."""
+        breadcrumb, newline, body = text.partition("\n")
+        spans = [Span(0, len(breadcrumb), breadcrumb)] if newline else []
+        spans += split_sentences(body if newline else text, offset=len(breadcrumb) + 1 if newline else 0)
+        return [_Unit(s.start, s.end, set(content_tokens(s.text))) for s in spans]
 
     def check_all(self, text: str) -> list[SentenceCheck]:
         checks: list[SentenceCheck] = []

@@ -134,3 +134,96 @@ def test_sentences_repeating_the_instructions_are_removed():
     redacted = redact_leaks(text, [secret])
     assert "passages numérotés fournis" not in redacted
     assert redacted.startswith(LEAK_MASK) and redacted.endswith("L'ARS existe [1].")
+
+
+# -- contradictions, conditions, misattribution, semantic support -------------------
+
+def _passage(text: str, fiche_id: str = "F1", rank: int = 1):
+    from ingest.model import Chunk
+    from retrieval.types import Passage
+
+    chunk = Chunk(
+        id=f"{fiche_id}#0", fiche_id=fiche_id, index=0, text=f"Titre {fiche_id} > Section\n{text}",
+        breadcrumb=[f"Titre {fiche_id}", "Section"], title=f"Titre {fiche_id}",
+        url=f"https://www.service-public.fr/particuliers/vosdroits/{fiche_id}", date="2024-01-01",
+        type="Fiche d'information", audiences=["particuliers"], themes=[], words=len(text.split()),
+    )
+    return Passage(chunk, 1.0, rank)
+
+
+STAGE = _passage(
+    "Le stage vous permet de récupérer jusqu'à 4 points. "
+    "En cas de stage proposé par le procureur, le stage ne vous permet pas de récupérer des points."
+)
+
+
+def test_a_flipped_negation_is_contradicted():
+    [check] = verify("Le stage proposé par le procureur vous permet de récupérer des points [1].", [STAGE])
+    assert check.verdict == Verdict.CONTRADICTED and "contraire" in check.reason
+
+
+def test_a_sentence_the_passage_says_both_ways_is_supported_as_copied():
+    # The passage has the sentence with and without "ne… pas": either copy is supported.
+    checks = verify("Le stage ne vous permet pas de récupérer des points [1]. "
+                    "Le stage vous permet de récupérer jusqu'à 4 points [1].", [STAGE])
+    assert [c.verdict for c in checks] == [Verdict.SUPPORTED, Verdict.SUPPORTED]
+
+
+def test_another_office_is_contradicted():
+    passage = _passage("Vous devez déposer votre dossier à la mairie de votre domicile.")
+    [check] = verify("Vous devez déposer votre dossier à la préfecture de votre domicile [1].", [passage])
+    assert check.verdict == Verdict.CONTRADICTED and "mairie" in check.reason
+
+
+def test_a_condition_left_out_is_flagged_and_a_kept_one_is_not():
+    passage = _passage("Si vous êtes salarié du secteur privé, vous avez droit à un congé de 5 jours pour votre mariage.")
+    [dropped] = verify("Vous avez droit à un congé de 5 jours pour votre mariage [1].", [passage])
+    assert dropped.verdict == Verdict.MISSING_CONDITION and "secteur prive" in dropped.reason
+    [kept] = verify("Salarié du secteur privé, vous avez droit à un congé de 5 jours pour votre mariage [1].", [passage])
+    assert kept.verdict == Verdict.SUPPORTED
+
+
+def test_a_citation_to_the_wrong_passage_suggests_the_right_one():
+    amounts = _passage("L'allocation de rentrée scolaire s'élève à 370 € pour un enfant de 6 à 10 ans.", "F2", 2)
+    age = _passage("L'allocation de rentrée scolaire est versée pour chaque enfant scolarisé âgé de 6 à 18 ans.", "F3", 3)
+    [check] = verify("L'allocation de rentrée scolaire est versée pour chaque enfant scolarisé âgé de 6 à 18 ans [1].",
+                     [amounts, age])
+    assert check.flagged and check.suggested_citation == 2
+    assert "Appuyé par [2] plutôt que [1]" in check.reason
+
+
+def test_a_claim_supported_by_the_cited_passage_gets_no_suggestion(passages):
+    [check] = verify("L'ARS est versée pour chaque enfant scolarisé âgé de 6 à 18 ans [1].", passages)
+    assert check.verdict == Verdict.SUPPORTED and check.suggested_citation is None
+
+
+class CountingEmbedder:
+    """The real embedder, counting its calls."""
+
+    def __init__(self, embedder):
+        self.embedder, self.calls = embedder, []
+
+    def embed_passages(self, texts):
+        self.calls.append(len(texts))
+        return self.embedder.embed_passages(texts)
+
+
+def test_semantic_support_rescues_paraphrases_in_one_call_per_draft(default_embedder):
+    passages = [
+        _passage("La demande de carte d'identité est gratuite."),
+        _passage("Le salarié a droit à 5 semaines de congés payés par an.", "F2", 2),
+    ]
+    text = "Demander une carte d'identité ne coûte rien [1]. Chaque année, un salarié bénéficie de 5 semaines de congés payés [2]."
+    lexical = verify(text, passages)
+    assert [c.verdict for c in lexical] == [Verdict.WEAK_SUPPORT, Verdict.WEAK_SUPPORT]
+    embedder = CountingEmbedder(default_embedder)
+    semantic = verify(text, passages, embedder=embedder)
+    assert [c.verdict for c in semantic] == [Verdict.SUPPORTED, Verdict.SUPPORTED]
+    assert embedder.calls == [4]  # both sentences and their spans in one call
+
+
+def test_semantic_support_does_not_rescue_a_sentence_of_another_topic(default_embedder):
+    passages = [_passage("Le salarié a droit à 5 semaines de congés payés par an.")]
+    [check] = verify("Le salarié peut demander un congé sabbatique après 6 ans d'ancienneté [1].", passages,
+                     embedder=default_embedder)
+    assert check.flagged

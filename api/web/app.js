@@ -9,6 +9,9 @@ const VERDICT_REASONS = {
   no_citation: "Phrase sans citation",
   invalid_citation: "Citation vers un passage qui n'existe pas",
   unsupported_number: "Chiffre absent des passages cités",
+  contradicted: "Le passage cité dit le contraire",
+  missing_condition: "Condition du passage cité omise",
+  unsafe_content: "Lien, adresse ou numéro absent des sources",
 };
 const REASON_LABELS = {
   "faits_erronés": "Faits erronés",
@@ -519,7 +522,11 @@ function sentenceNode(sentence, index, text) {
     const reason = sentence.reason || VERDICT_REASONS[sentence.verdict] || "À vérifier";
     span.classList.add("flagged");
     span.title = `À vérifier : ${reason}`;
-    span.append(el("span", { className: "flag-note", text: ` ⚠ À vérifier : ${reason}` }));
+    const note = el("span", { className: "flag-note", text: ` ⚠ À vérifier : ${reason}` });
+    if (sentence.suggested_citation && findCitation(sentence.suggested_citation)) {
+      note.append(" Voir ", chip(sentence.suggested_citation, sentence));
+    }
+    span.append(note);
   }
   return span;
 }
