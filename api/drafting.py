@@ -47,7 +47,7 @@ def sse(event: str, data) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _stream_items(service, message: str, options: dict) -> Iterator:
+def stream_items(service, message: str, options: dict) -> Iterator:
     """Text deltas (str), event dicts, then the final Draft; draft() alone if no stream()."""
     stream = getattr(service, "stream", None)
     if callable(stream):
@@ -60,7 +60,7 @@ def draft_events(service, services: Services, principal: Principal, message: str
     """Server-sent events: `delta` (text pieces), `draft` (the stored draft), `error`."""
     final = None
     try:
-        for item in _stream_items(service, message, options):
+        for item in stream_items(service, message, options):
             if isinstance(item, str):
                 yield sse("delta", {"text": item})
             elif hasattr(item, "to_dict") or (isinstance(item, dict) and "sentences" in item):

@@ -59,7 +59,16 @@ PARAPHRASES: list[tuple[str, str]] = [
     ("toutefois", "cependant"), ("notamment", "en particulier"), ("permet de", "sert à"),
     ("dans un délai de", "sous"), ("doit être", "est à"), ("est possible", "est permis"),
     ("peut être", "pourra être"), ("est délivré", "est remis"), ("auprès de", "chez"),
+    # the citizen's words for the fiches' (as a model writing for a citizen uses them)
+    ("percevoir", "toucher"), ("bénéficier de", "avoir droit à"), ("effectuer", "faire"),
+    ("obtenir", "avoir"), ("formulaire", "imprimé"), ("justificatif", "document"),
+    ("démarche", "formalité"), ("domicile", "lieu de résidence"), ("rémunération", "salaire"),
+    ("conjoint", "époux ou épouse"), ("enfant à charge", "enfant que vous élevez"),
+    ("dans les cas suivants", "dans ces situations"), ("est tenu de", "doit"), ("doit", "est tenu de"),
+    ("à compter de", "à partir de"), ("à partir de", "dès"), ("mentionné", "indiqué"),
 ]
+# Rules applied to one sentence at most (the more, the further from the passage's words).
+PARAPHRASE_RULES = 3
 NEGATION_REMOVED = re.compile(
     r"\b(?:ne\s+|n['’])((?:(?:se|s['’]|le|la|les|l['’]|lui|leur|y|en|vous|nous)\s*)*\w+)\s+(?:pas|plus|jamais)\b"
 )
@@ -194,7 +203,7 @@ def _swap_any(text: str, pairs: list[tuple[str, str]], rng: random.Random) -> st
 
 
 def paraphrase(sentence: str, acronyms: dict[str, str], rng: random.Random) -> str | None:
-    """The sentence rewritten by one or two rules, None when no rule applies."""
+    """The sentence rewritten by one to PARAPHRASE_RULES rules, None when none applies."""
     rules: list[Callable[[str], str | None]] = [
         *(lambda s, o=old, n=new: _replace_once(s, o, n) for old, new in PARAPHRASES),
         lambda s: _move_condition(s),
@@ -207,7 +216,7 @@ def paraphrase(sentence: str, acronyms: dict[str, str], rng: random.Random) -> s
         changed = rule(text)
         if changed and changed != text:
             text, applied = changed, applied + 1
-            if applied == 2:
+            if applied == PARAPHRASE_RULES:
                 break
     return text if applied else None
 

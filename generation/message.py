@@ -44,7 +44,7 @@ _QUOTE_HEADERS = re.compile(
 )
 _GREETING = re.compile(
     r"^\s*(?:bonjour|bonsoir|bjr|bsr|salut|hello|madame|monsieur|mesdames|messieurs|cher|chère"
-    r"|à qui de droit|madame,\s*monsieur)\b[^.?!\n]{0,40}[,!.]?\s*$",
+    r"|à qui de droit|madame,\s*monsieur)\b(?:[ \t,]+[^\s.?!,]+){0,4}[ \t]*[,!.]?\s*$",
     re.IGNORECASE,
 )
 _CLOSING = re.compile(

@@ -56,6 +56,10 @@ FOREIGN_MESSAGE_NOTICE = (
 LOW_CONFIDENCE_NOTICE = (
     "Confiance faible pour « {question} » : vérifiez que la fiche citée répond bien à cette question."
 )
+PROMPT_BUDGET_NOTICE = (
+    "{count} passage(s) parmi les moins bien classés n'ont pas été soumis au modèle de langue "
+    "(fenêtre de contexte de {window} jetons)."
+)
 UNSAFE_NOTICE = "Des liens, adresses ou numéros absents des sources ont été masqués dans le brouillon."
 
 
@@ -72,6 +76,7 @@ class _Context:
     groups: list[list[int]]  # for each answerable need, the numbers of its passages, best first
     passages: list[Passage]
     confidence: float
+    audience: str | None = None  # chosen by the agent
     notices: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     started: float = 0.0
@@ -160,7 +165,8 @@ class DraftService:
         if mode == DraftMode.LLM and self._llm_drafter(context) is not None:
             body = yield from self._stream_llm(context)
             if body is not None:
-                yield self._finish(context, body, DraftMode.LLM, format)
+                # The numbers stay those the reader saw streaming (not renumbered).
+                yield self._finish(context, body, DraftMode.LLM, format, renumber=False)
                 return
             yield {"event": "notice", "text": context.notices[-1], "reset": True}
         body = self._write_extractive(context)
@@ -229,6 +235,7 @@ class DraftService:
             groups=groups,
             passages=passages,
             confidence=max((r.confidence for r in results), default=0.0),
+            audience=audience,
             notices=notices,
             timings=timings,
             started=started,
@@ -281,14 +288,25 @@ class DraftService:
         try:
             if mode == DraftMode.LLM and (drafter := self._llm_drafter(context)) is not None:
                 try:
-                    return DraftMode.LLM, drafter.write_body(context.answerable, context.passages, context.message,
-                                                                     needs=context.answerable_needs)
+                    passages = self._llm_passages(drafter, context)
+                    return DraftMode.LLM, drafter.write_body(context.answerable, passages, context.message,
+                                                             needs=context.answerable_needs, audience=context.audience)
                 except LLMError as exc:
                     log.warning("LLM draft failed, extractive fallback: %s", exc)
                     context.notices.append(LLM_FALLBACK_NOTICE.format(reason=exc))
             return DraftMode.EXTRACTIVE, self._write_extractive(context)
         finally:
             context.timings["write_ms"] = _ms(started)
+
+    def _llm_passages(self, drafter: LLMDrafter, context: _Context) -> list[Passage]:
+        """The passages that fit the model's context window (the numbering is kept: the
+        dropped ones are the last); a notice says how many were left out."""
+        kept = drafter.passages_within_budget(context.answerable, context.passages, context.message,
+                                              context.answerable_needs, context.audience)
+        if len(kept) < len(context.passages):
+            context.notices.append(PROMPT_BUDGET_NOTICE.format(
+                count=len(context.passages) - len(kept), window=drafter.settings.context_window))
+        return kept
 
     def _write_extractive(self, context: _Context) -> str:
         """The answers in the order of the questions, each unanswerable one said in its
@@ -312,8 +330,9 @@ class DraftService:
         allowed = allowed_text(context.passages)
         received, pending = [], ""
         try:
-            for delta in self._llm.stream_body(context.answerable, context.passages, context.message,
-                                               needs=context.answerable_needs):
+            passages = self._llm_passages(self._llm, context)
+            for delta in self._llm.stream_body(context.answerable, passages, context.message,
+                                               needs=context.answerable_needs, audience=context.audience):
                 received.append(delta)
                 pending += delta
                 if "\n" in pending:
@@ -335,9 +354,11 @@ class DraftService:
         sanitized = sanitize(segment, allowed, self.settings.trusted_domains).text
         return unmask(sanitized, mapping, self.settings.unmask_kinds)
 
-    def _finish(self, context: _Context, body: str, mode: DraftMode, format: DraftFormat) -> Draft:
+    def _finish(self, context: _Context, body: str, mode: DraftMode, format: DraftFormat, *,
+                renumber: bool = True) -> Draft:
         started = time.perf_counter()
-        body, context.passages = renumber_citations(body, context.passages)
+        if renumber:
+            body, context.passages = renumber_citations(body, context.passages)
         notices = list(context.notices)
         if context.unanswered and mode == DraftMode.LLM:  # extractive bodies say it in place
             body += "\n\n" + "\n".join(

@@ -17,9 +17,12 @@ class LLMSettings(BaseSettings):
     base_url: str | None = None
     model: str = "default"
     api_key: SecretStr | None = None
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0  # per request, and between two pieces of a stream
+    stream_deadline_s: float = 120.0  # a whole streamed answer
     max_tokens: int = 1024
     temperature: float = 0.1
+    # The model's context window in tokens: the prompt is cut to leave max_tokens for the
+    # answer (the lowest-ranked passages dropped first, with a notice).
     context_window: int = 8192
 
     @property

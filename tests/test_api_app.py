@@ -403,3 +403,37 @@ def test_personal_data_of_a_message_never_reaches_the_logs(api_client, api_keys,
     assert "api.access" in logged or "POST /api/drafts" in logged, "the access log ran"
     for value in ("Jeanne", "Martin", "jeanne.martin@example.org", "06 12 34 56 78"):
         assert value not in logged
+
+
+def test_openai_compatible_stream_sends_the_model_text_as_written_and_reads_the_conversation(
+        api_settings, api_retriever, openai_server):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from generation.service import DraftService
+    from generation.settings import LLMSettings
+    from tests.fixtures.api import make_key
+
+    first = "Bonjour, mon fils a 16 ans et il est au lycée."
+    follow_up = "Quel justificatif de domicile faut-il pour sa carte d'identité ?"
+    openai_server.script("Il faut un justificatif de domicile de moins d'un an [1].\nLe texte du modèle continue [1].")
+    service = DraftService(api_retriever, LLMSettings(base_url=openai_server.base_url, model="scripted"))
+    app = create_app(api_settings, retriever=api_retriever, draft_service=service)
+    key = auth(make_key(app, "agent"))
+    body = {"model": "guichet-llm", "stream": True, "messages": [
+        {"role": "user", "content": first}, {"role": "assistant", "content": "Un brouillon précédent."},
+        {"role": "user", "content": follow_up}]}
+    with TestClient(app) as client, client.stream("POST", "/v1/chat/completions", json=body, headers=key) as stream:
+        chunks = [json.loads(line[6:]) for line in stream.iter_lines()
+                  if line.startswith("data: ") and line != "data: [DONE]"]
+    app.state.services.engine.dispose()
+    contents = [c["choices"][0]["delta"].get("content", "") for c in chunks]
+    streamed = "".join(contents)
+    assert streamed.startswith("Il faut un justificatif de domicile de moins d'un an [1].\n")
+    assert contents.index("Le texte du modèle continue [1].") < len(contents) - 2  # sent before the sources
+    assert "Sources :" in streamed and chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    extra = chunks[-1]["guichet"]
+    assert extra["draft_id"] and extra["sentences"] and extra["sources"]
+    sent = openai_server.received_text()
+    assert "mon fils a 16 ans" in sent and "justificatif de domicile faut-il" in sent
+    assert "Un brouillon précédent" not in sent  # assistant turns are not the citizen's words

@@ -27,6 +27,17 @@ def test_questions_and_requests_are_extracted_without_greeting_or_signature():
     assert "Merci d'avance" not in parsed.text and "06 12 34 56 78" not in parsed.text
 
 
+@pytest.mark.parametrize("greeting", ["Bonjour,", "Bonjour Madame la Directrice,", "Madame, Monsieur,", "bonjour à vous !"])
+def test_a_greeting_line_is_dropped(greeting):
+    assert parse_message(f"{greeting}\nQuel justificatif faut-il ?").text == "Quel justificatif faut-il ?"
+
+
+def test_a_line_that_opens_with_a_greeting_and_tells_the_situation_is_kept():
+    parsed = parse_message("Bonjour, mon fils a 16 ans et il est au lycée.\n\nQuel justificatif faut-il pour sa carte ?")
+    assert parsed.text.startswith("mon fils a 16 ans et il est au lycée.")
+    assert parsed.needs[0].situation == ["mon fils a 16 ans et il est au lycée."]
+
+
 def test_quoted_reply_is_dropped():
     message = (
         "Bonjour,\nEst-ce que le congé de maternité dure 16 semaines ?\nCordialement\n\n"
