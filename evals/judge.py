@@ -2,14 +2,17 @@
 OpenAI-compatible chat endpoint whether the cited passages entail it.
 
 Reported apart from the deterministic metrics: a judge is a model, with its own errors.
+It is called through the drafter's client (generation.llm.LLMDrafter: llama-index's
+OpenAILike), so that what is judged and what drafts speak to the endpoint alike.
 """
 
 from __future__ import annotations
 
 import re
 
-import httpx
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
+from generation.llm import LLMDrafter, describe_error
 from generation.settings import LLMSettings
 
 JUDGE_SYSTEM_PROMPT = (
@@ -40,32 +43,23 @@ class LLMJudge:
         self.settings = settings
         self.system_prompt = system_prompt
         self.user_template = user_template
-        headers = {}
-        if settings.api_key:
-            headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
-        self._client = httpx.Client(base_url=settings.base_url.rstrip("/"), headers=headers, timeout=settings.timeout_s)
+        self._llm = LLMDrafter._client(settings.model_copy(update={"max_tokens": 5, "temperature": 0.0}))
 
     def entailed(self, sentence: str, passages: list[str]) -> bool:
         numbered = "\n\n".join(f"[{n}] {text}" for n, text in enumerate(passages, start=1))
-        body = {
-            "model": self.settings.model,
-            "temperature": 0,
-            "max_tokens": 5,
-            "messages": [
-                {"role": "system", "content": self.system_prompt},
-                {"role": "user", "content": self.user_template.format(passages=numbered, sentence=strip_citations(sentence))},
-            ],
-        }
+        messages = [
+            ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt),
+            ChatMessage(role=MessageRole.USER,
+                        content=self.user_template.format(passages=numbered, sentence=strip_citations(sentence))),
+        ]
         try:
-            response = self._client.post("/chat/completions", json=body)
-            response.raise_for_status()
-            answer = response.json()["choices"][0]["message"]["content"]
-        except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
-            raise JudgeError(f"judge request failed: {exc}") from exc
-        return parse_verdict(answer)
+            answer = self._llm.chat(messages).message.content
+        except Exception as exc:  # the endpoint's failure, told by its type
+            raise JudgeError(f"judge request failed: {describe_error(exc)}") from exc
+        return parse_verdict(answer or "")
 
     def close(self) -> None:
-        self._client.close()
+        """Nothing to release: the client's connections close with it."""
 
 
 def parse_verdict(answer: str) -> bool:

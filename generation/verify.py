@@ -161,6 +161,7 @@ class _Unit:
     start: int
     end: int
     tokens: set[str]
+    heading: bool = False  # the breadcrumb line: words to match, not a statement to compare
 
 
 @dataclass
@@ -210,9 +211,12 @@ class Verifier:
     def _passage_units(text: str) -> list[_Unit]:
         """The passage's sentences; its first line (the breadcrumb) is a unit of its own."""
         breadcrumb, newline, body = text.partition("\n")
-        spans = [Span(0, len(breadcrumb), breadcrumb)] if newline else []
-        spans += split_sentences(body if newline else text, offset=len(breadcrumb) + 1 if newline else 0)
-        return [_Unit(s.start, s.end, set(content_tokens(s.text))) for s in spans]
+        if not newline:
+            return [_Unit(s.start, s.end, set(content_tokens(s.text))) for s in split_sentences(text)]
+        units = [_Unit(0, len(breadcrumb), set(content_tokens(breadcrumb)), heading=True)]
+        units += [_Unit(s.start, s.end, set(content_tokens(s.text)))
+                  for s in split_sentences(body, offset=len(breadcrumb) + 1)]
+        return units
 
     def check_all(self, text: str) -> list[SentenceCheck]:
         checks: list[SentenceCheck] = []
@@ -370,7 +374,7 @@ class Verifier:
                 covered = set().union(*(u.tokens for u in window))
                 recall = len(tokens & covered) / len(tokens)
                 span = (window[0].start, window[-1].end)
-                if width == 1:
+                if width == 1 and not window[0].heading:
                     sentences.append((recall, span))
                 windows.append((recall - 0.02 * (width - 1), span))
         return sorted(windows, key=lambda w: -w[0]), sorted(sentences, key=lambda w: -w[0])

@@ -150,8 +150,9 @@ def test_faithful_llm_answer_passes(llm_service, openai_server):
         (FAITHFUL + " Faites votre demande sur http://ars-express.example/form [{ars}].", Verdict.UNSAFE_CONTENT, URL_MASK),
         (FAITHFUL + " Cette aide est aussi versée aux étudiants de moins de 25 ans.", Verdict.NO_CITATION, "25 ans."),
         (FAITHFUL + " La demande se fait en mairie [9].", Verdict.INVALID_CITATION, "[9]"),
+        (FAITHFUL.replace("est gratuite", "n'est pas gratuite"), Verdict.CONTRADICTED, "n'est pas gratuite"),
     ],
-    ids=["changed-amount", "invented-url", "missing-citation", "citation-out-of-range"],
+    ids=["changed-amount", "invented-url", "missing-citation", "citation-out-of-range", "flipped-negation"],
 )
 def test_unfaithful_llm_answers_are_caught(llm_service, openai_server, answer, verdict, marker):
     openai_server.script(scripted(answer))
@@ -160,6 +161,26 @@ def test_unfaithful_llm_answers_are_caught(llm_service, openai_server, answer, v
     assert [s.verdict for s in flagged] == [verdict]
     assert marker in flagged[0].text
     assert "ars-express.example" not in draft.text
+
+
+def test_the_prompt_is_cut_to_the_context_window_with_a_notice(openai_server, passage_retriever):
+    from generation.llm import LLMDrafter
+
+    settings = LLMSettings(base_url=openai_server.base_url, timeout_s=1.0)
+    probe = DraftService(passage_retriever, settings, settings=NO_LOW_CONFIDENCE)
+    openai_server.script(scripted(FAITHFUL))
+    probe.draft(MESSAGE, mode=DraftMode.LLM)
+    sent = openai_server.requests[-1]["messages"]
+    full = sum(len(m["content"]) for m in sent) / 3  # CHARS_PER_TOKEN
+    passages_sent = sent[1]["content"].count("\n[")
+    small = settings.model_copy(update={"context_window": int(full * 0.8) + 300, "max_tokens": 300})
+    service = DraftService(passage_retriever, small, settings=NO_LOW_CONFIDENCE,
+                           llm_drafter=LLMDrafter(small))
+    openai_server.script(lambda body: "La carte d'identité d'un mineur est gratuite [1].")
+    draft = service.draft(MESSAGE, mode=DraftMode.LLM)
+    assert draft.mode == DraftMode.LLM
+    assert openai_server.requests[-1]["messages"][1]["content"].count("\n[") < passages_sent
+    assert any("n'ont pas été soumis au modèle de langue" in n for n in draft.notices)
 
 
 def test_injected_instruction_followed_by_the_llm_is_caught(llm_service, openai_server):
