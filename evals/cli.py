@@ -315,7 +315,8 @@ def _verify_table(result: dict) -> None:
         target_key = kind if kind in result["targets"] else f"false_flags_{kind}"
         target = result["targets"].get(target_key)
         met = result["met"].get(target_key)
-        mark = "" if target is None else f"{'≤' if target_key.startswith('false') else '≥'} {target:.2f} {'ok' if met else 'MISSED'}"
+        bound = "≤" if target_key.startswith("false") else "≥"
+        mark = "" if target is None else f"{bound} {target:.2f} {'ok' if met else 'MISSED'}"
         click.echo(f"{kind:16} {flagged:>8} {figures['total']:>6} {figures['rate']:>7.3f}  {mark}")
     metrics = result["metrics"]
     click.echo(f"suggested the right passage for {_cell(metrics['suggestion_wrong_passage'])} of wrong_passage; "

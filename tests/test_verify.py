@@ -213,7 +213,8 @@ def test_semantic_support_rescues_paraphrases_in_one_call_per_draft(default_embe
         _passage("La demande de carte d'identité est gratuite."),
         _passage("Le salarié a droit à 5 semaines de congés payés par an.", "F2", 2),
     ]
-    text = "Demander une carte d'identité ne coûte rien [1]. Chaque année, un salarié bénéficie de 5 semaines de congés payés [2]."
+    text = ("Demander une carte d'identité ne coûte rien [1]. "
+            "Chaque année, un salarié bénéficie de 5 semaines de congés payés [2].")
     lexical = verify(text, passages)
     assert [c.verdict for c in lexical] == [Verdict.WEAK_SUPPORT, Verdict.WEAK_SUPPORT]
     embedder = CountingEmbedder(default_embedder)

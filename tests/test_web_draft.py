@@ -493,6 +493,23 @@ def test_the_status_line_says_what_happened(page, case, expected):
         page.screenshot(path=str(ARTIFACTS / "web-abstention.png"), full_page=True)
 
 
+def test_a_flagged_sentence_offers_the_passage_that_does_support_it(page):
+    draft = flagged_draft()
+    other = {**CITATION, "number": 2, "id": "F0002#0", "fiche_id": "F0002", "title": "Autre fiche",
+             "text": "Autre fiche > Délais\n\nLe délai est de 2 à 3 semaines en mairie."}
+    draft["citations"] = [CITATION, other]
+    draft["sentences"][1].update(verdict="contradicted", suggested_citation=2,
+                                 reason="Le passage cité dit « mairie », pas « préfecture ». Appuyé par [2] plutôt que [1].")
+    serve_drafts(page, draft)
+    request_draft(page)
+    note = page.locator("#draft-view .sentence.flagged .flag-note").first
+    assert "Appuyé par [2] plutôt que [1]" in note.inner_text()
+    note.locator(".chip[data-n='2']").click()
+    detail = page.locator("#source-detail")
+    assert detail.locator("h3").inner_text() == "[2] Autre fiche"
+    assert "en mairie" in detail.inner_text()
+
+
 # --- what was understood: the needs, corrected and drafted again ----------------------
 
 TWO_QUESTIONS = (
