@@ -243,12 +243,10 @@ class Verifier:
         return max(best, 0.0), best_span
 
     def _semantic(self, sentence: str, index: int, span: tuple[int, int]) -> float:
-        try:
-            vectors = self.embedder.embed_passages(
-                [strip_citations(sentence), self.passages[index].text[span[0] : span[1]]]
-            )
-        except Exception:  # semantic support is optional; lexical support stands
-            return 0.0
+        # An embedder failure is a fault of the service, not a weak support: it propagates.
+        vectors = self.embedder.embed_passages(
+            [strip_citations(sentence), self.passages[index].text[span[0] : span[1]]]
+        )
         cosine = float(np.dot(vectors[0], vectors[1]))
         return float(np.clip((cosine - 0.75) / 0.2, 0.0, 1.0))
 

@@ -18,7 +18,7 @@ from retrieval.base import Embedder, Retriever
 from retrieval.bm25 import Bm25Settings, FrenchBm25, SparseVec
 from retrieval.confidence import Calibration, calibration_for
 from retrieval.language import FOREIGN_QUERY_NOTICE, foreign_language
-from retrieval.errors import IndexNotFound
+from retrieval.errors import IndexNotFound, InvalidQuery
 from retrieval.expansion import QueryExpander, everyday_lexicon
 from retrieval.fusion import best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches
 from retrieval.indexer import check_build, embedder_name
@@ -172,7 +172,7 @@ class IndexRetriever(Retriever):
         mode = SearchMode(mode)
         needs = [[clean_query(q) for q in formulations] for formulations in needs]
         if not all(needs):
-            raise ValueError("empty query: type a question")
+            raise InvalidQuery("empty query: type a question")
         k = max(1, min(int(k), MAX_K))
         per_fiche = max(1, int(passages_per_fiche))
         expanded = [[self.expander.expand(q) for q in formulations] for formulations in needs]
@@ -228,7 +228,7 @@ class IndexRetriever(Retriever):
         if mode == SearchMode.BM25:
             return None  # BM25 answers alone, and its confidence uses the BM25-only model
         if self.embedder is None:
-            raise ValueError(
+            raise InvalidQuery(
                 f"mode {mode.value!r} needs dense vectors, but the index was built without "
                 "an embedder (--embedder none): use mode 'bm25'"
             )
@@ -364,10 +364,10 @@ def fiche_hits(store, scored: list[tuple[str, float, list[Hit]]]) -> list[FicheH
 
 def clean_query(query: str) -> str:
     if not isinstance(query, str):
-        raise ValueError("the query must be text")
+        raise InvalidQuery("the query must be text")
     query = " ".join(query.split())
     if not query:
-        raise ValueError("empty query: type a question")
+        raise InvalidQuery("empty query: type a question")
     if len(query) > MAX_QUERY_CHARS:  # e-mails pasted whole: keep the beginning
         query = query[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
     return query

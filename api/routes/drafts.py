@@ -122,7 +122,7 @@ def create_draft(
     except DraftRejected as exc:
         raise HTTPException(422, f"message: {exc}") from exc
     except DraftFailed as exc:
-        raise HTTPException(502, str(exc)) from exc
+        raise HTTPException(500, str(exc)) from exc
     services.purge_if_due()
     with transaction(services.sessions) as session:
         record = store_draft(session, key_id=principal.key_id, message=body.message, draft=draft,

@@ -98,7 +98,7 @@ def chat_completions(
     except DraftRejected as exc:
         raise HTTPException(422, f"messages: {exc}") from exc
     except DraftFailed as exc:
-        raise HTTPException(502, str(exc)) from exc
+        raise HTTPException(500, str(exc)) from exc
     with transaction(services.sessions) as session:
         record = store_draft(session, key_id=principal.key_id, message=message, draft=draft, audience=None,
                              keep_message=services.settings.retention_days > 0)
