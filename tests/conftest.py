@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.retrieval",
     "tests.fixtures.generation",
     "tests.fixtures.api",
+    "tests.fixtures.db",
     "tests.fixtures.evals",
 ]
 
