@@ -92,3 +92,18 @@ class ReindexRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    origin: Mapped[str] = mapped_column(String(10), default="api", server_default="api")  # api | cli
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the build lock's owner
+
+
+class BuildLockRow(Base):
+    """One row per lock ('index'): held while `owner` is set and its heartbeat is fresh."""
+
+    __tablename__ = "build_locks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)  # host:pid:token
+    origin: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    acquired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

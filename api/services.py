@@ -75,7 +75,8 @@ class Services:
         self.retriever_error: str | None = None
         self._lock = threading.Lock()
         self._last_purge: float | None = None
-        self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self._after_reindex)
+        self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self._after_reindex,
+                                   database_url=settings.database_url)
 
     def start(self) -> None:
         migrate(self.engine)
@@ -135,6 +136,7 @@ class Services:
             return self.draft_service
 
     def close(self) -> None:
+        self.reindexer.stop()  # a build this server started does not outlive it
         closer = getattr(self.retriever, "close", None) if self._owns_retriever else None
         if callable(closer):
             try:
