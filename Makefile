@@ -16,9 +16,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
 	touch $@
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download) and
+# Debian's PostgreSQL server for the database tests (they start a throwaway cluster).
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 # Main job: index the bundled sample into the embedded Qdrant Edge index, then serve.
 run: setup index serve

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from api.errors import BodySizeLimit, install_error_handlers
-from api.routes import account, drafts, fiches, health, index, openai_compat, search
+from api.routes import account, drafts, fiches, health, index, openai_compat, retention, search
 from api.services import Services
 from api.settings import ApiSettings
 
@@ -50,7 +50,7 @@ def create_app(settings: ApiSettings | None = None, **services_options) -> FastA
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (health, account, drafts, search, fiches, index, openai_compat):
+    for module in (health, account, drafts, search, fiches, index, retention, openai_compat):
         app.include_router(module.router)
     app.add_middleware(SecurityHeadersAndAccessLog)
     if settings.cors_origins:  # other front ends calling the API from a browser

@@ -13,17 +13,18 @@ from collections.abc import Iterator
 from api.auth import Principal
 from api.db import transaction
 from api.records import store_draft
+from api.errors import log_internal_error
 from api.services import Services
-from retrieval.errors import IndexUnavailable
+from retrieval.errors import CallerError, IndexError as IndexFailure
 
 log = logging.getLogger(__name__)
 
 
 class DraftFailed(RuntimeError):
-    """The draft service failed (its message names why, never the citizen's text)."""
+    """The draft service failed: a bug (500); its message names the type, never the citizen's text."""
 
 
-class DraftRejected(ValueError):
+class DraftRejected(CallerError):
     """The message cannot be drafted from (e.g. nothing left once cleaned)."""
 
 
@@ -34,12 +35,12 @@ def _as_dict(draft) -> dict:
 def run_draft(service, message: str, **options) -> dict:
     try:
         return _as_dict(service.draft(message, **options))
-    except ValueError as exc:  # generation's MessageError and other input errors
+    except CallerError as exc:  # generation's MessageError, a query the index cannot run
         raise DraftRejected(str(exc)) from exc
-    except IndexUnavailable:
+    except IndexFailure:
         raise  # a 503 naming the index (api/errors.py), not a draft failure
     except Exception as exc:
-        log.error("draft service failed: %s", type(exc).__name__)
+        log_internal_error(log, "draft service failed", exc)
         raise DraftFailed(f"the draft service failed ({type(exc).__name__})") from exc
 
 
@@ -67,15 +68,15 @@ def draft_events(service, services: Services, principal: Principal, message: str
                 final = _as_dict(item)
             elif isinstance(item, dict):
                 yield sse(str(item.get("event") or item.get("type") or "message"), item)
-    except ValueError as exc:
+    except CallerError as exc:
         yield sse("error", {"error": "invalid_request", "detail": str(exc)})
         return
-    except IndexUnavailable as exc:
+    except IndexFailure as exc:
         yield sse("error", {"error": "unavailable", "detail": f"the index is not available: {exc}"})
         return
     except Exception as exc:
-        log.error("draft stream failed: %s", type(exc).__name__)
-        yield sse("error", {"error": "upstream_error", "detail": f"the draft service failed ({type(exc).__name__})"})
+        log_internal_error(log, "draft stream failed", exc)
+        yield sse("error", {"error": "internal_error", "detail": f"the draft service failed ({type(exc).__name__})"})
         return
     if final is None:
         yield sse("error", {"error": "upstream_error", "detail": "the draft service ended without a draft"})

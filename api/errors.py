@@ -1,16 +1,22 @@
-"""Clear JSON errors, never a stack trace; an oversized body is refused before it is read."""
+"""Clear JSON errors, never a stack trace; an oversized body is refused before it is read.
+
+The split: a CallerError (bad input) is a 422 naming what was wrong; an index error is
+a 503; anything else is internal: a 500, logged with its traceback but without the
+exception's message, which may quote a citizen's text.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import traceback
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from retrieval.errors import IndexUnavailable
+from retrieval.errors import CallerError, IndexError as IndexFailure
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,22 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict]]:
     return summary, errors
 
 
+def traceback_without_messages(exc: BaseException) -> str:
+    """The frames of `exc` and of its causes, with exception types but not their messages."""
+    parts: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(parts) < 5:
+        frames = traceback.extract_tb(seen.__traceback__)
+        lines = [f'  File "{f.filename}", line {f.lineno}, in {f.name}\n    {f.line or ""}' for f in frames]
+        parts.append("\n".join([*lines, f"{type(seen).__module__}.{type(seen).__qualname__}"]))
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    return "\nwhich was raised while handling or from:\n".join(reversed(parts))
+
+
+def log_internal_error(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    logger.error("%s: %s\n%s", what, type(exc).__name__, traceback_without_messages(exc))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -60,15 +82,19 @@ def install_error_handlers(app: FastAPI) -> None:
         summary, errors = _validation_message(exc)
         return JSONResponse(error_body(request.url.path, 422, summary, {"errors": errors}), 422)
 
-    @app.exception_handler(IndexUnavailable)
-    async def index_unavailable(request: Request, exc: IndexUnavailable):
-        log.warning("index unavailable on %s %s", request.method, request.url.path)
+    @app.exception_handler(CallerError)
+    async def caller_error(request: Request, exc: CallerError):
+        return JSONResponse(error_body(request.url.path, 422, str(exc)), 422)
+
+    @app.exception_handler(IndexFailure)
+    async def index_unavailable(request: Request, exc: IndexFailure):
+        log.warning("index unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return JSONResponse(error_body(request.url.path, 503, f"the index is not available: {exc}"), 503,
                             headers={"Retry-After": "10"})
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        log_internal_error(log, f"unhandled error on {request.method} {request.url.path}", exc)
         return JSONResponse(error_body(request.url.path, 500, "internal error; it has been logged"), 500)
 
 

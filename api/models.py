@@ -1,7 +1,8 @@
 """Tables of the API: keys, drafts, feedback, the audit log and reindex runs.
 
-No citizen message text is stored unmasked, and the masked text is cleared after the
-retention period (see api/records.py). The audit log never holds message text.
+No citizen message text is stored unmasked, and every copy of it (the masked message,
+the stored draft's text, sentences and questions, the text finally sent) is removed after
+the retention period (see api/records.py). The audit log never holds message text.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class DraftRecord(Base):
     draft: Mapped[dict] = mapped_column(JSON)
     abstained: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    # Set by the retention purge, which keeps only the draft's non-text fields.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Feedback(Base):
@@ -89,3 +92,18 @@ class ReindexRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    origin: Mapped[str] = mapped_column(String(10), default="api", server_default="api")  # api | cli
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the build lock's owner
+
+
+class BuildLockRow(Base):
+    """One row per lock ('index'): held while `owner` is set and its heartbeat is fresh."""
+
+    __tablename__ = "build_locks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)  # host:pid:token
+    origin: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    acquired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

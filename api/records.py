@@ -1,8 +1,9 @@
 """What the API stores: drafts, feedback, audit events, and what it derives (gaps).
 
 Citizen messages are stored masked (e-mail addresses, phone numbers, social security
-and bank numbers replaced) and cleared after the retention period with the text the
-agent finally sent. Audit events hold actions and counts, never text.
+and bank numbers replaced); after the retention period every copy of citizen text is
+removed: the message, the draft's text, sentences and questions, and the text the agent
+finally sent. Audit events hold actions and counts, never text.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -104,18 +106,51 @@ def add_feedback(session: Session, *, draft_id: str, key_id: int, rating: str, r
     return row
 
 
-def purge_expired_text(session: Session, retention_days: int) -> int:
-    """Clear message and final texts older than the retention period; the count of drafts."""
+# What a purged draft keeps: how it was made and which fiches it cited, no text.
+PURGE_KEEPS = ("mode", "format", "abstained", "confidence", "sources", "timings_ms")
+PURGED_DRAFT_FIELDS = ("message", "text", "questions", "needs", "sentences", "citations", "notices", "query")
+PURGE_BATCH = 500
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    drafts: int  # drafts whose texts were removed
+    feedback: int  # final texts cleared
+    draft_fields: tuple[str, ...] = PURGED_DRAFT_FIELDS
+
+    def to_dict(self) -> dict:
+        return {"drafts": self.drafts, "feedback": self.feedback, "draft_fields": list(self.draft_fields),
+                "feedback_fields": ["final_text"]}
+
+
+def purged_draft(draft: dict) -> dict:
+    return {name: draft[name] for name in PURGE_KEEPS if name in draft}
+
+
+def purge_expired_text(session: Session, retention_days: int) -> PurgeReport:
+    """Remove every copy of citizen text older than the retention period: the masked
+    message, the draft's text, sentences, questions and needs (names put back), and the
+    text finally sent."""
     cutoff = utcnow() - timedelta(days=retention_days)
-    result = session.execute(
-        update(DraftRecord)
-        .where(DraftRecord.created_at < cutoff, DraftRecord.message_masked.is_not(None))
-        .values(message_masked=None)
-    )
-    session.execute(
+    purged = 0
+    while True:
+        records = session.scalars(
+            select(DraftRecord).where(DraftRecord.created_at < cutoff, DraftRecord.purged_at.is_(None))
+            .limit(PURGE_BATCH)
+        ).all()
+        for record in records:
+            record.message_masked, record.questions = None, []
+            record.draft, record.purged_at = purged_draft(record.draft or {}), utcnow()
+        session.flush()
+        purged += len(records)
+        if len(records) < PURGE_BATCH:
+            break
+    feedback = session.execute(
         update(Feedback).where(Feedback.created_at < cutoff, Feedback.final_text.is_not(None)).values(final_text=None)
-    )
-    return result.rowcount or 0
+    ).rowcount or 0
+    if purged or feedback:
+        add_audit(session, key_id=None, action="purged", details={"drafts": purged, "feedback": feedback})
+    return PurgeReport(purged, feedback)
 
 
 def _normalise_question(question: str) -> str:

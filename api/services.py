@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from api.db import create_db_engine, migrate, session_factory, transaction
+from api.db import checkpoint, create_db_engine, migrate, session_factory, transaction
 from api.ratelimit import RateLimiter
-from api.records import purge_expired_text
+from api.records import PurgeReport, purge_expired_text
 from api.reindex import Reindexer
 from api.settings import ApiSettings
 
@@ -75,7 +75,8 @@ class Services:
         self.retriever_error: str | None = None
         self._lock = threading.Lock()
         self._last_purge: float | None = None
-        self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self._after_reindex)
+        self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self._after_reindex,
+                                   database_url=settings.database_url)
 
     def start(self) -> None:
         migrate(self.engine)
@@ -105,14 +106,22 @@ class Services:
             if self._draft_service_factory is not None:
                 self.draft_service = None  # rebuilt on the new retriever
 
-    def purge_if_due(self, every_s: float = 3600.0) -> None:
-        """Clear texts past the retention period, at most once per `every_s` seconds."""
+    def purge_if_due(self, every_s: float = 3600.0) -> PurgeReport | None:
+        """Remove texts past the retention period, at most once per `every_s` seconds."""
         now = time.monotonic()
         if self._last_purge is not None and now - self._last_purge < every_s:
-            return
-        self._last_purge = now
+            return None
+        return self.purge_now()
+
+    def purge_now(self) -> PurgeReport:
+        self._last_purge = time.monotonic()
         with transaction(self.sessions) as session:
-            purge_expired_text(session, self.settings.retention_days)
+            report = purge_expired_text(session, self.settings.retention_days)
+        if report.drafts or report.feedback:
+            checkpoint(self.engine)
+            log.info("retention purge: texts removed from %d drafts and %d feedback rows",
+                     report.drafts, report.feedback)
+        return report
 
     def _after_reindex(self) -> None:
         # An open IndexRetriever follows newly published index versions by itself; an
@@ -127,6 +136,7 @@ class Services:
             return self.draft_service
 
     def close(self) -> None:
+        self.reindexer.stop()  # a build this server started does not outlive it
         closer = getattr(self.retriever, "close", None) if self._owns_retriever else None
         if callable(closer):
             try:

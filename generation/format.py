@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from generation.types import DraftFormat, Source
+from retrieval.errors import IndexCorrupt
 from retrieval.types import Passage
+
+log = logging.getLogger(__name__)
 
 GREETING = "Madame, Monsieur,"
 CLOSING = (
@@ -103,7 +107,8 @@ def build_sources(cited: list[int], passages: list[Passage], fiche_lookup) -> li
 def _legal_references(fiche_lookup, fiche_id: str) -> list[dict]:
     try:
         fiche = fiche_lookup(fiche_id) if fiche_lookup else None
-    except Exception:  # the sources list must not fail because a fiche is unreadable
+    except IndexCorrupt as exc:  # one unreadable fiche loses its references, not the sources list
+        log.warning("fiche %s unreadable, listed without legal references: %s", fiche_id, exc)
         fiche = None
     if fiche is None:
         return []

@@ -15,10 +15,11 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from generation.reading import read_needs
+from retrieval.errors import CallerError
 from generation.types import Need
 
 
-class MessageError(ValueError):
+class MessageError(CallerError):
     """The message cannot be read (empty, or nothing left once cleaned)."""
 
 

@@ -1,4 +1,17 @@
-"""Errors of the index, shown to users as they are: each message says what to do."""
+"""Errors of the index, shown to users as they are: each message says what to do.
+
+Two kinds reach an API caller: a CallerError is the caller's to fix (a 4xx naming
+what was wrong); an IndexError is the service's (503). Anything else is a bug (500,
+logged with its traceback).
+"""
+
+
+class CallerError(ValueError):
+    """Input the caller can fix; the message names what was wrong, never quoting it."""
+
+
+class InvalidQuery(CallerError):
+    """A search the index cannot run as asked (empty query, a mode it was not built for)."""
 
 
 class IndexError(RuntimeError):  # noqa: A001 - the package's own name, not the builtin's use

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -18,7 +19,7 @@ from retrieval.base import Embedder, Retriever
 from retrieval.bm25 import Bm25Settings, FrenchBm25, SparseVec
 from retrieval.confidence import Calibration, calibration_for
 from retrieval.language import FOREIGN_QUERY_NOTICE, foreign_language
-from retrieval.errors import IndexNotFound
+from retrieval.errors import IndexNotFound, InvalidQuery
 from retrieval.expansion import QueryExpander, everyday_lexicon
 from retrieval.fusion import best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches
 from retrieval.indexer import check_build, embedder_name
@@ -38,11 +39,54 @@ TITLE_MATCH_CANDIDATES = 3
 TITLE_MATCH_JACCARD = 0.8
 
 
+class IndexSnapshot:
+    """One published version and what is derived from it (statistics, expander,
+    calibration), built whole before it is used and never changed after. Requests hold
+    it while they run; a retired snapshot closes when the last of them lets it go."""
+
+    def __init__(self, version: IndexVersion, stamp, embedder: Embedder | None, calibration: Calibration | None):
+        info = version.build_info()
+        self.version, self.stamp, self.build_info = version, stamp, info
+        self.bm25 = FrenchBm25(Bm25Settings.from_dict(info.get("bm25", {})))
+        self.expander = QueryExpander(
+            version.read_meta("acronyms", {}) or {}, version.read_meta("ambiguous_acronyms", []) or [],
+            everyday_lexicon(),
+        )
+        self.calibration = calibration or calibration_for(embedder_name(embedder))
+        self.bm25_calibration = calibration or calibration_for("none")
+        self._users = 0
+        self._retired = False
+        self._lock = threading.Lock()
+
+    def hold(self) -> None:
+        with self._lock:
+            self._users += 1
+
+    def let_go(self) -> None:
+        with self._lock:
+            self._users -= 1
+            close = self._retired and self._users == 0
+        if close:
+            self.version.close()
+
+    def retire(self) -> None:
+        with self._lock:
+            self._retired = True
+            close = self._users == 0
+        if close:
+            self.version.close()
+
+    @property
+    def users(self) -> int:
+        return self._users
+
+
 class IndexRetriever(Retriever):
     """A Retriever on the published version of a VersionedIndex (Edge or server).
 
     It keeps its version open while new ones are built; with `follow_updates`, it
-    switches to a newly published version at the next search.
+    switches to a newly published version at the next search: the Edge pointer file is
+    checked on every request, a server's alias at most every `follow_interval_s`.
     """
 
     def __init__(
@@ -52,75 +96,126 @@ class IndexRetriever(Retriever):
         *,
         follow_updates: bool = True,
         calibration: Calibration | None = None,
+        follow_interval_s: float = 1.0,
     ):
         self.index = index
         self.embedder = embedder
         self.follow_updates = follow_updates
+        self.follow_interval_s = follow_interval_s
         self._calibration = calibration
         self._lock = threading.Lock()
-        self._version: IndexVersion | None = None
-        self._stamp = None
-        self._open_current()
+        self._snapshot: IndexSnapshot | None = None
+        self._checked_at = time.monotonic()
+        with self._lock:
+            self._open_current()
 
     # -- opening and following versions
 
+    def _current_stamp(self):
+        if isinstance(self.index, EdgeIndex):
+            return self.index.pointer_stamp()
+        return self.index.current_number()
+
     def _open_current(self) -> None:
-        stamp = self.index.pointer_stamp() if isinstance(self.index, EdgeIndex) else None
+        """Open the published version as a new snapshot and swap it in (holding _lock)."""
+        stamp = self._current_stamp()
         version = self.index.open_current()
         try:
-            info = version.build_info()
-            check_build(info, self.embedder, self.index.location)
+            check_build(version.build_info(), self.embedder, self.index.location)
+            snapshot = IndexSnapshot(version, stamp, self.embedder, self._calibration)
         except Exception:
             version.close()
             raise
-        old = self._version
-        self._version, self._stamp, self.build_info = version, stamp, info
-        self.bm25 = FrenchBm25(Bm25Settings.from_dict(info.get("bm25", {})))
-        self.expander = QueryExpander(
-            version.read_meta("acronyms", {}) or {}, version.read_meta("ambiguous_acronyms", []) or [],
-            everyday_lexicon(),
-        )
-        self.calibration = self._calibration or calibration_for(embedder_name(self.embedder))
-        self.bm25_calibration = self._calibration or calibration_for("none")
+        old, self._snapshot = self._snapshot, snapshot
         if old is not None:
-            old.close()
+            old.retire()
 
-    def _maybe_follow(self) -> None:
-        if not (self.follow_updates and isinstance(self.index, EdgeIndex)):
+    def _maybe_follow(self, force: bool = False) -> None:
+        if not self.follow_updates:
             return
-        stamp = self.index.pointer_stamp()
-        if stamp is not None and stamp != self._stamp:
+        if not (force or isinstance(self.index, EdgeIndex)):
+            now = time.monotonic()
+            if now - self._checked_at < self.follow_interval_s:
+                return
+            self._checked_at = now
+        stamp = self._current_stamp()
+        if stamp is not None and stamp != self._snapshot.stamp:
             with self._lock:
-                if self.index.pointer_stamp() != self._stamp:
+                if self._current_stamp() != self._snapshot.stamp:
                     self._open_current()
+
+    @contextmanager
+    def _held(self) -> Iterator[IndexSnapshot]:
+        """The current snapshot, held for one request (never closed under it)."""
+        self._maybe_follow()
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None:
+                raise IndexNotFound(f"the retriever on {self.index.location} is closed")
+            snapshot.hold()
+        try:
+            yield snapshot
+        finally:
+            snapshot.let_go()
+
+    @property
+    def snapshot(self) -> IndexSnapshot:
+        return self._snapshot
 
     @property
     def version(self) -> IndexVersion:
-        return self._version
+        return self._snapshot.version
+
+    @property
+    def build_info(self) -> dict:
+        return self._snapshot.build_info
+
+    @property
+    def bm25(self) -> FrenchBm25:
+        return self._snapshot.bm25
+
+    @property
+    def expander(self) -> QueryExpander:
+        return self._snapshot.expander
+
+    @property
+    def calibration(self) -> Calibration:
+        return self._snapshot.calibration
+
+    @property
+    def bm25_calibration(self) -> Calibration:
+        return self._snapshot.bm25_calibration
 
     def index_info(self) -> dict:
         return dict(self.build_info)
 
     def check(self) -> None:
         """Raise IndexUnavailable (or IndexNotFound) when the index cannot answer now:
-        a Qdrant server that stopped answering, an Edge pointer gone."""
+        a Qdrant server that stopped answering, an Edge pointer gone, or the version in
+        use removed (after following the published one)."""
         if self.index.current_number() is None:
             raise IndexNotFound(f"no published index version at {self.index.location}")
+        self._maybe_follow(force=True)
+        version = self._snapshot.version
+        if not version.exists():
+            raise IndexNotFound(f"index version {version.number} in use at {self.index.location} was removed")
 
     def close(self) -> None:
-        if self._version is not None:
-            self._version.close()
-            self._version = None
+        with self._lock:
+            snapshot, self._snapshot = self._snapshot, None
+        if snapshot is not None:
+            snapshot.retire()
 
     # -- Retriever
 
     def fiche(self, fiche_id: str) -> Fiche | None:
-        self._maybe_follow()
-        data = self._version.get_fiche(fiche_id)
+        with self._held() as snapshot:
+            data = snapshot.version.get_fiche(fiche_id)
         return Fiche.from_dict(data) if data else None
 
     def chunks(self, fiche_id: str) -> list[Chunk]:
-        return [Chunk.from_payload(p) for p in self._version.store.chunk_payloads(fiche_id)]
+        with self._held() as snapshot:
+            return [Chunk.from_payload(p) for p in snapshot.version.store.chunk_payloads(fiche_id)]
 
     def search(
         self,
@@ -131,10 +226,9 @@ class IndexRetriever(Retriever):
         filters: SearchFilters | None = None,
         passages_per_fiche: int = 3,
     ) -> SearchResult:
-        self._maybe_follow()
-        return self.search_in(
-            self._version.store, query, k=k, mode=mode, filters=filters, passages_per_fiche=passages_per_fiche
-        )
+        with self._held() as snapshot:
+            return self._search_needs(snapshot, snapshot.version.store, [[query]], k=k, mode=mode,
+                                      filters=filters, passages_per_fiche=passages_per_fiche)[0]
 
     def search_in(
         self,
@@ -147,8 +241,9 @@ class IndexRetriever(Retriever):
         passages_per_fiche: int = 3,
     ) -> SearchResult:
         """`search` on a given store with this index's vectors (benchmarks compare engines)."""
-        return self._search_needs(store, [[query]], k=k, mode=mode, filters=filters,
-                                  passages_per_fiche=passages_per_fiche)[0]
+        with self._held() as snapshot:
+            return self._search_needs(snapshot, store, [[query]], k=k, mode=mode, filters=filters,
+                                      passages_per_fiche=passages_per_fiche)[0]
 
     def search_many(
         self,
@@ -163,39 +258,39 @@ class IndexRetriever(Retriever):
         formulations (RRF on fiches, as within one search); the query vectors of every
         formulation are embedded in one call. The first formulation is the need's main
         query: it gives the result's `query` and the confidence signals."""
-        self._maybe_follow()
-        return self._search_needs(self._version.store, needs, k=k, mode=mode, filters=filters,
-                                  passages_per_fiche=passages_per_fiche)
+        with self._held() as snapshot:
+            return self._search_needs(snapshot, snapshot.version.store, needs, k=k, mode=mode, filters=filters,
+                                      passages_per_fiche=passages_per_fiche)
 
-    def _search_needs(self, store, needs, *, k, mode, filters, passages_per_fiche) -> list[SearchResult]:
+    def _search_needs(self, snapshot, store, needs, *, k, mode, filters, passages_per_fiche) -> list[SearchResult]:
         started = time.perf_counter()
         mode = SearchMode(mode)
         needs = [[clean_query(q) for q in formulations] for formulations in needs]
         if not all(needs):
-            raise ValueError("empty query: type a question")
+            raise InvalidQuery("empty query: type a question")
         k = max(1, min(int(k), MAX_K))
         per_fiche = max(1, int(passages_per_fiche))
-        expanded = [[self.expander.expand(q) for q in formulations] for formulations in needs]
+        expanded = [[snapshot.expander.expand(q) for q in formulations] for formulations in needs]
         dense = self._embed_queries([q for formulations in expanded for q in formulations], mode)
         embedded = time.perf_counter()
         results, offset = [], 0
         for queries, texts in zip(needs, expanded):
             vectors = dense[offset : offset + len(texts)] if dense is not None else [None] * len(texts)
             offset += len(texts)
-            results.append(self._search_one(store, queries, texts, vectors, k, mode, filters, per_fiche))
+            results.append(self._search_one(snapshot, store, queries, texts, vectors, k, mode, filters, per_fiche))
         done = time.perf_counter()
         for result in results:  # the embedding call is shared: each result reports it
             result.timings_ms = {"embed": _ms(started, embedded), **result.timings_ms,
                                  "total": _ms(started, done)}
         return results
 
-    def _search_one(self, store, queries, texts, vectors, k, mode, filters, per_fiche) -> SearchResult:
+    def _search_one(self, snapshot, store, queries, texts, vectors, k, mode, filters, per_fiche) -> SearchResult:
         started = time.perf_counter()
-        sparse = [self.bm25.embed_query(text) for text in texts]
+        sparse = [snapshot.bm25.embed_query(text) for text in texts]
         limit = max(MIN_CANDIDATES, k * per_fiche * 4)
         lists = ranked_lists_many(store, MODE_LISTS[mode], list(zip(sparse, vectors)), filters, limit)
         if mode == SearchMode.HYBRID:
-            first = title_match(store, lists[0], sparse[0], self.bm25)
+            first = title_match(store, lists[0], sparse[0], snapshot.bm25)
             fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first)
         elif len(lists) == 1:
             fiches = group_by_fiche(store, lists[0].get(MODE_LISTS[mode][0], []), k, per_fiche)
@@ -209,7 +304,7 @@ class IndexRetriever(Retriever):
         features = max(signals, key=lambda f: (f.get("dense_top", 0.0), f.get("bm25_top", 0.0)))
         if mode == SearchMode.HYBRID:
             features |= fusion_features(lists, fiches[0].fiche_id if fiches else None)
-        calibration = self.bm25_calibration if mode == SearchMode.BM25 else self.calibration
+        calibration = snapshot.bm25_calibration if mode == SearchMode.BM25 else snapshot.calibration
         confidence = calibration.probability(features) if fiches else 0.0
         done = time.perf_counter()
         return SearchResult(
@@ -228,7 +323,7 @@ class IndexRetriever(Retriever):
         if mode == SearchMode.BM25:
             return None  # BM25 answers alone, and its confidence uses the BM25-only model
         if self.embedder is None:
-            raise ValueError(
+            raise InvalidQuery(
                 f"mode {mode.value!r} needs dense vectors, but the index was built without "
                 "an embedder (--embedder none): use mode 'bm25'"
             )
@@ -364,10 +459,10 @@ def fiche_hits(store, scored: list[tuple[str, float, list[Hit]]]) -> list[FicheH
 
 def clean_query(query: str) -> str:
     if not isinstance(query, str):
-        raise ValueError("the query must be text")
+        raise InvalidQuery("the query must be text")
     query = " ".join(query.split())
     if not query:
-        raise ValueError("empty query: type a question")
+        raise InvalidQuery("empty query: type a question")
     if len(query) > MAX_QUERY_CHARS:  # e-mails pasted whole: keep the beginning
         query = query[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
     return query

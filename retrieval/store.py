@@ -127,7 +127,7 @@ class VectorStore(ABC):
 
     def _require_dense(self, queries: list[VectorQuery]) -> None:
         if not self.dense_dim and any(q.using in DENSE_VECTORS for q in queries):
-            raise ValueError(
+            raise InvalidQuery(
                 "this search needs dense vectors, but this index was built without an "
                 "embedder (--embedder none): use mode 'bm25' or rebuild with an embedder"
             )

@@ -76,6 +76,10 @@ class IndexVersion(ABC):
             raise IndexCorrupt(f"index version {self.number} has no build information")
         return info
 
+    def exists(self) -> bool:
+        """False once this version was removed (a reader must not query it)."""
+        return True
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -382,6 +386,9 @@ class ServerVersion(IndexVersion):
     def read_meta(self, name: str, default=None):
         records = self._client.retrieve(self.docs, [_doc_id("meta", name)], with_payload=True)
         return json.loads(records[0].payload["json"]) if records else default
+
+    def exists(self) -> bool:
+        return all(self._client.collection_exists(name) for name in (self.store.collection, self.docs))
 
     def close(self) -> None:
         pass

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.retrieval",
     "tests.fixtures.generation",
     "tests.fixtures.api",
+    "tests.fixtures.db",
     "tests.fixtures.evals",
 ]
 
@@ -30,3 +31,16 @@ def evalsets_dir() -> Path:
     if not EVALSETS_DIR.exists():
         pytest.skip(f"evaluation sets not found at {EVALSETS_DIR}")
     return EVALSETS_DIR
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _database_out_of_the_checkout(tmp_path_factory):
+    """`guichet ingest` records its runs in GUICHET_DATABASE_URL: a temporary database
+    for the whole session (subprocesses inherit it), never data/guichet.db."""
+    previous = os.environ.get("GUICHET_DATABASE_URL")
+    os.environ["GUICHET_DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'session.db'}"
+    yield
+    if previous is None:
+        os.environ.pop("GUICHET_DATABASE_URL", None)
+    else:
+        os.environ["GUICHET_DATABASE_URL"] = previous

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -11,14 +12,15 @@ from api.db import create_db_engine, migrate, session_factory, transaction
 from api.models import ApiKey
 
 
-def _sessions(tmp_path):
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+@pytest.fixture
+def sessions(database_url):  # SQLite, then PostgreSQL
+    engine = create_db_engine(database_url)
     migrate(engine)
-    return session_factory(engine)
+    yield session_factory(engine)
+    engine.dispose()
 
 
-def test_keys_are_random_stored_hashed_and_checked(tmp_path):
-    sessions = _sessions(tmp_path)
+def test_keys_are_random_stored_hashed_and_checked(sessions):
     with transaction(sessions) as session:
         row, key = create_key(session, "content", "équipe contenu")
         _, other = create_key(session, "agent")
@@ -37,8 +39,7 @@ def test_keys_are_random_stored_hashed_and_checked(tmp_path):
         assert authenticate(session, other).role == "agent"
 
 
-def test_first_start_creates_one_admin_key_and_env_key_works(tmp_path):
-    sessions = _sessions(tmp_path)
+def test_first_start_creates_one_admin_key_and_env_key_works(sessions):
     with transaction(sessions) as session:
         first = bootstrap_admin_key(session)
     with transaction(sessions) as session:
@@ -53,8 +54,8 @@ def test_first_start_creates_one_admin_key_and_env_key_works(tmp_path):
         assert authenticate(session, "gch_a-new-environment-key-0123456789abcdef").role == "admin"
 
 
-def test_keys_commands(tmp_path):
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def test_keys_commands(database_url):
+    url = database_url
     runner = CliRunner()
     created = runner.invoke(cli, ["keys", "--database-url", url, "create", "--role", "agent", "--name", "Alice"])
     assert created.exit_code == 0, created.output

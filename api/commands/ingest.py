@@ -29,24 +29,34 @@ def _read_progress(event) -> None:
 @click.option("--dense-max-tokens", type=int, default=None,
               help="Tokens of each chunk embedded for the dense vector (0 = all).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_json):
-    """Index a source of service-public.fr fiches (incremental by default)."""
+@click.option("--database-url", default=None,
+              help="Where the build lock and the run history live (default: GUICHET_DATABASE_URL).")
+def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_json, database_url):
+    """Index a source of service-public.fr fiches (incremental by default).
+
+    One build at a time: the run takes the database's build lock (the API's reindex
+    takes the same one) and is recorded in the reindex history."""
+    from api.buildlock import BuildLocked
+    from api.reindex import recorded_build
+    from api.settings import ApiSettings
     from ingest.settings import IngestSettings
     from retrieval.errors import IndexError as RetrievalIndexError
     from retrieval.settings import RetrievalSettings
 
     settings = RetrievalSettings()
     try:
-        summary = run_ingest(
-            source_spec,
-            settings,
-            IngestSettings(),
-            embedder_spec=embedder_spec,
-            index_dir=index_dir,
-            full=full,
-            dense_max_tokens=dense_max_tokens,
-        )
-    except (RetrievalIndexError, ValueError, OSError) as exc:
+        with recorded_build(database_url or ApiSettings().database_url, source_spec) as recorded:
+            summary = run_ingest(
+                source_spec,
+                settings,
+                IngestSettings(),
+                embedder_spec=embedder_spec,
+                index_dir=index_dir,
+                full=full,
+                dense_max_tokens=dense_max_tokens,
+            )
+            recorded.update(summary)
+    except (RetrievalIndexError, BuildLocked, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     except Exception as exc:
         if type(exc).__name__ in {"SourceError", "ManifestError", "ParseError"}:

@@ -13,7 +13,7 @@ from api.db import transaction
 from api.deps import get_draft_service, get_principal, get_services, get_session
 from api.drafting import DraftFailed, DraftRejected, draft_events, run_draft
 from api.models import DraftRecord
-from api.records import AUDIT_ACTIONS, FEEDBACK_REASONS, add_audit, add_feedback, store_draft
+from api.records import AUDIT_ACTIONS, FEEDBACK_REASONS, PURGED_DRAFT_FIELDS, add_audit, add_feedback, store_draft
 from api.services import Services
 from generation.types import DraftFormat, DraftMode, Need
 
@@ -122,7 +122,7 @@ def create_draft(
     except DraftRejected as exc:
         raise HTTPException(422, f"message: {exc}") from exc
     except DraftFailed as exc:
-        raise HTTPException(502, str(exc)) from exc
+        raise HTTPException(500, str(exc)) from exc
     services.purge_if_due()
     with transaction(services.sessions) as session:
         record = store_draft(session, key_id=principal.key_id, message=body.message, draft=draft,
@@ -149,7 +149,15 @@ def get_draft(draft_id: str, principal: Principal = Depends(get_principal),
         "audience": record.audience,
         "message": record.message_masked,
         **record.draft,
+        "purged": _purge_notice(record),
     }
+
+
+def _purge_notice(record: DraftRecord) -> dict | None:
+    """What the retention purge removed from this draft, and when (None: nothing yet)."""
+    if record.purged_at is None:
+        return None
+    return {"at": record.purged_at.isoformat(), "fields": list(PURGED_DRAFT_FIELDS)}
 
 
 @router.post("/drafts/{draft_id}/events", status_code=201, summary="Journal : brouillon modifié, copié…")

@@ -44,7 +44,8 @@ def index_status(
     session: Session = Depends(get_session),
 ) -> dict:
     return {
-        "running": services.reindexer.running,
+        "running": (holder := services.reindexer.lock.holder()) is not None,
+        "build": holder.describe() if holder else None,
         "runs": recent_runs(session),
         "index": services.retriever.index_info() if services.retriever else {},
         "index_error": services.retriever_error,

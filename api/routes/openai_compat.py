@@ -24,6 +24,7 @@ from api.auth import Principal
 from api.db import transaction
 from api.deps import get_draft_service, get_principal, get_services
 from api.drafting import DraftFailed, DraftRejected, run_draft, sse, stream_items
+from api.errors import log_internal_error
 from api.records import store_draft
 from api.services import Services
 from generation.types import DraftFormat, DraftMode
@@ -110,7 +111,7 @@ def chat_completions(
     except DraftRejected as exc:
         raise HTTPException(422, f"messages: {exc}") from exc
     except DraftFailed as exc:
-        raise HTTPException(502, str(exc)) from exc
+        raise HTTPException(500, str(exc)) from exc
     with transaction(services.sessions) as session:
         record = store_draft(session, key_id=principal.key_id, message=message, draft=draft, audience=None,
                              keep_message=services.settings.retention_days > 0)
@@ -162,7 +163,7 @@ def _live_chunks(completion_id: str, model: str, draft_service, services: Servic
         if final is None:
             raise RuntimeError("the draft service ended without a draft")
     except Exception as exc:  # the client reads an error, never the message text
-        log.error("chat completion stream failed: %s", type(exc).__name__)
+        log_internal_error(log, "chat completion stream failed", exc)
         yield _chunk(completion_id, model, {"content": f"\n\n[guichet] le brouillon a échoué ({type(exc).__name__})."},
                      "error")
         yield "data: [DONE]\n\n"

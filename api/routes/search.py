@@ -28,8 +28,7 @@ def search(
     if not question.strip():
         raise HTTPException(422, "question: must not be blank")
     filters = SearchFilters(audience=audience, type=type or None, theme=theme or None)
-    try:
-        result = retriever.search(question, k=k, mode=mode, filters=filters, passages_per_fiche=passages_per_fiche)
-    except ValueError as exc:  # e.g. a dense mode on an index built without an embedder
-        raise HTTPException(422, str(exc)) from exc
+    # An InvalidQuery (e.g. a dense mode on an index built without an embedder) is a 422
+    # with its reason, any other failure a 500 (api/errors.py).
+    result = retriever.search(question, k=k, mode=mode, filters=filters, passages_per_fiche=passages_per_fiche)
     return result.to_dict()
