@@ -13,7 +13,9 @@ Correct sentences (a flag is a false flag):
 
 Errors (a flag catches them): `number` (an amount, rate, date, age or duration
 changed), `polarity` (a negation added or removed, obligatoire ↔ facultatif…), `actor`
-(mairie ↔ préfecture, Caf ↔ CPAM, employeur ↔ salarié…), `condition` (a condition
+(mairie ↔ préfecture, Caf ↔ CPAM, employeur ↔ salarié…; some of the swapped words and
+actors are on purpose absent from the checks' own lists, so that the rates say how far
+the checks reach beyond what they were written for), `condition` (a condition
 dropped or inverted), `wrong_passage` (the citation points to another passage of the
 draft), `out_of_range` (to a passage the draft does not have), `contact` (an invented
 link, phone number or e-mail), `other_fiche` (a sentence of the neighbouring fiche,
@@ -79,6 +81,9 @@ ANTONYMS: list[tuple[str, str]] = [
     ("obligatoire", "facultatif"), ("facultatif", "obligatoire"), ("interdit", "autorisé"),
     ("autorisé", "interdit"), ("gratuit", "payant"), ("payant", "gratuit"),
     ("possible", "impossible"), ("impossible", "possible"),
+    # not in generation.consistency.OPPOSITES: what the checks were not written for
+    ("nécessaire", "inutile"), ("accordé", "refusé"), ("valable", "périmé"), ("suffisant", "insuffisant"),
+    ("recevable", "irrecevable"), ("remboursé", "à votre charge"),
 ]
 ACTOR_SWAPS: list[tuple[str, str]] = [
     ("la mairie", "la préfecture"), ("la préfecture", "la mairie"), ("en mairie", "en préfecture"),
@@ -92,6 +97,9 @@ ACTOR_SWAPS: list[tuple[str, str]] = [
     ("l'acheteur", "le vendeur"), ("au commissariat", "à la mairie"), ("la gendarmerie", "la mairie"),
     ("le tribunal judiciaire", "le tribunal administratif"),
     ("le tribunal administratif", "le tribunal judiciaire"), ("le consulat", "la préfecture"),
+    # not in generation.consistency.ACTORS
+    ("le juge", "le procureur"), ("le maire", "le préfet"), ("la banque", "l'assureur"),
+    ("le médecin", "le pharmacien"), ("le créancier", "le débiteur"), ("l'école", "la mairie"),
 ]
 CONDITION_INVERSIONS: list[tuple[str, str]] = [
     ("avant", "après"), ("après", "avant"), ("plus de", "moins de"), ("moins de", "plus de"),

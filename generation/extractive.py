@@ -125,6 +125,9 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             elif not _LIST_ITEM.match(unit) and not re.search(r"[.!?…»)]$", text) and len(text.split()) < 10:
                 previous_unit = None
                 continue  # a caption or a label ("Plafond de ressources"), not a sentence
+            elif _LIST_ITEM.match(unit) and re.search(r"[,;]$", text):
+                previous_unit = None
+                continue  # an item of a list whose lead-in is in another passage: a fragment
         if text.endswith("?") or _FIRST_PERSON.match(text) or _SERVICE_LINE.match(text):
             previous_unit = None
             continue  # a question heading of a Q-R fiche, or a guide's "je…": not an answer

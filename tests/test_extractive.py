@@ -226,3 +226,12 @@ def test_a_sentence_pointing_back_to_another_passage_is_never_cited():
     body = draft_of("Quel est le préavis du locataire ?", [cut])
     assert "ces difficultés" not in body and "En effet" not in body
     assert body.startswith("Le préavis du locataire est de 3 mois [1].")
+
+
+def test_list_items_cut_from_their_lead_in_are_not_sentences():
+    # The chunk starts in the middle of a list: its items end with "," and lead nowhere.
+    body = ("- le certificat de situation administrative (daté de moins de 15 jours),\n"
+            "- l'exemplaire n°2 signé du formulaire cerfa de cession, au nom des héritiers,\n\n"
+            "La carte grise doit être mise au nom du nouveau propriétaire dans un délai d'un mois.")
+    texts = [c.text for c in candidates_of(passage("F1", ["Carte grise", "Héritier"], body), 1)]
+    assert texts == ["La carte grise doit être mise au nom du nouveau propriétaire dans un délai d'un mois."]
