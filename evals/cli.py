@@ -318,6 +318,10 @@ def _verify_table(result: dict) -> None:
         bound = "≤" if target_key.startswith("false") else "≥"
         mark = "" if target is None else f"{bound} {target:.2f} {'ok' if met else 'MISSED'}"
         click.echo(f"{kind:16} {flagged:>8} {figures['total']:>6} {figures['rate']:>7.3f}  {mark}")
+        for part in ("within_lists", "beyond_lists"):
+            if part in figures:
+                share = figures[part]
+                click.echo(f"  {part:14} {share['caught']:>8} {share['total']:>6} {_cell(share['rate']):>7}")
     metrics = result["metrics"]
     click.echo(f"suggested the right passage for {_cell(metrics['suggestion_wrong_passage'])} of wrong_passage; "
                f"per sentence p50 {_cell(metrics['latency_p50_ms'])} ms, p95 {_cell(metrics['latency_p95_ms'])} ms")

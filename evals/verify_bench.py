@@ -81,7 +81,10 @@ ANTONYMS: list[tuple[str, str]] = [
     ("obligatoire", "facultatif"), ("facultatif", "obligatoire"), ("interdit", "autorisé"),
     ("autorisé", "interdit"), ("gratuit", "payant"), ("payant", "gratuit"),
     ("possible", "impossible"), ("impossible", "possible"),
-    # not in generation.consistency.OPPOSITES: what the checks were not written for
+]
+# Not in generation.consistency's lists: how far the checks reach beyond what they were
+# written for (reported apart, as `beyond_lists`).
+UNLISTED_ANTONYMS: list[tuple[str, str]] = [
     ("nécessaire", "inutile"), ("accordé", "refusé"), ("valable", "périmé"), ("suffisant", "insuffisant"),
     ("recevable", "irrecevable"), ("remboursé", "à votre charge"),
 ]
@@ -97,7 +100,8 @@ ACTOR_SWAPS: list[tuple[str, str]] = [
     ("l'acheteur", "le vendeur"), ("au commissariat", "à la mairie"), ("la gendarmerie", "la mairie"),
     ("le tribunal judiciaire", "le tribunal administratif"),
     ("le tribunal administratif", "le tribunal judiciaire"), ("le consulat", "la préfecture"),
-    # not in generation.consistency.ACTORS
+]
+UNLISTED_ACTOR_SWAPS: list[tuple[str, str]] = [
     ("le juge", "le procureur"), ("le maire", "le préfet"), ("la banque", "l'assureur"),
     ("le médecin", "le pharmacien"), ("le créancier", "le débiteur"), ("l'école", "la mairie"),
 ]
@@ -132,6 +136,7 @@ class Case:
     text: str  # the draft sentence, with its citation(s)
     passages: list[Passage]  # the draft's numbered passages
     source: int | None = None  # the [n] that does support it (wrong_passage)
+    beyond_lists: bool = False  # an error made with words absent from the checks' lists
 
     @property
     def is_error(self) -> bool:
@@ -206,8 +211,20 @@ def _replace_once(text: str, old: str, new: str) -> str | None:
 
 
 def _swap_any(text: str, pairs: list[tuple[str, str]], rng: random.Random) -> str | None:
-    options = [changed for old, new in pairs if (changed := _replace_once(text, old, new))]
+    swapped = _swap(text, [(pairs, False)], rng)
+    return swapped[0] if swapped else None
+
+
+def _swap(text: str, lists: list[tuple[list[tuple[str, str]], bool]], rng: random.Random):
+    """(text with one pair of one of the lists swapped, whether that list is marked), or None."""
+    options = [(changed, marked) for pairs, marked in lists for old, new in pairs
+               if (changed := _replace_once(text, old, new))]
     return rng.choice(options) if options else None
+
+
+def swap_actor(sentence: str, rng: random.Random):
+    """(the sentence with another office or party, whether it is one the checks do not list)."""
+    return _swap(sentence, [(ACTOR_SWAPS, False), (UNLISTED_ACTOR_SWAPS, True)], rng)
 
 
 def paraphrase(sentence: str, acronyms: dict[str, str], rng: random.Random) -> str | None:
@@ -240,14 +257,20 @@ def _move_condition(sentence: str) -> str | None:
 
 
 def flip_polarity(sentence: str, rng: random.Random) -> str | None:
+    flipped = flip_polarity_marked(sentence, rng)
+    return flipped[0] if flipped else None
+
+
+def flip_polarity_marked(sentence: str, rng: random.Random):
+    """(the sentence saying the opposite, whether by an antonym the checks do not list)."""
     options = []
     if NEGATION_REMOVED.search(sentence):
-        options.append(NEGATION_REMOVED.sub(lambda m: m.group(1), sentence, count=1))
+        options.append((NEGATION_REMOVED.sub(lambda m: m.group(1), sentence, count=1), False))
     elif (match := AFFIRMATIVE_VERB.search(sentence)) and not re.search(r"\b(?:ne|n['’])\b", sentence):
         verb = match.group(1)
         negated = ("n'" if verb[0] in "aeéiou" else "ne ") + verb + " pas"
-        options.append(sentence[: match.start()] + negated + sentence[match.end() :])
-    if (antonym := _swap_any(sentence, ANTONYMS, rng)) is not None:
+        options.append((sentence[: match.start()] + negated + sentence[match.end() :], False))
+    if (antonym := _swap(sentence, [(ANTONYMS, False), (UNLISTED_ANTONYMS, True)], rng)) is not None:
         options.append(antonym)
     return rng.choice(options) if options else None
 
@@ -305,15 +328,16 @@ def build_cases(claims: list[Claim], acronyms: dict[str, str], rng: random.Rando
 def _cases_of(claim: Claim, passages: list[Passage], number: int, acronyms, rng: random.Random):
     sentence, text = claim.sentence, claim.passage.text
 
-    def case(kind: str, changed: str | None, *citations: int, source: int | None = None):
+    def case(kind: str, changed, *citations: int, source: int | None = None):
+        changed, beyond = changed if isinstance(changed, tuple) else (changed, False)
         if changed is not None and len(split_sentences(cite(changed, *citations))) == 1:
-            yield kind, Case(kind, cite(changed, *citations), passages, source)
+            yield kind, Case(kind, cite(changed, *citations), passages, source, beyond)
 
     yield from case("verbatim", sentence, number)
     yield from case("paraphrase", paraphrase(sentence, acronyms, rng), number)
     yield from case("number", change_number(sentence, text, rng), number)
-    yield from case("polarity", flip_polarity(sentence, rng), number)
-    yield from case("actor", _swap_any(sentence, ACTOR_SWAPS, rng), number)
+    yield from case("polarity", flip_polarity_marked(sentence, rng), number)
+    yield from case("actor", swap_actor(sentence, rng), number)
     yield from case("condition", change_condition(sentence, rng), number)
     others = [i for i in range(1, len(passages) + 1) if i != number and not _supports(passages[i - 1], sentence)]
     if others:
@@ -346,9 +370,15 @@ def run_case(case: Case, *, min_support: float, embedder) -> dict:
         "score": first.score if first else 0.0,
         "suggested": first.suggested_citation if first else None,
         "source": case.source,
+        "beyond_lists": case.beyond_lists,
         "passage": case.passages[case.source - 1].chunk.id if case.source else "",
         "latency_ms": round((time.perf_counter() - started) * 1000, 3),
     }
+
+
+def _share(rows: list[dict]) -> dict:
+    caught = sum(r["flagged"] for r in rows)
+    return {"caught": caught, "total": len(rows), "rate": round(caught / len(rows), 3) if rows else None}
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -362,6 +392,11 @@ def summarise(rows: list[dict]) -> dict:
         verdicts = dict(Counter(r["verdict"] for r in of_kind).most_common())
         if kind in ERROR_KINDS:
             kinds[kind] = {"caught": flagged, "total": len(of_kind), "rate": round(rate, 3), "verdicts": verdicts}
+            beyond = [r for r in of_kind if r["beyond_lists"]]
+            if beyond:
+                within = [r for r in of_kind if not r["beyond_lists"]]
+                kinds[kind]["within_lists"] = _share(within)
+                kinds[kind]["beyond_lists"] = _share(beyond)
             shown = [r for r in of_kind if not r["flagged"]]  # the misses
         else:
             false_flags[kind] = round(rate, 3)

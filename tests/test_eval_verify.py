@@ -89,3 +89,12 @@ def test_cli_refuses_semantic_on_a_bm25_index(sample_bm25_index_dir):
     run = CliRunner().invoke(cli, ["eval", "verify", "--index-dir", str(sample_bm25_index_dir), "--count", "2",
                                    "--no-semantic", "--json"])
     assert run.exit_code == 0, run.output
+
+
+def test_errors_made_with_words_the_checks_do_not_list_are_reported_apart():
+    from evals.verify_bench import swap_actor
+
+    changed, beyond = swap_actor("Le juge peut accorder un délai de grâce.", random.Random(0))
+    assert changed == "Le procureur peut accorder un délai de grâce." and beyond
+    changed, beyond = swap_actor("La demande se fait à la mairie.", random.Random(0))
+    assert "préfecture" in changed and not beyond
