@@ -54,13 +54,14 @@ _SERVICE_LINE = re.compile(
 # Callout labels of the fiches: the content stays, the label goes.
 _CALLOUT = re.compile(r"^(?:à savoir|a savoir|à noter|a noter|attention|important|rappel|exemple)\s*:\s*", re.I)
 # Guide fiches ("Je…" steps) speak in the citizen's first person: not a reply's voice.
-_FIRST_PERSON = re.compile(r"^(?:je|j'|j’|mon|ma|mes)\b", re.I)
+# A guide's "je…" ("À partir de mon espace, je demande…"): the fiches speak to "vous".
+_FIRST_PERSON = re.compile(r"^(?:mon|ma|mes)\b|(?<![\w-])(?:je(?![\w-])|j['’])", re.I)
 # Openers that point back to the sentence before: "Ce montant", "Passé ce délai", "Il"…
 _ANAPHORA = re.compile(
     r"^(?:ce|cet|cette|ces|celui-ci|celle-ci|ceux-ci|cela|ceci|il|elle|ils|elles|passé ce|dans ce cas"
     r"|dans les 2 cas|dans les deux cas|de même|en revanche|sinon|à défaut|a défaut|là|y compris|en outre"
     r"|cependant|toutefois|par contre|pour cela|à cette|a cette|au-delà|au delà|en effet|ainsi|donc"
-    r"|leur|leurs|son|sa|ses|celui|celle|ceux|celles|les 2|les deux|l'autre|même)\b",
+    r"|leur|leurs|son|sa|ses|celui|celle|ceux|celles|les 2|les deux|l'autre|même|et|mais|or|puis)\b",
     re.I,
 )
 
@@ -128,7 +129,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             elif _LIST_ITEM.match(unit) and re.search(r"[,;]$", text):
                 previous_unit = None
                 continue  # an item of a list whose lead-in is in another passage: a fragment
-        if text.endswith("?") or _FIRST_PERSON.match(text) or _SERVICE_LINE.match(text):
+        if text.endswith("?") or _FIRST_PERSON.search(text) or _SERVICE_LINE.match(text):
             previous_unit = None
             continue  # a question heading of a Q-R fiche, or a guide's "je…": not an answer
         tokens = content_tokens(text)

@@ -235,3 +235,17 @@ def test_list_items_cut_from_their_lead_in_are_not_sentences():
             "La carte grise doit être mise au nom du nouveau propriétaire dans un délai d'un mois.")
     texts = [c.text for c in candidates_of(passage("F1", ["Carte grise", "Héritier"], body), 1)]
     assert texts == ["La carte grise doit être mise au nom du nouveau propriétaire dans un délai d'un mois."]
+
+
+def test_a_guide_sentence_in_the_first_person_is_never_taken_wherever_its_je():
+    guide = passage("F2", ["Salarié du privé"], "À partir de mon espace personnel, je demande une estimation de ma pension.\n\n"
+                    "4 à 6 mois avant la date de départ, j'effectue ma demande de retraite en ligne.\n\n"
+                    "Vous pouvez partir à la retraite à partir de 62 ans.", 1, title="Je prépare ma retraite")
+    texts = [c.text for c in candidates_of(guide, 1)]
+    assert texts == ["Vous pouvez partir à la retraite à partir de 62 ans."]
+
+
+def test_a_sentence_opening_with_a_conjunction_leans_on_the_one_before():
+    body = "Vous devez envoyer l'avis d'arrêt de travail à la CPAM. Et vous permet de percevoir des indemnités journalières."
+    [first, second] = candidates_of(passage("F3", ["Salarié"], body), 1)
+    assert second.anaphoric and not second.unanchored
