@@ -218,7 +218,8 @@ def condition_phrase(label: str) -> str:
     """A case of a fiche as a French condition opening a sentence ("" if not a case):
     "Vous vivez seul" -> "Si vous vivez seul, "; "Salarié" -> "Si vous êtes salarié, "."""
     label = _CASE_PREFIX.sub("", label.strip()).rstrip(" .:")
-    if not label or fold(label) in {"cas general", "general", "autres cas", "autre cas"}:
+    # "Cas général (Caf)" is the default case, whatever follows it: nothing to state.
+    if not label or re.match(r"(?:cas general|general|autres? cas)\b", fold(label)):
         return ""
     first = label.split()[0].lower().strip(",")
     if first in {"vous", "votre", "vos"}:

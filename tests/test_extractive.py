@@ -161,6 +161,7 @@ def test_the_case_that_matches_the_situation_opens_the_answer():
     ("Salarié du secteur privé", "Si vous êtes salarié du secteur privé, "),
     ("Pour un mineur", "Pour un mineur, "),
     ("Cas général", ""),
+    ("Cas général (Caf)", ""),
     ("Location meublée", "Dans le cas « Location meublée », "),
 ])
 def test_condition_phrases(label, phrase):
