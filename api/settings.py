@@ -141,12 +141,17 @@ class GuichetSettings(BaseModel):
         return self._env_file
 
 
+def variable_of(section: str, name: str) -> str:
+    """The environment variable of a field, e.g. ("llm", "base_url") -> GUICHET_LLM_BASE_URL."""
+    return f"{SECTIONS[section].env_prefix}{name}".upper()
+
+
 def environment_variables() -> dict[str, tuple[str, str]]:
     """Variable name -> (section, field), for every field of every section."""
     variables: dict[str, tuple[str, str]] = {}
     for section, model in SECTIONS.items():
         for name in model.model_fields:
-            variable = f"{model.env_prefix}{name}".upper()
+            variable = variable_of(section, name)
             if variable in variables:
                 raise RuntimeError(f"{variable} would set both {variables[variable]} and {(section, name)}")
             variables[variable] = (section, name)
@@ -296,5 +301,4 @@ def _describe(dotted: str, sources: dict[str, Source]) -> str:
     if dotted == "data_dir":
         return source.names(DATA_DIR_VARIABLE)
     section, _, name = dotted.partition(".")
-    model = SECTIONS.get(section)
-    return source.names(f"{model.env_prefix}{name}".upper()) if model else dotted
+    return source.names(variable_of(section, name)) if section in SECTIONS else dotted

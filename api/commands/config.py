@@ -52,7 +52,7 @@ def shown_value(name: str, value: Any) -> Any:
 
 def effective_settings(settings) -> dict:
     """{"env_file": …, "data_dir": {value, source}, "<section>": {"<field>": {value, variable, source}}}."""
-    from api.settings import DATA_DIR_VARIABLE, SECTIONS
+    from api.settings import DATA_DIR_VARIABLE, SECTIONS, variable_of
 
     env_file = settings.env_file
     report: dict[str, Any] = {
@@ -64,7 +64,7 @@ def effective_settings(settings) -> dict:
         values = getattr(settings, section)
         report[section] = {
             name: {"value": shown_value(name, getattr(values, name)),
-                   "variable": f"{model.env_prefix}{name}".upper(),
+                   "variable": variable_of(section, name),
                    "source": str(settings.source_of(f"{section}.{name}"))}
             for name in model.model_fields
         }
