@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 from api.errors import BodySizeLimit, install_error_handlers
 from api.routes import account, drafts, fiches, health, index, openai_compat, retention, search
 from api.services import Services
-from api.settings import ApiSettings
+from api.settings import ApiSettings, GuichetSettings, load_settings
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 DOCS_ASSETS = "/docs-assets"
@@ -28,11 +28,16 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def create_app(settings: ApiSettings | None = None, **services_options) -> FastAPI:
-    """`services_options`: retriever, draft_service, open_retriever, draft_service_factory,
-    ingest_runner (see api.services.Services); anything not given is opened from settings."""
-    settings = settings or ApiSettings()
+def create_app(settings: GuichetSettings | ApiSettings | None = None, **services_options) -> FastAPI:
+    """`settings`: the root (default: load_settings()), or an api section alone (the
+    other sections then come from load_settings()). `services_options`: retriever,
+    draft_service, open_retriever, draft_service_factory, ingest_runner (see
+    api.services.Services); anything not given is opened from the settings."""
+    if not isinstance(settings, GuichetSettings):
+        root = load_settings()
+        settings = root.model_copy(update={"api": settings}) if settings is not None else root
     services = Services(settings, **services_options)
+    settings = settings.api
     services.start()
 
     @asynccontextmanager

@@ -3,16 +3,18 @@
 Command groups are plugins: each is a click command registered under the
 `guichet.commands` entry-point group (see pyproject.toml). The project's own commands
 are registered the same way, so a third-party package can add one without touching
-this file.
+this file; `config` alone is built in (it reports the settings every command reads).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 import click
+
+BUILT_IN = {"config": "api.commands.config:config"}
 
 
 class PluginGroup(click.Group):
@@ -21,7 +23,9 @@ class PluginGroup(click.Group):
     ENTRY_POINT_GROUP = "guichet.commands"
 
     def _entry_points(self):
-        return {ep.name: ep for ep in entry_points(group=self.ENTRY_POINT_GROUP)}
+        found = {ep.name: ep for ep in entry_points(group=self.ENTRY_POINT_GROUP)}
+        built_in = {name: EntryPoint(name, value, self.ENTRY_POINT_GROUP) for name, value in BUILT_IN.items()}
+        return {**found, **built_in}
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self._entry_points()))

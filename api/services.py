@@ -17,20 +17,18 @@ from api.db import checkpoint, create_db_engine, migrate, session_factory, trans
 from api.ratelimit import RateLimiter
 from api.records import PurgeReport, purge_expired_text
 from api.reindex import Reindexer
-from api.settings import ApiSettings
+from api.settings import GuichetSettings
+from retrieval.settings import RetrievalSettings
 
 log = logging.getLogger(__name__)
 
 
-def default_open_retriever():
+def default_open_retriever(settings: RetrievalSettings):
     from retrieval import open_retriever  # provided by the retrieval package
-    from retrieval.settings import RetrievalSettings
-
     from retrieval.embedders import make_embedder
     from retrieval.language import load_identifier
 
-    settings = RetrievalSettings()
-    embedder = make_embedder(settings.embedder)
+    embedder = make_embedder(settings.embedder, settings.model_cache_dir)
     # The model loads (a few seconds) while the index opens, and before the first
     # agent's request rather than during it.
     warm_up = threading.Thread(target=lambda: embedder and embedder.embed_queries(["bonjour"]), daemon=True)
@@ -43,17 +41,18 @@ def default_open_retriever():
         warm_up.join()
 
 
-def default_draft_service_factory(retriever):
+def default_draft_service_factory(settings: GuichetSettings):
     from generation.service import DraftService
-    from generation.settings import LLMSettings
 
-    return DraftService(retriever, LLMSettings())
+    return lambda retriever: DraftService(retriever, settings.llm, settings=settings.generation)
 
 
 class Services:
+    """`settings`: the whole root; `self.settings` is its api section (what routes read)."""
+
     def __init__(
         self,
-        settings: ApiSettings,
+        settings: GuichetSettings,
         *,
         retriever=None,
         draft_service=None,
@@ -61,13 +60,15 @@ class Services:
         draft_service_factory: Callable[[Any], Any] | None = None,
         ingest_runner: Callable[[str], dict] | None = None,
     ):
-        self.settings = settings
-        self.engine = create_db_engine(settings.database_url)
+        self.config = settings
+        self.settings = settings.api
+        self.engine = create_db_engine(self.settings.database_url)
         self.sessions = session_factory(self.engine)
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self._open_retriever = open_retriever or (None if retriever is not None else default_open_retriever)
+        self.limiter = RateLimiter(self.settings.rate_limit_per_minute)
+        self._open_retriever = open_retriever or (
+            None if retriever is not None else lambda: default_open_retriever(settings.retrieval))
         self._draft_service_factory = draft_service_factory or (
-            None if draft_service is not None else default_draft_service_factory
+            None if draft_service is not None else default_draft_service_factory(settings)
         )
         self.retriever = retriever
         self._owns_retriever = retriever is None  # an injected one is closed by its owner
@@ -76,7 +77,7 @@ class Services:
         self._lock = threading.Lock()
         self._last_purge: float | None = None
         self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self._after_reindex,
-                                   database_url=settings.database_url)
+                                   database_url=self.settings.database_url)
 
     def start(self) -> None:
         migrate(self.engine)

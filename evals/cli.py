@@ -175,9 +175,9 @@ def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, lim
 
 
 def _checked_reader(reader: str | None) -> str | None:
-    from generation.settings import LLMSettings
+    from api.commands import command_settings
 
-    if reader == "llm" and not LLMSettings().configured:
+    if reader == "llm" and not command_settings().llm.configured:
         raise click.ClickException("--reader llm needs an endpoint: set GUICHET_LLM_BASE_URL")
     return reader
 
@@ -232,8 +232,8 @@ def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, 
     """Citation coverage and validity, support rate, span recall, abstention, latency."""
     from evals.drafts_eval import evaluate_drafts
     from evals.judge import LLMJudge
+    from api.commands import command_settings
     from evals.runtime import draft_service, snapshot
-    from generation.settings import LLMSettings
     from generation.types import DraftFormat, DraftMode
 
     questions = load_questions(dataset)
@@ -243,7 +243,7 @@ def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, 
         raise click.ClickException(f"{uncovered}: questions of the uncovered set must have an empty gold list; "
                                    f"{len(with_gold)} have one (first: {with_gold[0]!r})")
     baseline_result = read_baseline(baseline, "drafts", gate_metric)
-    llm_settings = LLMSettings()
+    llm_settings = command_settings().llm
     if mode == "llm" and not llm_settings.configured:
         raise click.ClickException("--mode llm needs an endpoint: set GUICHET_LLM_BASE_URL")
     if judge and not llm_settings.configured:
@@ -292,14 +292,14 @@ def _drafts_table(result: dict) -> None:
 def verify_command(index_dir, embedder, per_kind, seed, semantic, as_json, report, baseline, gate_metric, max_drop) -> None:
     """How often the verifier catches injected errors, and flags correct sentences."""
     from evals.runtime import snapshot
+    from api.commands import command_settings
     from evals.verify_bench import run_verify_benchmark
-    from generation.settings import GenerationSettings
 
     baseline_result = read_baseline(baseline, "verify", gate_metric)
     retriever = open_retriever_or_fail(index_dir, embedder)
     if semantic and retriever.embedder is None:
         raise click.ClickException("--semantic needs an index built with an embedder (or pass --no-semantic)")
-    min_support = GenerationSettings().min_support
+    min_support = command_settings().generation.min_support
     result = run_verify_benchmark(retriever, per_kind=per_kind, seed=seed, semantic=semantic,
                                   min_support=min_support, progress=progress)
     result["config"] = snapshot(index_dir=index_dir, embedder=embedder, count=per_kind, seed=seed,

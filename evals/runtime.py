@@ -14,21 +14,23 @@ REPO = Path(__file__).resolve().parent.parent
 def open_retriever(index_dir: Path | None, embedder: str = "auto"):
     """The index's retriever; embedder "auto" = the one the index was built with. The
     language model loads now, as in a server, not during the first timed query."""
+    from api.commands import command_settings
     from retrieval import open_retriever as open_index_retriever
     from retrieval.language import load_identifier
 
     load_identifier()
-    return open_index_retriever(index_dir=index_dir, embedder_spec=embedder)
+    return open_index_retriever(command_settings().retrieval, index_dir=index_dir, embedder_spec=embedder)
 
 
 def draft_service(retriever, llm_settings=None, reader: str | None = None):
     """The draft service as the API builds it; `reader` ("rules" or "llm") overrides
     GUICHET_GENERATION_READER, to measure both readings."""
+    from api.commands import command_settings
     from generation.service import DraftService
-    from generation.settings import GenerationSettings, LLMSettings
 
-    settings = GenerationSettings(reader=reader) if reader else GenerationSettings()
-    return DraftService(retriever, llm_settings or LLMSettings(), settings=settings)
+    settings = command_settings()
+    generation = settings.generation.model_copy(update={"reader": reader}) if reader else settings.generation
+    return DraftService(retriever, llm_settings or settings.llm, settings=generation)
 
 
 def known_fiches(retriever, fiche_ids: set[str]) -> set[str]:

@@ -193,7 +193,7 @@ class DraftService:
                  mode: SearchMode | None = None) -> _Context:
         started = time.perf_counter()
         parsed = parse_message(
-            message, max_chars=self.settings.max_message_chars, max_questions=self.settings.max_questions
+            message, max_chars=self.settings.analysed_message_chars, max_questions=self.settings.max_questions
         )
         masked = mask(parsed.text)
         reading_notices: list[str] = []

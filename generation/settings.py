@@ -1,18 +1,18 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr
 
 
-class LLMSettings(BaseSettings):
+class LLMSettings(BaseModel):
     """An OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp server, Albert API).
 
-    Without a base URL, drafts are extractive. Environment: GUICHET_LLM_*.
+    Without a base URL, drafts are extractive. The `llm` section of the settings
+    (api.settings.GuichetSettings). Environment: GUICHET_LLM_<FIELD>.
     """
 
-    model_config = SettingsConfigDict(env_prefix="GUICHET_LLM_", env_file=".env", extra="ignore")
+    env_prefix: ClassVar[str] = "GUICHET_LLM_"
 
     base_url: str | None = None
     model: str = "default"
@@ -30,15 +30,17 @@ class LLMSettings(BaseSettings):
         return bool(self.base_url)
 
 
-class GenerationSettings(BaseSettings):
-    """Drafting limits and thresholds. Environment: GUICHET_GENERATION_*."""
+class GenerationSettings(BaseModel):
+    """Drafting limits and thresholds: the `generation` section of the settings
+    (api.settings.GuichetSettings). Environment: GUICHET_GENERATION_<FIELD>."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="GUICHET_GENERATION_", env_file=".env", extra="ignore"
-    )
+    env_prefix: ClassVar[str] = "GUICHET_GENERATION_"
 
-    # A message longer than this is truncated (with a notice) before analysis.
-    max_message_chars: int = 6000
+    # Only the first this many characters of a message are read into questions (a longer
+    # one gets a notice). The API refuses messages above GUICHET_MAX_MESSAGE_CHARS
+    # (api.max_message_chars, 20,000) outright: that limit protects the server, this one
+    # keeps the analysis of a long thread on its beginning.
+    analysed_message_chars: int = Field(default=6000, gt=0)
     max_questions: int = 3
     # Who reads the message into needs: "rules" (generation.reading, the default) or
     # "llm" (generation.llm_reading, when GUICHET_LLM_BASE_URL is set; rules as fallback).

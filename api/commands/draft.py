@@ -27,17 +27,18 @@ AUDIENCES = ["particuliers", "professionnels", "associations"]
 @click.option("--json", "as_json", is_flag=True, help="Print the Draft as JSON (sentences, verdicts, sources).")
 def draft(text, file, draft_format, use_llm, audience, k, index_dir, embedder_spec, as_json):
     """Draft a reply to TEXT (or --file), citing the fiches; every sentence is checked."""
+    from api.commands import command_settings
     from generation.message import MessageError
     from generation.service import DraftService
-    from generation.settings import LLMSettings
     from generation.types import DraftFormat, DraftMode
     from retrieval import open_retriever
     from retrieval.errors import IndexError as RetrievalIndexError
 
     message = _read_message(text, file)
+    settings = command_settings()
     try:
-        retriever = open_retriever(index_dir=index_dir, embedder_spec=embedder_spec)
-        service = DraftService(retriever, LLMSettings())
+        retriever = open_retriever(settings.retrieval, index_dir=index_dir, embedder_spec=embedder_spec)
+        service = DraftService(retriever, settings.llm, settings=settings.generation)
         result = service.draft(
             message,
             mode=DraftMode.LLM if use_llm else DraftMode.EXTRACTIVE,

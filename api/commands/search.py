@@ -26,12 +26,14 @@ AUDIENCES = ["particuliers", "professionnels", "associations"]
 @click.option("--json", "as_json", is_flag=True, help="Print the SearchResult as JSON.")
 def search(question, k, mode, audience, fiche_type, theme, passages, index_dir, embedder_spec, as_json):
     """Search the index for QUESTION."""
+    from api.commands import command_settings
     from retrieval import open_retriever
     from retrieval.errors import IndexError as RetrievalIndexError
     from retrieval.types import SearchFilters, SearchMode
 
+    settings = command_settings()
     try:
-        retriever = open_retriever(index_dir=index_dir, embedder_spec=embedder_spec)
+        retriever = open_retriever(settings.retrieval, index_dir=index_dir, embedder_spec=embedder_spec)
         result = retriever.search(
             question, k=k, mode=SearchMode(mode),
             filters=SearchFilters(audience=audience, type=fiche_type, theme=theme),

@@ -34,11 +34,14 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     from api.app import create_app
 
+    from api.commands import command_settings
+
     overrides = {k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None}
-    settings = ApiSettings(**overrides)
+    root = command_settings()
+    settings = root.api.model_copy(update=overrides)
     admin_key = first_start_admin_key(settings)
     if settings.workers == 1:
-        app = create_app(settings)
+        app = create_app(root.model_copy(update={"api": settings}))
         if app.state.services.retriever is None:
             click.echo(f"Warning: the index is not open ({app.state.services.retriever_error}); "
                        "run `guichet ingest` first. /readyz reports it.", err=True)

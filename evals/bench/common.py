@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import resource
 import time
 from collections.abc import Callable
@@ -104,7 +103,3 @@ def emit(figures: dict, targets: list[Target], *, as_json: bool, title: str) -> 
 
 def progress(message: str) -> None:
     click.echo(message, err=True)
-
-
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -177,9 +177,9 @@ def run_index_bench(source: str, embedder: str, dense_max_tokens: int, sample_si
 @click.option("--json", "as_json", is_flag=True)
 def command(source, embedder, dense_max_tokens, baseline_sample, keep, as_json) -> None:
     """Full build, BM25-only build and no-change reindex of SOURCE into fresh folders."""
-    from retrieval.settings import RetrievalSettings
+    from api.commands import command_settings
 
-    settings = RetrievalSettings()
+    settings = command_settings().retrieval
     embedder = embedder or settings.embedder
     if keep is not None and keep.exists() and any(keep.iterdir()):
         raise click.BadParameter(f"{keep} is not empty: the build must start from nothing", param_hint="--keep")
@@ -192,13 +192,14 @@ def command(source, embedder, dense_max_tokens, baseline_sample, keep, as_json) 
 
 def child_main(argv: list[str]) -> None:
     """Child process: one ingest run, then its summary and own peak RSS as one JSON line."""
+    from api.commands import command_settings
     from api.commands.ingest import run_ingest
-    from ingest.settings import IngestSettings
-    from retrieval.settings import RetrievalSettings
 
     source, index_dir, embedder, dense = argv
-    settings = RetrievalSettings(embedding_cache_dir=None)  # the cache beside the fresh index: empty
-    summary = run_ingest(source, settings, IngestSettings(), embedder_spec=embedder, index_dir=Path(index_dir),
+    settings = command_settings()
+    # The embedding cache beside the fresh index: empty.
+    retrieval = settings.retrieval.model_copy(update={"embedding_cache_dir": None})
+    summary = run_ingest(source, retrieval, settings.ingest, embedder_spec=embedder, index_dir=Path(index_dir),
                          dense_max_tokens=int(dense) if dense else None)
     summary["peak_rss_mb"] = own_peak_rss_mb()
     print(json.dumps(summary, ensure_ascii=False, default=str))

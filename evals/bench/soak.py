@@ -112,14 +112,14 @@ def command(index_dir, embedder, dataset, reindex_source, clients, duration, as_
     """Sustained load with a reindex half way: 0 errors, bounded latency, RSS growth ≤ 10%."""
     if clients < 1 or duration <= 0:
         raise click.BadParameter("--clients and --duration must be positive")
-    from retrieval.settings import RetrievalSettings
+    from api.commands import command_settings
 
     messages = bench_messages(index_dir, embedder, dataset)
     extra = {"GUICHET_REINDEX_SOURCE": reindex_source} if reindex_source else {}
     with workdir() as tmp:
         # The reindex publishes a new version: work on a copy, the given index stays as it is.
         copy = Path(tmp) / "index"
-        shutil.copytree(index_dir or RetrievalSettings().index_dir, copy)
+        shutil.copytree(index_dir or command_settings().retrieval.index_dir, copy)
         with ServerProcess(copy, Path(tmp), extra) as server:
             figures = run_soak(server, messages, clients=clients, duration_s=duration)
     emit(figures, TARGETS, as_json=as_json, title=f"bench soak ({clients} clients, reindex half way)")

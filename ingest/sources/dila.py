@@ -61,7 +61,8 @@ class DilaSource(Source):
         titles = {}
         for path, _ in zips:
             titles.update(zip_titles(path))
-        yield from parse_all([task for path, audience in zips for task in zip_tasks(path, audience)], titles)
+        yield from parse_all([task for path, audience in zips for task in zip_tasks(path, audience)], titles,
+                             self.settings.parse_workers)
 
     def _download(self, downloader: CachedDownloader, code: str) -> Path | Failure:
         url = self.url(code)

@@ -10,7 +10,6 @@ import html
 import json
 import logging
 import multiprocessing
-import os
 import re
 import zipfile
 import zlib
@@ -18,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from ingest.environment import usable_cpus
 from ingest.metadata import clean_title
 from ingest.model import Failure, Fiche
 from ingest.sources.base import merge_audiences
@@ -183,10 +183,6 @@ PARALLEL_MIN_TASKS = 200
 _worker_titles: Titles = None
 
 
-def parse_workers() -> int:
-    """Processes that parse documents: GUICHET_PARSE_WORKERS, else the CPU cores."""
-    configured = os.environ.get("GUICHET_PARSE_WORKERS", "")
-    return max(1, int(configured)) if configured.isdigit() else (os.cpu_count() or 1)
 
 
 def _run_task(task: ParseTask, titles: Titles) -> Fiche | Failure:
@@ -205,11 +201,12 @@ def _run_in_worker(task: ParseTask) -> Fiche | Failure:
     return _run_task(task, _worker_titles)
 
 
-def parse_all(tasks, titles: Titles) -> Iterator[Fiche | Failure]:
+def parse_all(tasks, titles: Titles, workers: int | None = None) -> Iterator[Fiche | Failure]:
     """Fiches (or Failures) for the tasks, in order; Failures among them pass through.
-    One pool for all the tasks given: gather a source's tasks, then call this once."""
+    One pool for all the tasks given: gather a source's tasks, then call this once.
+    `workers`: processes (ingest.settings parse_workers), default the usable CPUs."""
     items = list(tasks)
-    workers = parse_workers() if len(items) >= PARALLEL_MIN_TASKS else 1
+    workers = (workers or usable_cpus()) if len(items) >= PARALLEL_MIN_TASKS else 1
     if workers < 2:
         for item in items:
             yield item if isinstance(item, Failure) else _run_task(item, titles)

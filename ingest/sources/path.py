@@ -29,8 +29,9 @@ from ingest.sources.documents import (
 class PathSource(Source):
     name = "path"
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, parse_workers: int | None = None):
         self.path = Path(path)
+        self.parse_workers = parse_workers
         if not self.path.exists():
             raise SourceError(f"{self.path}: no such file or folder")
         if self.path.is_dir() and not _folder_kinds(self.path) and _audience_folders(self.path / "data"):
@@ -51,7 +52,7 @@ class PathSource(Source):
         for folder, _ in folders:
             titles.update(corpus_titles(folder))
         tasks = [task for folder, audience in folders for task in folder_tasks(folder, audience)]
-        yield from parse_all(tasks, titles)
+        yield from parse_all(tasks, titles, self.parse_workers)
 
     def _read_file(self) -> Iterator[Fiche | Failure]:
         audience = zip_audience(self.path)
