@@ -210,11 +210,6 @@ def _replace_once(text: str, old: str, new: str) -> str | None:
     return None
 
 
-def _swap_any(text: str, pairs: list[tuple[str, str]], rng: random.Random) -> str | None:
-    swapped = _swap(text, [(pairs, False)], rng)
-    return swapped[0] if swapped else None
-
-
 def _swap(text: str, lists: list[tuple[list[tuple[str, str]], bool]], rng: random.Random):
     """(text with one pair of one of the lists swapped, whether that list is marked), or None."""
     options = [(changed, marked) for pairs, marked in lists for old, new in pairs
@@ -300,8 +295,8 @@ def change_condition(sentence: str, rng: random.Random) -> str | None:
         if match and len(content_tokens(match.group("rest"))) >= 4:
             rest = match.group("rest").rstrip(".")
             options.append(f"{rest[:1].upper()}{rest[1:]}.")
-    if (inverted := _swap_any(sentence, CONDITION_INVERSIONS, rng)) is not None:
-        options.append(inverted)
+    if (inverted := _swap(sentence, [(CONDITION_INVERSIONS, False)], rng)) is not None:
+        options.append(inverted[0])
     return rng.choice(options) if options else None
 
 

@@ -56,8 +56,13 @@ _CONDITION = re.compile(
 )
 
 
+def _folded(text: str) -> str:
+    """Lower case, no accents, apostrophes as spaces ("l'employeur" -> "l employeur")."""
+    return fold(text).replace("’", "'").replace("'", " ")
+
+
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(fold(text).replace("’", "'").replace("'", " "))
+    return _TOKEN.findall(_folded(text))
 
 
 def polarity(text: str) -> tuple[set[str], set[str]]:
@@ -126,10 +131,6 @@ def opposite_conflict(claim: str, span: str) -> str | None:
         if surplus and missing:
             return f"Le passage cité parle de « {missing[0]} », pas de « {surplus[0]} »."
     return None
-
-
-def _folded(text: str) -> str:
-    return fold(text).replace("’", "'").replace("'", " ")
 
 
 def missing_condition(claim: str, sentence: str) -> str | None:

@@ -170,9 +170,13 @@ class _Support:
 
     index: int  # passage index (citation number - 1)
     score: float
-    window: tuple[int, int] | None  # the 1 to 3 consecutive sentences that cover it best
-    windows: list[tuple[int, int]] = field(default_factory=list)  # windows nearly as good
+    windows: list[tuple[int, int]] = field(default_factory=list)  # 1 to 3 sentences nearly as good as the best
     sentences: list[tuple[int, int]] = field(default_factory=list)  # single sentences nearly as good
+
+    @property
+    def window(self) -> tuple[int, int] | None:
+        """The 1 to 3 consecutive sentences that cover the claim best."""
+        return self.windows[0] if self.windows else None
 
 
 # A semantic score is the cosine of the claim and its window mapped onto 0..1. The
@@ -239,13 +243,6 @@ class Verifier:
             self._judge(check, support)
         return checks
 
-    def check(self, span: Span) -> SentenceCheck:
-        check, support = self._check_lexical(span)
-        if support is not None:
-            self._add_semantic([(check, support)])
-            self._judge(check, support)
-        return check
-
     # -- stages
 
     def _check_lexical(self, span: Span) -> tuple[SentenceCheck, _Support | None]:
@@ -290,15 +287,15 @@ class Verifier:
         verdict, values = self._verdict(check.text, support, [n - 1 for n in check.citations])
         if verdict is Verdict.SUPPORTED and support.score < MISATTRIBUTION_MAX:
             # Supported, but another passage of the draft says it nearly word for word.
-            better = self._better_passage(check.text, exclude=set(check.citations), at_least=MISATTRIBUTION_MIN)
-            if better is not None and self._lexical(check.text, better - 1).score >= support.score + MISATTRIBUTION_GAP:
+            better, score = self._better_passage(check.text, exclude=set(check.citations), at_least=MISATTRIBUTION_MIN)
+            if better is not None and score >= support.score + MISATTRIBUTION_GAP:
                 verdict, values = Verdict.WEAK_SUPPORT, {"score": support.score}
         if verdict is Verdict.SUPPORTED:
             return
         if verdict is Verdict.UNSUPPORTED_NUMBER:
             check.unsupported_numbers = values["missing"]
         self._flag(check, verdict, **values)
-        suggested = self._better_passage(check.text, exclude=set(check.citations))
+        suggested, _ = self._better_passage(check.text, exclude=set(check.citations))
         if suggested is not None:
             check.suggested_citation = suggested
             check.reason += " " + SUGGESTION.format(suggested=suggested, cited=self._numbers_text(check.citations))
@@ -323,8 +320,9 @@ class Verifier:
             return Verdict.MISSING_CONDITION, {"detail": omitted[0]}
         return Verdict.SUPPORTED, {}
 
-    def _better_passage(self, sentence: str, exclude: set[int], at_least: float = 0.0) -> int | None:
-        """The number of another passage of the draft that supports the sentence fully."""
+    def _better_passage(self, sentence: str, exclude: set[int], at_least: float = 0.0) -> tuple[int | None, float]:
+        """The number of another passage of the draft that supports the sentence fully,
+        and its support score ((None, 0.0) when none does)."""
         best, best_score = None, 0.0
         for index in range(len(self.passages)):
             if index + 1 in exclude:
@@ -332,7 +330,9 @@ class Verifier:
             support = self._lexical(sentence, index)
             if support.score > best_score and self._verdict(sentence, support, [index])[0] is Verdict.SUPPORTED:
                 best, best_score = index + 1, support.score
-        return best if best_score >= max(self.min_support, SUGGESTION_MIN_SUPPORT, at_least) else None
+        if best_score < max(self.min_support, SUGGESTION_MIN_SUPPORT, at_least):
+            return None, 0.0
+        return best, best_score
 
     @staticmethod
     def _flag(check: SentenceCheck, verdict: Verdict, **values) -> SentenceCheck:
@@ -353,11 +353,8 @@ class Verifier:
         windows, sentences = self._windows(tokens, index)
         score = max(0.0, windows[0][0]) if windows else (1.0 if not tokens else 0.0)
         passage_recall = len(tokens & self._tokens[index]) / len(tokens) if tokens else 1.0
-        return _Support(
-            index, max(score, 0.85 * passage_recall),
-            window=windows[0][1] if windows else None,
-            windows=_near_best(windows), sentences=_near_best(sentences),
-        )
+        return _Support(index, max(score, 0.85 * passage_recall),
+                        windows=_near_best(windows), sentences=_near_best(sentences))
 
     def _windows(self, tokens: set[str], index: int):
         """Every window of 1 to 3 consecutive sentences and every single sentence of the

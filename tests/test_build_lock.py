@@ -25,7 +25,7 @@ from api.buildlock import BuildLock, BuildLocked
 from api.cli import cli
 from api.db import create_db_engine, migrate, session_factory, transaction
 from api.models import BuildLockRow, ReindexRun, utcnow
-from tests.fixtures.api import auth, make_key, server_env
+from tests.fixtures.api import auth, make_key, post_at_once, server_env
 
 
 @pytest.fixture
@@ -81,18 +81,7 @@ def test_two_workers_asked_to_reindex_at_once_start_one_build(database_url, api_
                           ingest_runner=slow_ingest) for _ in range(2)]
     key = auth(make_key(workers[0], "admin"))
     clients = [TestClient(app) for app in workers]
-    statuses: list[int] = []
-    barrier = threading.Barrier(2)
-
-    def ask(client):
-        barrier.wait()
-        statuses.append(client.post("/api/reindex", headers=key).status_code)
-
-    threads = [threading.Thread(target=ask, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    statuses = post_at_once(clients, "/api/reindex", key)
     assert sorted(statuses) == [202, 409]
     for client in clients:  # both workers see the build, whichever started it
         status = client.get("/api/index/status", headers=key).json()

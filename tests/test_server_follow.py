@@ -16,7 +16,7 @@ from retrieval.errors import IndexNotFound
 from retrieval.retriever import IndexRetriever
 from retrieval.types import SearchMode
 from retrieval.versions import EdgeIndex, ServerIndex
-from tests.fixtures.api import auth, make_key
+from tests.fixtures.api import auth, make_key, post_at_once
 from tests.test_server_store import apply
 
 
@@ -139,19 +139,9 @@ def test_two_workers_asked_to_reindex_a_server_index_at_once_build_once(
     workers = [create_app(settings, retriever=retriever, draft_service=api_draft_service,
                           ingest_runner=real_build) for _ in range(2)]
     key = auth(make_key(workers[0], "content"))
-    barrier, statuses = threading.Barrier(2), []
-
-    def ask(app):
-        with TestClient(app) as client:
-            barrier.wait()
-            statuses.append(client.post("/api/reindex", headers=key).status_code)
-
-    threads = [threading.Thread(target=ask, args=(app,)) for app in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    release.set()
+    with TestClient(workers[0]) as first, TestClient(workers[1]) as second:
+        statuses = post_at_once([first, second], "/api/reindex", key)
+        release.set()
     for app in workers:
         app.state.services.reindexer.wait(60)
     assert sorted(statuses) == [202, 409] and builds == [2]
