@@ -161,7 +161,10 @@ class _SilentServer:
 def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(p) for p in (task / "children").read_text().split()]
+        try:  # a thread may end between the listing and the read
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
     return found
 
 
