@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from generation.base import Drafter
-from generation.format import QUESTION_INTRO, READ_MORE, french_date
+from generation.format import QUESTION_INTRO, READ_MORE, READ_MORE_BY_SOURCE, french_date
 from generation.reading import question_kind
 from generation.settings import GenerationSettings
 from generation.text import collapse_spaces, content_tokens, fold, jaccard, split_paragraph, split_sentences
@@ -311,7 +311,8 @@ class ExtractiveDrafter(Drafter):
     @staticmethod
     def _read_more(passage: Passage, number: int) -> str:
         date = french_date(passage.chunk.date)
-        return READ_MORE.format(title=passage.chunk.title, updated=f" (mise à jour le {date})" if date else "",
+        template = READ_MORE_BY_SOURCE.get(passage.chunk.source, READ_MORE)
+        return template.format(title=passage.chunk.title, updated=f" (mise à jour le {date})" if date else "",
                                 number=number)
 
     @staticmethod

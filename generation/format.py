@@ -6,6 +6,7 @@ import logging
 import re
 
 from generation.types import DraftFormat, Source
+from ingest.model import SOURCES
 from retrieval.errors import IndexCorrupt
 from retrieval.types import Passage
 
@@ -20,6 +21,12 @@ QUESTION_HEADING = "Concernant votre question : « {question} »"
 # Extractive drafts: the paragraph of one question among several, and where to read more.
 QUESTION_INTRO = "Concernant « {topic} » :"
 READ_MORE = "Pour en savoir plus : la fiche « {title} » de service-public.fr{updated} [{number}]."
+# The same sentence for the other sources (ingest.model.SOURCES).
+READ_MORE_BY_SOURCE = {
+    "service-public": READ_MORE,
+    "travail-emploi": "Pour en savoir plus : la fiche « {title} » du ministère du Travail{updated} [{number}].",
+    "cdtn": "Pour en savoir plus : la réponse « {title} » du Code du travail numérique{updated} [{number}].",
+}
 ABSTENTION = (
     "Les fiches de service-public.fr dont nous disposons ne permettent pas de répondre "
     "avec certitude à votre question."
@@ -44,7 +51,7 @@ NON_CLAIM_PATTERNS = [
     re.compile(r"^(?:bien )?cordialement,?$", re.I),
     re.compile(r"^concernant votre question", re.I),
     re.compile(r"^concernant « [^»]+ » :$", re.I),
-    re.compile(r"^pour en savoir plus : la fiche « .+ » de service-public\.fr", re.I),
+    re.compile(r"^pour en savoir plus : la (?:fiche|réponse) « .+ » (?:de service-public\.fr|du ministère du travail|du code du travail numérique)", re.I),
     re.compile(r"^les fiches de service-public\.fr dont nous disposons ne permettent pas", re.I),
     re.compile(r"^les fiches les plus proches", re.I),
     re.compile(r"^aucune fiche ne s'en approche assez", re.I),
@@ -96,6 +103,8 @@ def build_sources(cited: list[int], passages: list[Passage], fiche_lookup) -> li
                 date=chunk.date,
                 url=chunk.url,
                 legal_references=_legal_references(fiche_lookup, chunk.fiche_id),
+                source=chunk.source,
+                publisher=SOURCES.get(chunk.source, chunk.source),
             )
             sources[chunk.fiche_id] = source
         source.numbers.append(number)
@@ -125,8 +134,7 @@ def render_sources(sources: list[Source], max_legal_references: int = 3) -> str:
     for source in sources:
         numbers = "".join(f"[{n}]" for n in source.numbers)
         section = f" — {' ; '.join(source.sections)}" if source.sections else ""
-        date = f" (mis à jour le {french_date(source.date)})" if source.date else ""
-        lines.append(f"{numbers} {source.title}{section}{date}")
+        lines.append(f"{numbers} {source.title}{section}{_dated_publisher(source)}")
         if source.url:
             lines.append(f"    {source.url}")
         references = source.legal_references[:max_legal_references]
@@ -134,6 +142,18 @@ def render_sources(sources: list[Source], max_legal_references: int = 3) -> str:
             lines.append("    Références juridiques (Légifrance) :")
             lines.extend(f"    - {ref['label']} : {ref['url']}" for ref in references)
     return "\n".join(lines)
+
+
+def _dated_publisher(source: Source) -> str:
+    """' (mis à jour le …)' for service-public.fr (the drafts' long-standing form), the
+    publisher named for the other sources: ' (Ministère du Travail, fiche mise à jour le …)'."""
+    date = french_date(source.date)
+    if source.source == "service-public":
+        return f" (mis à jour le {date})" if date else ""
+    if not date:
+        return f" ({source.publisher})"
+    kind = "réponse" if source.source == "cdtn" else "fiche"
+    return f" ({source.publisher}, {kind} mise à jour le {date})"
 
 
 def render_nearest(fiches) -> str:

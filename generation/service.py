@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from generation.extractive import ExtractiveDrafter
+from generation.law import passage_law
 from generation.format import (
     ABSTENTION,
     ABSTENTION_FOR_QUESTION,
@@ -40,6 +41,7 @@ from generation.text import citations_in, renumber_citations
 from generation.types import Citation, Draft, DraftFormat, DraftMode, Need, SentenceCheck
 from generation.verify import Verifier, allowed_text, redact_leaks, sanitize
 from retrieval.base import Retriever
+from retrieval.errors import IndexCorrupt
 from retrieval.language import foreign_language
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
 
@@ -132,11 +134,12 @@ class DraftService:
         audience: str | None = None,
         k: int | None = None,
         needs: list[Need] | None = None,
+        source: str | None = None,
     ) -> Draft:
         """A verified draft. MessageError (a ValueError) for an empty message.
         `needs`: the questions as the agent corrected them (else read from the message)."""
         mode, format = DraftMode(mode), DraftFormat(format)
-        context = self._prepare(message, audience, k, needs)
+        context = self._prepare(message, audience, k, needs, source=source)
         if not context.answerable:
             return self._abstain(context, mode, format)
         used_mode, body = self._write(context, mode)
@@ -153,10 +156,11 @@ class DraftService:
         audience: str | None = None,
         k: int | None = None,
         needs: list[Need] | None = None,
+        source: str | None = None,
     ) -> Iterator[tuple[str, object]]:
         """Text deltas (str)…, notices ({"event": "notice", "text": str}), then the Draft."""
         mode, format = DraftMode(mode), DraftFormat(format)
-        context = self._prepare(message, audience, k, needs)
+        context = self._prepare(message, audience, k, needs, source=source)
         if not context.answerable:
             draft = self._abstain(context, mode, format)
             yield draft.text
@@ -181,16 +185,16 @@ class DraftService:
 
     def understand(
         self, message: str, *, audience: str | None = None, k: int | None = None,
-        needs: list[Need] | None = None, mode: SearchMode | None = None,
+        needs: list[Need] | None = None, mode: SearchMode | None = None, source: str | None = None,
     ) -> tuple[list[Need], list[SearchResult]]:
         """What the message asks (masked needs) and what the index answers to each need:
         the reading and retrieval that drafts use (evals measure them apart; `mode`
         compares search modes, drafts use hybrid)."""
-        context = self._prepare(message, audience, k, needs, mode)
+        context = self._prepare(message, audience, k, needs, mode, source=source)
         return context.needs, context.results
 
     def _prepare(self, message: str, audience: str | None, k: int | None, needs: list[Need] | None = None,
-                 mode: SearchMode | None = None) -> _Context:
+                 mode: SearchMode | None = None, source: str | None = None) -> _Context:
         started = time.perf_counter()
         parsed = parse_message(
             message, max_chars=self.settings.analysed_message_chars, max_questions=self.settings.max_questions
@@ -203,7 +207,7 @@ class DraftService:
             needs = self._read(masked.text, reading_notices)
         timings = {"parse_ms": _ms(started)}
         retrieval_started = time.perf_counter()
-        filters = SearchFilters(audience=audience) if audience else None
+        filters = SearchFilters(audience=audience, source=source) if audience or source else None
         # A BM25-only index (built with --embedder none) cannot answer hybrid queries.
         if mode is None:
             mode = SearchMode.BM25 if getattr(self.retriever, "embedder", True) is None else SearchMode.HYBRID
@@ -391,7 +395,7 @@ class DraftService:
             questions=context.questions,
             needs=context.needs,
             sentences=checks,
-            citations=[Citation(n, context.passages[n - 1]) for n in _shown_passages(cited, checks)],
+            citations=[self._citation(n, context.passages[n - 1]) for n in _shown_passages(cited, checks)],
             sources=sources,
             abstained=False,
             confidence=context.confidence,
@@ -438,6 +442,18 @@ class DraftService:
 
     def _fiche(self, fiche_id: str):
         return self.retriever.fiche(fiche_id)
+
+    def _citation(self, number: int, passage) -> Citation:
+        """The cited passage with the articles its fiche cites beside it (generation.law)."""
+        store = getattr(self.retriever, "articles", None)
+        if store is None:
+            return Citation(number, passage)
+        try:
+            fiche = self._fiche(passage.fiche_id)
+        except IndexCorrupt:
+            fiche = None
+        articles, law_changes = passage_law(passage, fiche, store)
+        return Citation(number, passage, articles, law_changes)
 
 
 def _added_words(result: SearchResult) -> str:

@@ -91,9 +91,14 @@ class Citation:
 
     number: int
     passage: Passage
+    # The articles of the four codes its fiche cites (generation.law), and a notice per
+    # article whose version in force started after the fiche's last update.
+    articles: list[dict] = field(default_factory=list)
+    law_changes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"number": self.number, **self.passage.to_dict()}
+        return {"number": self.number, **self.passage.to_dict(), "articles": self.articles,
+                "law_changes": self.law_changes}
 
 
 @dataclass
@@ -107,6 +112,8 @@ class Source:
     date: str
     url: str
     legal_references: list[dict] = field(default_factory=list)  # {label, url, legifrance_id}
+    source: str = "service-public"  # a key of ingest.model.SOURCES
+    publisher: str = "service-public.fr"  # how the draft and the page name it
 
 
 @dataclass

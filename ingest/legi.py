@@ -112,6 +112,7 @@ def build_article_store(data_dir: Path, dest: Path, progress: Callable[[str], No
         db.execute("INSERT INTO meta VALUES ('format', ?), ('counts', ?)", (str(STORE_FORMAT), json.dumps(counts)))
         db.commit()
         db.close()
+        os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -332,3 +333,42 @@ def code_named(label: str) -> str:
         if head.startswith(name) and not head[len(name):len(name) + 1].isalpha():
             return code_id
     return ""
+
+
+# ---------------------------------------------------------------- ingest summary
+
+
+class ReferenceTally:
+    """Counts, over the fiches of a run, the references into the four codes that
+    resolve (per code) and the cited articles changed after their fiche (per source)."""
+
+    def __init__(self, store: ArticleStore):
+        self.store = store
+        self.per_code: dict[str, dict[str, int]] = {}
+        self.changed: dict[str, dict[str, int]] = {}
+
+    def __call__(self, fiche) -> None:
+        changed_articles = 0
+        for reference in fiche.legal_references:
+            resolution = self.store.resolve(reference)
+            if not resolution.in_codes:
+                continue
+            counts = self.per_code.setdefault(CODES[resolution.code_id], {"resolved": 0, "unresolved": 0})
+            counts["resolved" if resolution.resolved else "unresolved"] += 1
+            changed_articles += sum(1 for a in resolution.articles if changed_after(a, fiche.date))
+        if changed_articles:
+            counts = self.changed.setdefault(fiche.source, {"fiches": 0, "articles": 0})
+            counts["fiches"] += 1
+            counts["articles"] += changed_articles
+
+    def summary(self) -> dict:
+        per_code = {}
+        for code, counts in sorted(self.per_code.items()):
+            total = counts["resolved"] + counts["unresolved"]
+            per_code[code] = {**counts, "share_resolved": round(counts["resolved"] / total, 3) if total else 0.0}
+        return {"references_into_codes": per_code, "law_changed_after_fiche": dict(sorted(self.changed.items()))}
+
+
+def changed_after(article: Article, fiche_date: str) -> bool:
+    """The article's version in force started after the fiche's last update."""
+    return bool(fiche_date and article.start and article.start > fiche_date)

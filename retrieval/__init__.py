@@ -47,7 +47,11 @@ def open_retriever(
         if spec == "auto":
             spec = _built_spec(index)
         embedder = make_embedder(spec, settings.model_cache_dir)
-    return IndexRetriever(index, embedder)
+    from ingest.legi import ArticleStore
+
+    retriever = IndexRetriever(index, embedder)
+    retriever.articles = ArticleStore(settings.articles_path(index_dir))  # opened on first lookup
+    return retriever
 
 
 def _built_spec(index) -> str:

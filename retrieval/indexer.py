@@ -20,7 +20,7 @@ from retrieval.versions import BUILD_INFO, INDEX_FORMAT, IndexVersion, Versioned
 
 NO_EMBEDDER = "none"
 # Chunk payload fields that come from fiche metadata (updated without re-embedding).
-METADATA_FIELDS = ("url", "date", "type", "audiences", "themes")
+METADATA_FIELDS = ("url", "date", "type", "audiences", "themes", "source")
 
 Chunker = Callable[[Fiche], list[Chunk]]
 

@@ -89,6 +89,8 @@ class IndexRetriever(Retriever):
     checked on every request, a server's alias at most every `follow_interval_s`.
     """
 
+    articles = None  # ingest.legi.ArticleStore beside the index (set by open_retriever)
+
     def __init__(
         self,
         index: VersionedIndex,

