@@ -604,13 +604,18 @@ function showCitation(number, sentence) {
   panel.append(el("h3", { text: `[${number}] ${citation.title}` }));
   const crumbs = (citation.breadcrumb || []).slice(1);
   if (crumbs.length) panel.append(el("p", { className: "breadcrumb", text: crumbs.join(" › ") }));
-  if (citation.date) panel.append(el("p", { className: "date", text: `Mise à jour : ${formatDate(citation.date)}` }));
+  panel.append(el("p", { className: "date", text: publisherLine(citation) }));
   if (citation.url) {
-    panel.append(el("p", {}, [externalLink(citation.url, "Voir la fiche sur service-public.fr")]));
+    const site = (SOURCE_SITES[citation.source] || SOURCE_SITES["service-public"]);
+    panel.append(el("p", {}, [externalLink(citation.url, `Voir la fiche sur ${site}`)]));
+  }
+  for (const notice of citation.law_changes || []) {
+    panel.append(el("p", { className: "law-changed", role: "note", text: `Attention : ${notice}.` }));
   }
   const spans = sentence ? (sentence.support || []).filter((s) => s.citation === number) : [];
   const passage = passageNode(citation, spans);
   panel.append(passage);
+  if ((citation.articles || []).length) panel.append(articlesNode(citation.articles));
   const references = source ? source.legal_references || [] : [];
   if (references.length) panel.append(legalReferences(references));
   panel.focus({ preventScroll: true });
@@ -637,6 +642,42 @@ function passageNode(citation, spans) {
   }
   block.append(GuichetMarkdown.render(text.slice(offset), { marks, offset }));
   return block;
+}
+
+const SOURCE_NAMES = {
+  "service-public": "service-public.fr",
+  "travail-emploi": "Ministère du Travail",
+  cdtn: "Code du travail numérique",
+};
+const SOURCE_SITES = {
+  "service-public": "service-public.fr",
+  "travail-emploi": "travail-emploi.gouv.fr",
+  cdtn: "code.travail.gouv.fr",
+};
+
+// "Ministère du Travail, fiche mise à jour le 13/11/2025".
+function publisherLine(citation) {
+  const source = citation.source || "service-public";
+  const name = SOURCE_NAMES[source] || source;
+  const kind = source === "cdtn" ? "réponse" : "fiche";
+  return citation.date ? `${name}, ${kind} mise à jour le ${formatDate(citation.date)}` : name;
+}
+
+// The articles of the codes the passage's fiche cites, folded, each expandable:
+// number, version in force and its start date, text.
+function articlesNode(articles) {
+  const list = el("ul", { className: "articles" });
+  for (const article of articles) {
+    const status = article.status === "VIGUEUR" ? "en vigueur" : article.status.toLowerCase();
+    const head = `${article.code}, article ${article.number} — version ${status} depuis le ${formatDate(article.start)}`;
+    const summary = el("summary", { text: article.changed_after_fiche ? `${head} (modifié après la fiche)` : head });
+    const body = el("p", { className: "article-text", text: article.text });
+    list.append(el("li", {}, [el("details", { className: "article" }, [summary, body, el("p", {}, [externalLink(article.url, "Sur Légifrance")])])]));
+  }
+  return el("details", { className: "law-articles" }, [
+    el("summary", { text: `Articles de loi cités (${articles.length})` }),
+    list,
+  ]);
 }
 
 // Légifrance references, folded: "Références juridiques (3)".
