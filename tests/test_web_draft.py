@@ -694,3 +694,61 @@ def test_the_needs_panel_shows_what_was_understood_for_an_abstention(page):
     page.screenshot(path=str(ARTIFACTS / "web-needs-abstention.png"), full_page=True)
     # The 503 answered on purpose is logged by the browser; nothing else may be.
     page.errors[:] = [e for e in page.errors if "status of 503" not in e]
+
+
+# --- the law beside the passage (real excerpts of travail-emploi and legi-data) -------
+
+def law_draft(tmp_path, fiche_date: str) -> dict:
+    """crafted_draft citing a real travail-emploi passage with its articles resolved by
+    the real article store (tests/data/socialgouv), the fiche dated `fiche_date`."""
+    from generation.law import passage_law
+    from ingest.chunking import chunk_fiche
+    from ingest.legi import ArticleStore, build_article_store
+    from ingest.model import Fiche
+    from ingest.sources import open_source
+    from retrieval.types import Passage
+
+    data = Path(__file__).parent / "data" / "socialgouv"
+    build_article_store(data / "legi", tmp_path / "articles.sqlite")
+    fiche = next(f for f in open_source(f"travail-emploi:{data / 'fiches-travail.json'}").fiches() if isinstance(f, Fiche))
+    fiche.date = fiche_date
+    chunk = next(c for c in chunk_fiche(fiche) if c.legal_ids)
+    articles, notices = passage_law(Passage(chunk, 1.0, 1), fiche, ArticleStore(tmp_path / "articles.sqlite"))
+    draft = crafted_draft("short")
+    draft["citations"] = [{**CITATION, **chunk.payload(), "number": 1, "articles": articles, "law_changes": notices}]
+    draft["sources"] = [{**SOURCE, "fiche_id": chunk.fiche_id, "title": chunk.title, "source": "travail-emploi",
+                         "publisher": "Ministère du Travail", "date": fiche_date}]
+    return draft
+
+
+def test_an_article_of_the_code_is_shown_folded_under_the_cited_passage(page, tmp_path):
+    draft = law_draft(tmp_path, "2999-01-01")  # no article changed after it
+    article = draft["citations"][0]["articles"][0]
+    serve_drafts(page, draft)
+    request_draft(page, "short")
+    page.locator('#draft-view .chip[data-n="1"]').first.click()
+    detail = page.locator("#source-detail")
+    assert "Ministère du Travail, fiche mise à jour le 01/01/2999" in detail.inner_text()
+    folded = detail.locator("details.law-articles")
+    assert folded.locator("summary").first.inner_text().startswith("Articles de loi cités (")
+    assert detail.locator(".passage + details.law-articles").count() == 1  # under the passage
+    text = folded.locator(".article-text").first
+    assert not text.is_visible()
+    folded.locator("summary").first.click()
+    folded.locator("details.article summary").first.click()
+    assert text.is_visible() and text.inner_text() == article["text"]
+    assert f"article {article['number']}" in folded.inner_text() and "en vigueur depuis le" in folded.inner_text()
+    assert detail.locator(".law-changed").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "web-law-article.png"), full_page=True)
+
+
+def test_an_article_modified_after_the_fiche_is_said_so(page, tmp_path):
+    draft = law_draft(tmp_path, "2001-01-01")
+    article = draft["citations"][0]["articles"][0]
+    serve_drafts(page, draft)
+    request_draft(page, "short")
+    page.locator('#draft-view .chip[data-n="1"]').first.click()
+    notice = page.locator("#source-detail .law-changed").first
+    assert notice.inner_text().startswith(f"Attention : article {article['number']} modifié le ")
+    assert "après la mise à jour de la fiche du 1er janvier 2001" in notice.inner_text()
+    assert "(modifié après la fiche)" in page.locator("#source-detail details.law-articles").text_content()
