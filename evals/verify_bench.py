@@ -104,6 +104,17 @@ ACTOR_SWAPS: list[tuple[str, str]] = [
 UNLISTED_ACTOR_SWAPS: list[tuple[str, str]] = [
     ("le juge", "le procureur"), ("le maire", "le préfet"), ("la banque", "l'assureur"),
     ("le médecin", "le pharmacien"), ("le créancier", "le débiteur"), ("l'école", "la mairie"),
+    # added with issue 15's last target, chosen before the derived role lexicon was built
+    ("le procureur", "le juge"), ("le préfet", "le maire"), ("l'assureur", "la banque"),
+    ("le pharmacien", "le médecin"), ("le débiteur", "le créancier"), ("l'assuré", "l'assureur"),
+    ("l'acquéreur", "le vendeur"), ("le consommateur", "le professionnel"),
+    ("le syndic", "le copropriétaire"), ("le conseil départemental", "le conseil régional"),
+    ("la commune", "le département"), ("le donateur", "le donataire"),
+    ("le tribunal de commerce", "le tribunal judiciaire"), ("la cour d'appel", "la Cour de cassation"),
+    ("l'Ofii", "l'Ofpra"), ("la MDPH", "la Caf"), ("le juge", "le greffier"),
+    ("l'inspection du travail", "le conseil de prud'hommes"),
+    ("le médecin du travail", "le médecin traitant"), ("la police", "la gendarmerie"),
+    ("l'héritier", "le légataire"), ("le directeur", "l'enseignant"),
 ]
 CONDITION_INVERSIONS: list[tuple[str, str]] = [
     ("avant", "après"), ("après", "avant"), ("plus de", "moins de"), ("moins de", "plus de"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from generation.consistency import missing_condition, opposite_conflict, polarity_conflict
+from generation.consistency import missing_condition, opposite_conflict, polarity_conflict, role_conflict
 from generation.format import is_non_claim
 from generation.text import (
     Span,
@@ -199,7 +199,7 @@ class Verifier:
     a figure absent from the cited passages, is weakly supported by them (word overlap
     and, with an embedder, meaning: one batched call per draft for the sentences whose
     words fall short), or says the opposite of its supporting span (a negation, an
-    opposite word, another office; a condition left out). A flagged claim that another
+    opposite word, another office or party; a condition left out). A flagged claim that another
     passage of the draft supports gets that passage as `suggested_citation`.
     """
 
@@ -312,7 +312,8 @@ class Verifier:
         # Sentence by sentence: in a wider window, "ne délivre pas" and "délivre" of two
         # cases would cancel out.
         spans = [passage[start:end] for start, end in support.sentences or support.windows] or [passage]
-        conflicts = [polarity_conflict(claim, span) or opposite_conflict(claim, span) for span in spans]
+        conflicts = [polarity_conflict(claim, span) or opposite_conflict(claim, span) or role_conflict(claim, span)
+                     for span in spans]
         if all(conflicts):  # no sentence nearly as good says the same as the claim
             return Verdict.CONTRADICTED, {"detail": conflicts[0]}
         omitted = [missing_condition(claim, span) for span in spans]

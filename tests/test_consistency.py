@@ -1,9 +1,15 @@
 """What word overlap cannot see: negations, opposite words, another office, a condition
 left out (generation.consistency), on sentences as the fiches write them."""
 
+import io
+from types import SimpleNamespace
+
 import pytest
 
-from generation.consistency import missing_condition, opposite_conflict, polarity, polarity_conflict
+from generation.consistency import (
+    ACTORS, RoleLexicon, derive_roles, missing_condition, opposite_conflict, polarity, polarity_conflict,
+    role_conflict, write_roles,
+)
 
 SPAN = "Le stage ne vous permet pas de récupérer des points."
 
@@ -85,3 +91,51 @@ def test_a_condition_kept_is_not_reported(claim):
 def test_a_condition_moved_after_its_negation_is_no_false_flag():
     span = "Si le jugement en appel ne la satisfait pas, elle peut se pourvoir en cassation."
     assert polarity_conflict("Elle peut se pourvoir en cassation si le jugement en appel ne la satisfait pas.", span) is None
+
+
+# -- roles derived from the corpus (generation/data/roles.tsv)
+
+def test_a_swap_of_two_derived_roles_that_no_hand_list_names_is_a_conflict():
+    listed = {actor for group in ACTORS for actor in group}
+    assert not {"juge", "procureur", "banque", "assureur"} & listed
+    assert role_conflict("Le procureur peut accorder un délai de grâce au débiteur.",
+                         "Le juge peut accorder un délai de grâce au débiteur.")
+    assert role_conflict("Vous devez déclarer le sinistre à votre banque dans les 5 jours.",
+                         "Vous devez déclarer le sinistre à votre assureur dans les 5 jours.")
+
+
+@pytest.mark.parametrize("claim, span", [
+    # an acronym spelt out, or an expansion abbreviated (the corpus's acronyms)
+    ("La caisse d'allocations familiales (Caf) verse l'aide chaque mois.", "La Caf verse l'aide chaque mois."),
+    ("La Caf verse l'aide chaque mois.", "La caisse d'allocations familiales verse l'aide chaque mois."),
+    # a broader name of the same office, and a generic one
+    ("Le tribunal peut ordonner l'expulsion.", "Le tribunal judiciaire peut ordonner l'expulsion."),
+    ("L'autorité compétente délivre le titre.", "La préfecture délivre le titre."),
+    # the same roles, in another order
+    ("Le salarié reçoit l'indemnité que lui verse l'employeur.", "L'employeur verse l'indemnité au salarié."),
+])
+def test_the_same_role_named_otherwise_is_no_conflict(claim, span):
+    assert role_conflict(claim, span) is None
+
+
+def test_roles_are_derived_from_office_contexts_office_names_and_acronyms():
+    text = "Vous devez vous adresser auprès du greffier. " * 8 + "Le médiateur peut saisir le juge. " * 8
+    fiche = SimpleNamespace(
+        markdown=text, where_to_go=[SimpleNamespace(label="Greffier des référés (GDR)")],
+        glossary={}, acronyms={"Cmed": "Médiateur de la consommation"},
+    )
+    roles = derive_roles([fiche])
+    assert roles["greffier"] == ("specific", {"greffiers"})
+    assert roles["greffier des referes"] == ("specific", {"gdr"})
+    assert roles["mediateur de la consommation"] == ("specific", {"cmed"})
+    assert "juge" not in roles  # too few contexts
+
+
+def test_the_written_lexicon_reads_back(tmp_path):
+    out = io.StringIO()
+    write_roles({"greffier": ("specific", {"greffiers"}), "autorite": ("generic", set())}, "test", out)
+    path = tmp_path / "roles.tsv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    lexicon = RoleLexicon.read(path)
+    assert lexicon.atoms(["les", "greffiers", "et", "l", "autorite"]) == ["les", "@greffier", "et", "l", "@autorite"]
+    assert lexicon.compatible("autorite", "greffier") and not lexicon.compatible("greffier", "juge")

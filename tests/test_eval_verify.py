@@ -95,6 +95,7 @@ def test_errors_made_with_words_the_checks_do_not_list_are_reported_apart():
     from evals.verify_bench import swap_actor
 
     changed, beyond = swap_actor("Le juge peut accorder un délai de grâce.", random.Random(0))
-    assert changed == "Le procureur peut accorder un délai de grâce." and beyond
+    assert changed in ("Le procureur peut accorder un délai de grâce.", "Le greffier peut accorder un délai de grâce.")
+    assert beyond
     changed, beyond = swap_actor("La demande se fait à la mairie.", random.Random(0))
     assert "préfecture" in changed and not beyond

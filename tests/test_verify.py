@@ -175,6 +175,15 @@ def test_another_office_is_contradicted():
     assert check.verdict == Verdict.CONTRADICTED and "mairie" in check.reason
 
 
+def test_an_office_or_party_no_hand_list_names_is_contradicted_its_acronym_is_not():
+    passage = _passage("Le juge peut accorder au débiteur un délai de grâce. "
+                       "La caisse d'allocations familiales verse l'aide au logement chaque mois.")
+    swapped, abbreviated = verify("Le procureur peut accorder au débiteur un délai de grâce [1]. "
+                                  "La Caf verse l'aide au logement chaque mois [1].", [passage])
+    assert swapped.verdict == Verdict.CONTRADICTED and "juge" in swapped.reason
+    assert abbreviated.verdict == Verdict.SUPPORTED
+
+
 def test_a_condition_left_out_is_flagged_and_a_kept_one_is_not():
     passage = _passage("Si vous êtes salarié du secteur privé, vous avez droit à un congé de 5 jours pour votre mariage.")
     [dropped] = verify("Vous avez droit à un congé de 5 jours pour votre mariage [1].", [passage])
