@@ -1,6 +1,6 @@
 """The ingest run: read a source, compare with the previous manifest, report.
 
-    changes = collect(open_source("data/sample"), load_manifest(path), progress=StderrProgress())
+    changes = collect(open_source("data/sample"), load_manifest(path), progress=read_progress("data/sample"))
     print(format_summary(changes))
     save_summary(changes, "ingest-summary.json", source="data/sample")
 
@@ -10,14 +10,13 @@ The index (retrieval) applies the ChangeSet and stores `changes.manifest`.
 from __future__ import annotations
 
 import json
-import sys
-import time
 from pathlib import Path
 from typing import TextIO
 
 from ingest.changes import compute_changes
 from ingest.http import write_atomic
-from ingest.model import ChangeSet, Manifest
+from ingest.model import ChangeSet, Fiche, Manifest, count_kinds
+from ingest.progress import Progress
 from ingest.sources.base import ProgressCallback, ReadProgress, Source, SourceError
 
 
@@ -26,11 +25,29 @@ def collect(source: Source, previous: Manifest, progress: ProgressCallback | Non
 
     A run that read no fiche at all while the previous manifest had some is refused
     (SourceError) rather than turned into a deletion of everything."""
-    changes = compute_changes(source.fiches(progress=progress), previous)
+    documents = 0
+
+    def counted(event: ReadProgress) -> None:
+        nonlocal documents
+        documents = event.read
+        if progress is not None:
+            progress(event)
+
+    fiches = _kinds_counted(source.fiches(progress=counted), kinds := {})
+    changes = compute_changes(fiches, previous)
+    changes.documents_read, changes.kinds = documents, kinds
     if previous and not changes.manifest:
         reasons = "; ".join(f.error for f in changes.failed[:3]) or "the source is empty"
         raise SourceError(f"{source.name}: no fiche read ({reasons}); refusing to delete {len(previous)} fiches")
     return changes
+
+
+def _kinds_counted(items, kinds: dict[str, int]):
+    """The items as they are, counting the fiches of each kind (ingest.model.fiche_kind)."""
+    for item in items:
+        if isinstance(item, Fiche):
+            count_kinds(kinds, item)
+        yield item
 
 
 def summarize(changes: ChangeSet, **context) -> dict:
@@ -67,25 +84,16 @@ def save_summary(changes: ChangeSet, path: Path | str, **context) -> dict:
     return report
 
 
-class StderrProgress:
-    """A progress line: rewritten in place on a terminal, every `every` documents otherwise."""
+def read_progress(source_name: str, stream: TextIO | None = None, **options) -> ProgressCallback:
+    """Reading a source's documents as one Progress line (a live bar on a terminal, a
+    line every few seconds in a log; see ingest.progress)."""
+    progress = Progress(f"reading {source_name}", unit="documents", stream=stream, **options)
 
-    def __init__(self, stream: TextIO | None = None, every: int = 1000, min_interval_s: float = 0.2):
-        self.stream = stream or sys.stderr
-        self.every = every
-        self.min_interval_s = min_interval_s
-        self._last = 0.0
-        self._tty = self.stream.isatty()
-
-    def __call__(self, event: ReadProgress) -> None:
-        line = f"{event.source}: {event.read} documents read, {event.failed} failed"
+    def report(event: ReadProgress) -> None:
+        detail = f"{event.failed} failed" if event.failed else ""
         if event.done:
-            self.stream.write(("\r" if self._tty else "") + line + "\n")
-        elif self._tty:
-            now = time.monotonic()
-            if now - self._last >= self.min_interval_s:
-                self._last = now
-                self.stream.write("\r" + line)
-        elif event.read % self.every == 0:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+            progress.finish(event.read, detail=detail)
+        else:
+            progress.update(event.read, detail=detail)
+
+    return report

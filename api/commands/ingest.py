@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
-
-
-def _read_progress(event) -> None:
-    if not event.done and event.read % 100:
-        return
-    end = "\n" if event.done else "\r"
-    sys.stderr.write(f"reading {event.source}: {event.read} documents, {event.failed} failed   {end}")
-    sys.stderr.flush()
 
 
 @click.command("ingest")
@@ -68,7 +59,7 @@ def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_jso
 
 def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, index_dir=None,
                full=False, dense_max_tokens=None) -> dict:
-    from ingest.pipeline import collect
+    from ingest.pipeline import collect, read_progress
     from ingest.sources import open_source
     from retrieval import open_index
     from retrieval.embedders import EmbeddingCache, make_embedder
@@ -94,7 +85,7 @@ def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, in
         previous = indexer.previous_manifest(full=full)
         source = open_source(source_spec, ingest_settings)
         read_started = time.monotonic()
-        changes = collect(source, previous, progress=_read_progress)
+        changes = collect(source, previous, progress=read_progress(source.name))
         read_s = time.monotonic() - read_started
         summary = indexer.apply(changes, full=full)
     finally:
@@ -120,20 +111,44 @@ def _store_summary(index, summary: dict) -> None:
             tmp.replace(path)
 
 
+KIND_LABELS = (
+    ("content", "content fiches"),
+    ("navigation", "navigation pages (dossiers, themes, guided searches)"),
+    ("service", "service cards"),
+)
+
+
 def format_summary(summary: dict) -> str:
-    counts = ", ".join(
-        f"{summary[key]} {label}"
-        for key, label in (("added", "added"), ("updated", "updated"), ("metadata_only", "metadata only"),
-                           ("unchanged", "unchanged"), ("deleted", "deleted"), ("failed", "failed"))
-    )
+    lines = [_read_line(summary)]
     if summary.get("published"):
-        head = f"index version {summary['version']} published: {summary['fiches']} fiches, {summary['chunks']} chunks"
+        lines.append(f"index version {summary['version']} published: {summary['fiches']} fiches, "
+                     f"{summary['chunks']} chunks (cut from the content fiches and guided searches)")
+        counts = ", ".join(
+            f"{summary[key]} {label}"
+            for key, label in (("added", "added"), ("updated", "updated"), ("metadata_only", "metadata only"),
+                               ("unchanged", "unchanged"), ("deleted", "deleted"), ("failed", "failed"))
+        )
+        lines += [f"fiches: {counts}",
+                  f"chunks written: {summary['chunks_written']}, embedded: {summary['chunks_embedded']} "
+                  f"(the others came from the embedding cache; embedder {summary['embedder']})"]
     else:
-        head = f"no change: index version {summary['version']} kept ({summary['chunks']} chunks)"
+        failed = f", {summary['failed']} failed" if summary.get("failed") else ""
+        lines.append(f"nothing changed ({summary['unchanged']} fiches unchanged{failed}): index version "
+                     f"{summary['version']} kept ({summary['chunks']} chunks), nothing written or embedded")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in summary["timings_s"].items())
-    lines = [head, f"fiches: {counts}",
-             f"chunks written: {summary['chunks_written']}, embedded: {summary['chunks_embedded']} "
-             f"(embedder {summary['embedder']})", f"timings: {timings}"]
+    lines.append(f"timings: {timings}")
     for failure in summary.get("failures", [])[:10]:
         lines.append(f"failed: {failure['origin']}: {failure['error']}")
     return "\n".join(lines)
+
+
+def _read_line(summary: dict) -> str:
+    """What was read: documents, the fiches they make, and of which kinds."""
+    kinds = summary.get("kinds") or {}
+    read = sum(kinds.values())
+    documents = summary.get("documents", read)
+    copies = documents - read - summary.get("failed", 0)
+    merged = (f" ({copies} documents were copies of a fiche filed under another audience, merged)"
+              if copies > 0 else "")
+    by_kind = ", ".join(f"{kinds.get(kind, 0)} {label}" for kind, label in KIND_LABELS)
+    return f"read {documents} documents: {read} fiches{merged}: {by_kind}"
