@@ -128,9 +128,11 @@ def format_summary(summary: dict) -> str:
             for key, label in (("added", "added"), ("updated", "updated"), ("metadata_only", "metadata only"),
                                ("unchanged", "unchanged"), ("deleted", "deleted"), ("failed", "failed"))
         )
+        cached = summary["chunks_written"] - summary["chunks_embedded"]
+        from_cache = f"{cached} from the embedding cache; " if cached > 0 else ""
         lines += [f"fiches: {counts}",
                   f"chunks written: {summary['chunks_written']}, embedded: {summary['chunks_embedded']} "
-                  f"(the others came from the embedding cache; embedder {summary['embedder']})"]
+                  f"({from_cache}embedder {summary['embedder']})"]
     else:
         failed = f", {summary['failed']} failed" if summary.get("failed") else ""
         lines.append(f"nothing changed ({summary['unchanged']} fiches unchanged{failed}): index version "
