@@ -2,19 +2,40 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 GUICHET := $(VENV)/bin/guichet
-EXTRAS ?= test,fast,st
-HOST ?= 127.0.0.1
-PORT ?= 8000
+# What the main job needs: the default embedder's fast path (ONNX Runtime). The heavy
+# extras (st: sentence-transformers and torch) stay opt-in: make setup RUN_EXTRAS=fast,st
+RUN_EXTRAS ?= fast
+# What the test suite needs (its sentence-transformers tests included).
+TEST_EXTRAS ?= test,fast,st
+# Empty: `guichet serve` listens where GUICHET_HOST / GUICHET_PORT say (default
+# 127.0.0.1:8000); `make run PORT=8080` overrides them.
+HOST ?=
+PORT ?=
 
-.PHONY: setup system-deps run index serve test bench-sample
+.PHONY: setup setup-test system-deps run index serve test bench-sample
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed-run
 
-$(VENV)/.installed: pyproject.toml
+setup-test: $(VENV)/.installed-test
+
+$(VENV)/bin/python:
 	python3 -m venv $(VENV)
+
+# Not quiet: pip prints each package as it collects it (bars on a terminal only).
+define install
+	@echo "== installing guichet with the extras [$(1)] into $(VENV) (about 1 to 2 minutes on 2 cores)"
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	$(PY) -m pip install -e '.[$(1)]'
+	@echo "== installed: $(abspath $(GUICHET)) (not on your PATH: use that path, or first run '. $(VENV)/bin/activate')"
+endef
+
+$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
+	$(call install,$(RUN_EXTRAS))
 	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(call install,$(TEST_EXTRAS))
+	touch $@ $(VENV)/.installed-run
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download) and
 # Debian's PostgreSQL server for the database tests (they start a throwaway cluster).
@@ -31,9 +52,9 @@ index: setup
 	$(GUICHET) ingest --source data/sample
 
 serve: setup
-	$(GUICHET) serve --host $(HOST) --port $(PORT)
+	$(GUICHET) serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
-test: setup system-deps
+test: setup-test system-deps
 	$(PY) -m pytest -q
 
 bench-sample: setup

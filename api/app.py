@@ -7,12 +7,12 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from api.errors import BodySizeLimit, install_error_handlers
+from api.errors import ApiError, BodySizeLimit, install_error_handlers
 from api.routes import account, drafts, fiches, health, index, openai_compat, retention, search
 from api.services import Services
 from api.settings import ApiSettings, GuichetSettings, load_settings
@@ -65,12 +65,44 @@ def create_app(settings: GuichetSettings | ApiSettings | None = None, **services
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
+    install_unknown_routes(app)
+
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:  # browsers ask for it whatever the page declares
         return FileResponse(WEB_DIR / "favicon.svg", media_type="image/svg+xml")
 
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     return app
+
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def install_unknown_routes(app: FastAPI) -> None:
+    """Under /api/ and /v1/, a path that exists with other methods is a 405 with Allow,
+    any other a JSON 404 (without this, the page's static files, mounted at /, answered
+    every unknown API call with their own 404)."""
+
+    def unknown_route(request: Request):
+        allowed = [method for method in ALL_METHODS if method != request.method
+                   and _routed(app, {**request.scope, "method": method}, (fallback_api, fallback_v1))]
+        if allowed:
+            raise ApiError(405, f"{request.method} is not allowed on {request.url.path}: use {', '.join(allowed)}",
+                           "method_not_allowed", headers={"Allow": ", ".join(allowed)}, allowed=allowed)
+        raise ApiError(404, f"no route {request.url.path}", "not_found")
+
+    app.add_api_route("/api/{rest:path}", unknown_route, methods=ALL_METHODS, include_in_schema=False)
+    fallback_api = app.router.routes[-1]
+    app.add_api_route("/v1/{rest:path}", unknown_route, methods=ALL_METHODS, include_in_schema=False)
+    fallback_v1 = app.router.routes[-1]
+
+
+def _routed(app: FastAPI, scope: dict, skipped) -> bool:
+    """True if one of the app's routes (not `skipped`, not the static mount) takes `scope` fully."""
+    from starlette.routing import Match, Mount
+
+    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes
+               if route not in skipped and not (isinstance(route, Mount) and route.path == ""))
 
 
 class SecurityHeadersAndAccessLog:

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, authenticate
+from api.errors import ApiError
 from api.db import transaction
 from api.ratelimit import RateLimiter
 from api.services import Services
@@ -16,14 +17,11 @@ from api.services import Services
 bearer = HTTPBearer(auto_error=False, description="Une clé d'API guichet : `Authorization: Bearer gch_…`")
 
 
-class RateLimited(HTTPException):
+class RateLimited(ApiError):
     def __init__(self, wait_s: float):
         retry = RateLimiter.retry_after_header(wait_s)
-        super().__init__(
-            status_code=429,
-            detail=f"too many requests for this key; retry after {retry} s",
-            headers={"Retry-After": retry},
-        )
+        super().__init__(429, f"too many requests for this key; retry after {retry} s", "rate_limited",
+                         headers={"Retry-After": retry}, retry_after_s=int(retry))
 
 
 def get_services(request: Request) -> Services:
@@ -42,12 +40,12 @@ def get_principal(
     services: Services = Depends(get_services),
 ) -> Principal:
     if credentials is None or not credentials.credentials:
-        raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(401, "missing API key: send 'Authorization: Bearer <key>'", "missing_key",
+                       headers={"WWW-Authenticate": "Bearer"})
     with services.sessions() as session:
         principal = authenticate(session, credentials.credentials)
     if principal is None:
-        raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(401, "invalid or revoked API key", "invalid_key", headers={"WWW-Authenticate": "Bearer"})
     wait_s = services.limiter.acquire(principal.key_id)
     if wait_s > 0:
         raise RateLimited(wait_s)
@@ -57,8 +55,9 @@ def get_principal(
 def require_roles(*roles: str):
     def dependency(principal: Principal = Depends(get_principal)) -> Principal:
         if not principal.has_role(*roles):
-            allowed = ", ".join(sorted({*roles, "admin"}))
-            raise HTTPException(403, f"this action needs the role {allowed}; this key has {principal.role}")
+            allowed = sorted({*roles, "admin"})
+            raise ApiError(403, f"this action needs the role {', '.join(allowed)}; this key has {principal.role}",
+                           "role_required", required_roles=allowed, role=principal.role)
         return principal
 
     return dependency

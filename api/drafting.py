@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from api.auth import Principal
 from api.db import transaction
 from api.records import store_draft
-from api.errors import log_internal_error
+from api.errors import caller_error_reason, log_internal_error
 from api.services import Services
 from retrieval.errors import CallerError, IndexError as IndexFailure
 
@@ -69,7 +69,7 @@ def draft_events(service, services: Services, principal: Principal, message: str
             elif isinstance(item, dict):
                 yield sse(str(item.get("event") or item.get("type") or "message"), item)
     except CallerError as exc:
-        yield sse("error", {"error": "invalid_request", "detail": str(exc)})
+        yield sse("error", {"error": "invalid_request", "detail": str(exc), "reason": caller_error_reason(exc)})
         return
     except IndexFailure as exc:
         yield sse("error", {"error": "unavailable", "detail": f"the index is not available: {exc}"})

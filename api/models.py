@@ -70,6 +70,24 @@ class Feedback(Base):
     final_text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class CoverageGap(Base):
+    """A real question a draft left unanswered (api/gaps.py decides what is one), with
+    the topic and the fiches its search found nearest. `question` and `situation` are
+    citizen text (masked), cleared by the retention purge; the rest is kept for counts."""
+
+    __tablename__ = "coverage_gaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[str] = mapped_column(ForeignKey("drafts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    question: Mapped[str | None] = mapped_column(Text, nullable=True)
+    situation: Mapped[list] = mapped_column(JSON, default=list)
+    topic: Mapped[str] = mapped_column(String(200), index=True)
+    nearest: Mapped[list] = mapped_column(JSON, default=list)  # [{fiche_id, title, url, score}]
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_log"
 

@@ -3,14 +3,14 @@
 Citizen messages are stored masked (e-mail addresses, phone numbers, social security
 and bank numbers replaced); after the retention period every copy of citizen text is
 removed: the message, the draft's text, sentences and questions, and the text the agent
-finally sent. Audit events hold actions and counts, never text.
+finally sent. Audit events hold actions and counts, never text. The questions left
+unanswered are recorded as coverage gaps (api/gaps.py) and purged with the rest.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -81,6 +81,9 @@ def store_draft(
     )
     session.add(record)
     session.flush()
+    from api.gaps import record_gaps  # api.gaps reads this module's masks
+
+    record_gaps(session, record, draft)
     add_audit(session, key_id=key_id, draft_id=record.id, action="drafted",
               details={"mode": record.mode, "format": record.format, "abstained": record.abstained,
                        "sentences": len(draft.get("sentences", []))})
@@ -145,36 +148,12 @@ def purge_expired_text(session: Session, retention_days: int) -> PurgeReport:
         purged += len(records)
         if len(records) < PURGE_BATCH:
             break
+    from api.gaps import purge_gap_texts
+
+    purge_gap_texts(session, cutoff)
     feedback = session.execute(
         update(Feedback).where(Feedback.created_at < cutoff, Feedback.final_text.is_not(None)).values(final_text=None)
     ).rowcount or 0
     if purged or feedback:
         add_audit(session, key_id=None, action="purged", details={"drafts": purged, "feedback": feedback})
     return PurgeReport(purged, feedback)
-
-
-def _normalise_question(question: str) -> str:
-    return " ".join(question.lower().split()).rstrip(" ?.!")
-
-
-def coverage_gaps(session: Session, limit: int = 50) -> list[dict]:
-    """Questions the fiches did not cover (abstained drafts), most frequent first."""
-    counts: Counter[str] = Counter()
-    example: dict[str, str] = {}
-    last_seen: dict[str, str] = {}
-    rows = session.execute(
-        select(DraftRecord.questions, DraftRecord.created_at).where(DraftRecord.abstained.is_(True))
-    )
-    for questions, created_at in rows:
-        for question in questions or []:
-            norm = _normalise_question(question)
-            if not norm:
-                continue
-            counts[norm] += 1
-            example.setdefault(norm, question)
-            seen = created_at.isoformat() if created_at else ""
-            last_seen[norm] = max(last_seen.get(norm, ""), seen)
-    return [
-        {"question": example[q], "count": n, "last_seen": last_seen[q]}
-        for q, n in counts.most_common(limit)
-    ]

@@ -40,6 +40,22 @@ def load_questions(path: Path) -> list:
         raise click.ClickException(str(exc)) from exc
 
 
+def _index_shown(index_dir: Path | None, retriever) -> str:
+    """The index searched, as given or as configured (a report never says None)."""
+    from evals.runtime import shown_path
+
+    location = index_dir or getattr(getattr(retriever, "index", None), "location", "")
+    return shown_path(location) if location else "the configured index"
+
+
+def _embedder_shown(embedder: str, retriever) -> str:
+    """`auto` with the embedder it resolved to (the index's own)."""
+    if embedder != "auto":
+        return embedder
+    built = (retriever.index_info() or {}).get("embedder")
+    return f"the index's own ({built})" if built else "the index's own"
+
+
 def open_retriever_or_fail(index_dir: Path | None, embedder: str):
     from evals.runtime import open_retriever
 
@@ -168,7 +184,8 @@ def retrieval_command(dataset, index_dir, embedder, modes, ks, only_indexed, lim
     result = {"benchmark": "retrieval"}
     result |= evaluate_retrieval(retriever, questions, modes=search_modes, ks=ks, progress=progress,
                                  understand=understand)
-    result["config"] = snapshot(dataset=dataset, index_dir=index_dir, embedder=embedder, reader=service.settings.reader, only_indexed=only_indexed,
+    result["config"] = snapshot(dataset=dataset, index_dir=_index_shown(index_dir, retriever),
+                                embedder=_embedder_shown(embedder, retriever), reader=service.settings.reader, only_indexed=only_indexed,
                                 dropped_not_indexed=dropped, limit=limit, index=retriever.index_info())
     finish(result, as_json=as_json, report=report, baseline_result=baseline_result, gate_metric=gate_metric, max_drop=max_drop,
            table=_retrieval_table)
@@ -262,8 +279,9 @@ def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, 
     finally:
         if judge_client:
             judge_client.close()
-    result["config"] = snapshot(dataset=dataset, uncovered=uncovered, mode=mode, reader=service.settings.reader, index_dir=index_dir,
-                                embedder=embedder, only_indexed=only_indexed, dropped_not_indexed=dropped,
+    result["config"] = snapshot(dataset=dataset, uncovered=uncovered, mode=mode, reader=service.settings.reader,
+                                index_dir=_index_shown(index_dir, retriever),
+                                embedder=_embedder_shown(embedder, retriever), only_indexed=only_indexed, dropped_not_indexed=dropped,
                                 limit=limit, llm_model=llm_settings.model if llm_settings.configured else None,
                                 index=retriever.index_info())
     finish(result, as_json=as_json, report=report, baseline_result=baseline_result, gate_metric=gate_metric, max_drop=max_drop,

@@ -239,7 +239,8 @@ def write_report(result: dict, out_dir: str | Path, *, baseline: dict | None = N
     context = {
         "result": result,
         "benchmark": benchmark,
-        "config": result.get("config", {}),
+        "config": config_rows(result.get("config", {})),
+        "saturated": result["benchmark"] == "retrieval" and saturated(metric_tables(result)),
         "plots": plots,
         "tables": metric_tables(result),
         "metric_names": list(dict.fromkeys(n for t in metric_tables(result).values() for n in t)),
@@ -289,8 +290,37 @@ def _emails(result: dict) -> list[dict]:
 
 
 def _gold_rank(row: dict) -> str:
-    ranks = [i for i, fiche_id in enumerate(row["ranked"], 1) if fiche_id in row["gold"]]
-    return str(ranks[0]) if ranks else "—"
+    from evals.retrieval_eval import first_gold_rank
+
+    rank = first_gold_rank(row)
+    return str(rank) if rank else "—"
+
+
+def config_rows(config: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """The configuration as (setting, value) rows for a person: nested settings one row
+    each ("index · embedder"), unset values said so, lists joined."""
+    rows = []
+    for key, value in config.items():
+        name = f"{prefix}{key.replace('_', ' ')}"
+        if isinstance(value, dict):
+            rows += config_rows(value, f"{name} · ") if value else [(name, "—")]
+        elif value is None:
+            rows.append((name, "default"))
+        elif isinstance(value, (list, tuple)):
+            rows.append((name, ", ".join(str(v) for v in value) or "—"))
+        else:
+            rows.append((name, _fmt(value)))
+    return rows
+
+
+SCORE_PREFIXES = ("hit@", "recall@", "mrr", "ndcg")
+
+
+def saturated(tables: dict[str, dict]) -> bool:
+    """True when every mode scores 1.000 on every ranking metric: the set tells nothing apart."""
+    scores = [value for table in tables.values() for name, value in table.items()
+              if name.startswith(SCORE_PREFIXES) and isinstance(value, float)]
+    return bool(scores) and all(value >= 1.0 for value in scores)
 
 
 def _fmt(value, delta: bool = False) -> str:

@@ -46,10 +46,20 @@ def git_commit() -> str:
         return ""
 
 
+def shown_path(path: Path | str) -> str:
+    """A path as a report shows it: relative to the working directory when under it (a
+    committed report then carries no machine's folders), else as given."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def snapshot(**settings) -> dict:
     """What a result records about the run: settings given, code version, machine, time."""
     return {
-        **{k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()},
+        **{k: (shown_path(v) if isinstance(v, Path) else v) for k, v in settings.items()},
         "commit": git_commit(),
         "python": platform.python_version(),
         "machine": f"{platform.machine()} {platform.system()}",

@@ -38,7 +38,8 @@ from generation.scope import out_of_scope
 from generation.pii import mask, unmask
 from generation.settings import GenerationSettings, LLMSettings
 from generation.text import citations_in, renumber_citations
-from generation.types import Citation, Draft, DraftFormat, DraftMode, Need, SentenceCheck
+from generation.types import (Citation, Draft, DraftFormat, DraftMode, NearFiche, Need, SentenceCheck,
+                              UnansweredNeed)
 from generation.verify import Verifier, allowed_text, redact_leaks, sanitize
 from retrieval.base import Retriever
 from retrieval.errors import IndexCorrupt
@@ -62,6 +63,8 @@ PROMPT_BUDGET_NOTICE = (
     "{count} passage(s) parmi les moins bien classés n'ont pas été soumis au modèle de langue "
     "(fenêtre de contexte de {window} jetons)."
 )
+# Fiches kept with each unanswered need: where a content team would start writing.
+NEAREST_UNANSWERED = 3
 UNSAFE_NOTICE = "Des liens, adresses ou numéros absents des sources ont été masqués dans le brouillon."
 
 
@@ -94,6 +97,20 @@ class _Context:
     @property
     def answerable_needs(self) -> list[Need]:
         return [self.needs[i] for i in self.kept]
+
+    def unanswered_needs(self) -> list[UnansweredNeed]:
+        """Each need left unanswered, why, and the fiches its search found nearest."""
+        return [
+            UnansweredNeed(
+                need=i,
+                reason="out_of_scope" if self.scope[i] else "low_confidence",
+                confidence=round(self.results[i].confidence, 3),
+                nearest=[NearFiche(hit.fiche_id, hit.title, hit.url,
+                                   list(hit.passages[0].chunk.themes) if hit.passages else [], round(hit.score, 4))
+                         for hit in self.results[i].fiches[:NEAREST_UNANSWERED]],
+            )
+            for i in range(len(self.needs)) if i not in self.kept
+        ]
 
     @property
     def unanswered(self) -> list[tuple[str, str | None]]:
@@ -401,6 +418,7 @@ class DraftService:
             confidence=context.confidence,
             notices=notices,
             timings_ms=dict(context.timings),
+            unanswered=context.unanswered_needs(),
         )
 
     def _abstain(self, context: _Context, mode: DraftMode, format: DraftFormat) -> Draft:
@@ -426,6 +444,7 @@ class DraftService:
             confidence=context.confidence,
             notices=list(context.notices),
             timings_ms=dict(context.timings),
+            unanswered=context.unanswered_needs(),
         )
 
     def _unmask(self, text: str, checks: list[SentenceCheck], mapping: dict[str, str]):

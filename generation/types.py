@@ -117,6 +117,27 @@ class Source:
 
 
 @dataclass
+class NearFiche:
+    """A fiche found near a question the draft could not answer (no citizen text)."""
+
+    fiche_id: str
+    title: str
+    url: str
+    themes: list[str]
+    score: float
+
+
+@dataclass
+class UnansweredNeed:
+    """A need of the draft left unanswered: its index in `Draft.needs`, why, what was near."""
+
+    need: int
+    reason: str  # "low_confidence" (no fiche answers with certainty) or "out_of_scope" (generation.scope)
+    confidence: float
+    nearest: list[NearFiche] = field(default_factory=list)
+
+
+@dataclass
 class Draft:
     text: str
     mode: DraftMode
@@ -130,6 +151,7 @@ class Draft:
     notices: list[str] = field(default_factory=list)  # French, e.g. LLM fallback
     needs: list[Need] = field(default_factory=list)  # what was understood: each question, its situation
     timings_ms: dict[str, float] = field(default_factory=dict)
+    unanswered: list[UnansweredNeed] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -24,6 +24,11 @@ SOURCES = {
     "cdtn": "Code du travail numérique",
 }
 
+# What an ingest run counts apart: content fiches (F*: the answers), navigation pages
+# (N* dossiers and themes, and guided searches, which route to fiches) and service cards
+# (R*: online services, forms, simulators).
+KINDS = ("content", "navigation", "service")
+
 
 @dataclass
 class LegalReference:
@@ -205,6 +210,8 @@ class ChangeSet:
     # IDs missing from this run but kept (previous state) because the source failed
     # partially: neither deleted nor unchanged.
     kept: list[str] = field(default_factory=list)
+    documents_read: int = 0  # documents read, copies of an ID in several audiences included
+    kinds: dict[str, int] = field(default_factory=dict)  # fiches read of each KINDS
 
     @property
     def is_empty(self) -> bool:
@@ -225,6 +232,22 @@ def _has_default(f) -> bool:
     from dataclasses import MISSING
 
     return f.default is not MISSING or f.default_factory is not MISSING
+
+
+def fiche_kind(fiche: Fiche) -> str:
+    """One of KINDS; the labour-law sources hold content only."""
+    if fiche.source != DEFAULT_SOURCE:
+        return "content"
+    if fiche.id.startswith("R"):
+        return "service"
+    if fiche.id.startswith("F") and fiche.type != GUIDED_SEARCH:
+        return "content"
+    return "navigation"
+
+
+def count_kinds(kinds: dict[str, int], fiche: Fiche) -> None:
+    kind = fiche_kind(fiche)
+    kinds[kind] = kinds.get(kind, 0) + 1
 
 
 def _sha256(value) -> str:

@@ -1,6 +1,6 @@
 """The ingest run: read a source, compare with the previous manifest, report.
 
-    changes = collect(open_source("data/sample"), load_manifest(path), progress=StderrProgress())
+    changes = collect(open_source("data/sample"), load_manifest(path), progress=read_progress("data/sample"))
     print(format_summary(changes))
     save_summary(changes, "ingest-summary.json", source="data/sample")
 
@@ -10,16 +10,15 @@ The index (retrieval) applies the ChangeSet and stores `changes.manifest`.
 from __future__ import annotations
 
 import json
-import sys
-import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from ingest.changes import compute_changes
 from ingest.http import write_atomic
-from collections.abc import Callable, Iterator, Sequence
 
-from ingest.model import DEFAULT_SOURCE, ChangeSet, Failure, Fiche, Manifest
+from ingest.model import DEFAULT_SOURCE, ChangeSet, Failure, Fiche, Manifest, count_kinds
+from ingest.progress import Progress
 from ingest.sources.base import ProgressCallback, ReadProgress, Source, SourceError
 
 
@@ -38,21 +37,30 @@ def collect(
     sources = [source] if isinstance(source, Source) else list(source)
     read: dict[str, int] = {}
     failures: list[Failure] = []
+    documents: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+
+    def counted(event: ReadProgress) -> None:
+        documents[event.source] = event.read
+        if progress is not None:
+            progress(event)
 
     def items() -> Iterator[Fiche | Failure]:
         for one in sources:
             read.setdefault(one.publisher, 0)
-            for item in one.fiches(progress=progress):
+            for item in one.fiches(progress=counted):
                 if isinstance(item, Failure):
                     failures.append(item)
                     yield item
                     continue
                 read[item.source] = read.get(item.source, 0) + 1
+                count_kinds(kinds, item)
                 if observe is not None:
                     observe(item)
                 yield item
 
     changes = compute_changes(items(), previous, sources=set(read) | {s.publisher for s in sources})
+    changes.documents_read, changes.kinds = sum(documents.values()), kinds
     for one in sources:
         had = sum(1 for state in previous.values() if (state.source or DEFAULT_SOURCE) == one.publisher)
         if had and not read.get(one.publisher) and changes.deleted:
@@ -104,25 +112,16 @@ def save_summary(changes: ChangeSet, path: Path | str, **context) -> dict:
     return report
 
 
-class StderrProgress:
-    """A progress line: rewritten in place on a terminal, every `every` documents otherwise."""
+def read_progress(source_name: str, stream: TextIO | None = None, **options) -> ProgressCallback:
+    """Reading a source's documents as one Progress line (a live bar on a terminal, a
+    line every few seconds in a log; see ingest.progress)."""
+    progress = Progress(f"reading {source_name}", unit="documents", stream=stream, **options)
 
-    def __init__(self, stream: TextIO | None = None, every: int = 1000, min_interval_s: float = 0.2):
-        self.stream = stream or sys.stderr
-        self.every = every
-        self.min_interval_s = min_interval_s
-        self._last = 0.0
-        self._tty = self.stream.isatty()
-
-    def __call__(self, event: ReadProgress) -> None:
-        line = f"{event.source}: {event.read} documents read, {event.failed} failed"
+    def report(event: ReadProgress) -> None:
+        detail = f"{event.failed} failed" if event.failed else ""
         if event.done:
-            self.stream.write(("\r" if self._tty else "") + line + "\n")
-        elif self._tty:
-            now = time.monotonic()
-            if now - self._last >= self.min_interval_s:
-                self._last = now
-                self.stream.write("\r" + line)
-        elif event.read % self.every == 0:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+            progress.finish(event.read, detail=detail)
+        else:
+            progress.update(event.read, detail=detail)
+
+    return report

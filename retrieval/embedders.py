@@ -296,24 +296,20 @@ def _prepared_keys(embedder, texts, cache, prepare, preparation) -> tuple[list[s
     return keys, prepared
 
 
-def stderr_progress(label: str) -> ProgressFn:
-    """A progress line on stderr: done/total, rate and ETA."""
+def stderr_progress(label: str, unit: str = "") -> ProgressFn:
+    """embed_cached's progress as one ingest.progress.Progress line: done/total, rate, ETA."""
+    from ingest.progress import Progress
+
+    progress = Progress(label, unit=unit)
 
     def report(done: int, total: int, elapsed: float) -> None:
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (total - done) / rate if rate > 0 else 0.0
-        end = "\n" if done >= total else "\r"
-        sys.stderr.write(
-            f"{label}: {done}/{total} ({rate:.1f}/s, ETA {_duration(eta)})   {end}"
-        )
-        sys.stderr.flush()
+        progress.total = total
+        if done >= total:
+            progress.finish(done)
+        else:
+            progress.update(done)
 
     return report
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

@@ -197,7 +197,7 @@ class Indexer:
         clock.lap("bm25")
         embedded = 0
         if self.embedder is not None and chunks:
-            progress = stderr_progress(f"embedding ({self.embedder.name})") if self.show_progress else None
+            progress = stderr_progress(f"embedding ({self.embedder.name})", unit="chunks") if self.show_progress else None
             vectors, embedded = embed_cached(
                 self.embedder,
                 [c.text for c in chunks],
@@ -248,8 +248,11 @@ class Indexer:
             "published": published,
             "fiches": info.get("fiches"),
             "chunks": info.get("chunks"),
-            "chunks_written": info.get("chunks_written", 0),
-            "chunks_embedded": info.get("chunks_embedded", 0),
+            # A run with nothing to do writes and embeds nothing (info is then the previous build's).
+            "chunks_written": info.get("chunks_written", 0) if published else 0,
+            "chunks_embedded": info.get("chunks_embedded", 0) if published else 0,
+            "documents": changes.documents_read,
+            "kinds": dict(changes.kinds),
             "embedder": info.get("embedder"),
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
         }

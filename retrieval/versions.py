@@ -43,7 +43,8 @@ def crash_point(stage: str) -> None:
 
 
 def no_index_message(location: str) -> str:
-    return f"no index at {location}: run `guichet ingest --source data/sample` (or another --source)"
+    return (f"no index at {location}: run `guichet ingest` to index the bundled sample there "
+            "(or `guichet ingest --source …`; GUICHET_DATA_DIR or GUICHET_INDEX_DIR choose the folder)")
 
 
 class IndexVersion(ABC):

@@ -48,7 +48,8 @@ def test_a_query_the_index_cannot_run_is_a_422_with_the_reason(api_client, api_k
     monkeypatch.setattr(api_retriever, "search", invalid)
     response = api_client.get("/api/search", params={"question": "carte"}, headers=auth(api_keys["agent"]))
     assert response.status_code == 422
-    assert response.json() == {"error": "invalid_request", "detail": "mode 'dense' needs dense vectors: use mode 'bm25'"}
+    assert response.json() == {"error": "invalid_request", "detail": "mode 'dense' needs dense vectors: use mode 'bm25'",
+                               "reason": "invalid_query"}
 
 
 def test_an_index_failure_during_a_draft_is_a_503(api_client, api_keys, api_retriever, monkeypatch):
@@ -106,3 +107,53 @@ def test_sources_survive_an_unreadable_fiche_but_not_a_bug(api_retriever):
     assert sources[0].legal_references == []
     with pytest.raises(ValueError):
         build_sources([1], passages, _internal_bug)
+
+
+# --- Machine-readable errors: a stable `error` and `reason`, the field named, values a client can word
+
+def test_a_known_path_with_another_method_is_a_405_with_allow(api_client, api_keys):
+    response = api_client.get("/api/drafts", headers=auth(api_keys["agent"]))
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"] == "method_not_allowed" and response.json()["allowed"] == ["POST"]
+    unknown = api_client.get("/api/nowhere", headers=auth(api_keys["agent"]))
+    assert unknown.status_code == 404 and unknown.json()["reason"] == "not_found"
+
+
+def test_a_body_that_is_not_json_is_named_so(api_client, api_keys):
+    headers = {**auth(api_keys["agent"]), "Content-Type": "application/json"}
+    not_utf8 = api_client.post("/api/drafts", content=b"\xe9\xff", headers=headers)
+    assert not_utf8.status_code == 400, not_utf8.text
+    assert not_utf8.json()["reason"] == "invalid_json" and "not JSON" in not_utf8.json()["detail"]
+    assert "error parsing the body" not in not_utf8.text
+
+    malformed = api_client.post("/api/drafts", content='{"message": "a",, }', headers=headers)
+    assert malformed.status_code == 422
+    body = malformed.json()
+    assert body["reason"] == "invalid_json" and body["errors"][0]["type"] == "json_invalid"
+    assert body["detail"].startswith("the body is not valid JSON at character 16") and "body.16" not in body["detail"]
+
+    plain = api_client.post("/api/drafts", content="bonjour", headers={**headers, "Content-Type": "text/plain"})
+    assert plain.status_code == 422 and plain.json()["errors"][0]["type"] == "json_object_expected"
+
+
+def test_a_message_above_the_limit_names_the_field_its_length_and_the_limit(api_client, api_keys, api_settings):
+    limit = api_settings.max_message_chars
+    response = api_client.post("/api/drafts", json={"message": "x" * (limit + 7)}, headers=auth(api_keys["agent"]))
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "invalid_request" and body["reason"] == "invalid_field"
+    assert body["errors"] == [{"loc": "body.message", "field": "message", "type": "too_long",
+                               "msg": f"{limit + 7} characters, above the limit of {limit}",
+                               "length": limit + 7, "limit": limit}]
+
+
+def test_key_and_role_errors_carry_their_reason(api_client, api_keys):
+    missing = api_client.get("/api/me")
+    assert missing.status_code == 401 and missing.json()["reason"] == "missing_key"
+    revoked = api_client.get("/api/me", headers=auth("gch_not-a-key-at-all"))
+    assert revoked.status_code == 401 and revoked.json()["reason"] == "invalid_key"
+    refused = api_client.post("/api/reindex", headers=auth(api_keys["agent"]))
+    assert refused.status_code == 403
+    assert (refused.json()["reason"], refused.json()["required_roles"], refused.json()["role"]) == (
+        "role_required", ["admin", "content"], "agent")

@@ -16,7 +16,8 @@ from sqlalchemy import inspect, select, text
 
 from api.db import MIGRATIONS_DIR, create_db_engine, migrate, session_factory, transaction
 from api.models import AuditEvent, DraftRecord, Feedback
-from api.records import add_feedback, coverage_gaps, mask_personal_data, purge_expired_text, store_draft
+from api.gaps import coverage_gaps
+from api.records import add_feedback, mask_personal_data, purge_expired_text, store_draft
 from api.auth import create_key
 
 DRAFT = {"text": "Réponse [1].", "mode": "extractive", "format": "email", "questions": ["Question ?"],
@@ -167,14 +168,20 @@ def test_retention_removes_every_copy_of_citizen_text_and_only_past_the_period(e
     assert (again.drafts, again.feedback) == (0, 0), "a purged draft is not purged twice"
 
 
+def unanswered_draft(question: str, situation: list[str] | None = None) -> dict:
+    """A draft that left its one need unanswered (what the draft service returns)."""
+    return {**DRAFT, "questions": [question], "abstained": True,
+            "needs": [{"question": question, "situation": situation or [], "source": "rules", "asked": True}],
+            "unanswered": [{"need": 0, "reason": "low_confidence", "confidence": 0.1, "nearest": []}]}
+
+
 def test_gaps_group_questions_case_and_punctuation_insensitively(sessions):
     with transaction(sessions) as session:
         key, _ = create_key(session, "agent")
-        for question in ["Puis-je adopter un lama ?", "puis-je adopter un lama", "Autre chose ?"]:
-            store_draft(session, key_id=key.id, message=question,
-                        draft={**DRAFT, "questions": [question], "abstained": True}, audience=None,
+        for question in ["Puis-je adopter un lama ?", "puis-je adopter un lama", "Où déclarer un furet ?"]:
+            store_draft(session, key_id=key.id, message=question, draft=unanswered_draft(question), audience=None,
                         keep_message=False)
         store_draft(session, key_id=key.id, message="x", draft=DRAFT, audience=None, keep_message=False)
     with sessions() as session:
         gaps = coverage_gaps(session)
-    assert [(g["question"], g["count"]) for g in gaps] == [("Puis-je adopter un lama ?", 2), ("Autre chose ?", 1)]
+    assert [(g["question"], g["count"]) for g in gaps] == [("Puis-je adopter un lama ?", 2), ("Où déclarer un furet ?", 1)]

@@ -112,3 +112,64 @@ def test_runs_without_message_rows_have_no_email_section(tmp_path, email_questio
         write_report({"benchmark": name, **result}, tmp_path / name)
         assert (tmp_path / name / "report.md").is_file()
         assert _sections(tmp_path / name) == ("", ""), name
+
+
+def _row(qid: str, ranked: list[str], gold: list[str], latency: float = 5.0) -> dict:
+    return {"id": qid, "question": f"question {qid}", "kind": "", "gold": gold, "mode": "hybrid", "ranked": ranked,
+            "figures": {"mrr@10": 0.0, "ndcg@10": 0.0}, "latency_ms": latency, "confidence": 0.5, "top": [],
+            "error": None}
+
+
+def test_worst_questions_are_ranked_by_the_first_gold_misses_first():
+    from evals.retrieval_eval import worst_questions
+
+    result = {"per_question": [
+        _row("q1", ["F1", "F2"], ["F1"]),  # first: not listed
+        _row("q2", ["F9", "F8", "F7", "F2"], ["F2"]),  # rank 4
+        _row("q3", ["F9", "F8"], ["F2"]),  # missed
+        _row("q4", ["F9", "F2"], ["F2"]),  # rank 2
+        _row("q0", ["F9"], ["F3"]),  # missed
+    ]}
+    assert [r["id"] for r in worst_questions(result, "hybrid")] == ["q0", "q3", "q2", "q4"]
+
+
+def test_the_configuration_is_a_readable_table_and_a_saturated_set_is_flagged(tmp_path):
+    from evals.report import config_rows, write_report
+
+    config = {"index_dir": "data/index", "embedder": "the index's own (multilingual-e5-small)", "limit": None,
+              "modes": ["bm25", "hybrid"], "index": {"fiches": 569, "bm25": {"k1": 1.2}}}
+    assert config_rows(config) == [
+        ("index dir", "data/index"), ("embedder", "the index's own (multilingual-e5-small)"), ("limit", "default"),
+        ("modes", "bm25, hybrid"), ("index · fiches", "569"), ("index · bm25 · k1", "1.200")]
+    result = {"benchmark": "retrieval", "modes": ["bm25", "hybrid"], "ks": [1, 5], "config": config,
+              "metrics": {m: {"hit@1": 1.0, "hit@5": 1.0, "mrr@10": 1.0} for m in ("bm25", "hybrid")},
+              "per_question": [_row("q1", ["F1"], ["F1"])], "by_kind": {}}
+    write_report(result, tmp_path / "saturated")
+    markdown = (tmp_path / "saturated" / "report.md").read_text()
+    assert "Warning: this set is saturated" in markdown and "| index · fiches | 569 |" in markdown
+    assert "{" not in markdown.split("## Metrics")[0], "no raw JSON in the configuration"
+    assert "Every question has a gold fiche first." in markdown
+    result["metrics"]["bm25"]["hit@1"] = 0.9
+    write_report(result, tmp_path / "not-saturated")
+    assert "saturated" not in (tmp_path / "not-saturated" / "report.md").read_text()
+
+
+def test_the_latency_of_the_first_query_is_not_measured(sample_retriever, email_questions):
+    from evals.retrieval_eval import evaluate_retrieval
+    from retrieval.types import SearchMode
+
+    calls = []
+    original = sample_retriever.search
+
+    def counted(*args, **kwargs):
+        calls.append(args[0] if args else kwargs.get("query"))
+        return original(*args, **kwargs)
+
+    plain = [q for q in email_questions if q.message is None][:3]
+    sample_retriever.search = counted
+    try:
+        result = evaluate_retrieval(sample_retriever, plain, modes=(SearchMode.BM25,))
+    finally:
+        del sample_retriever.search
+    assert len(calls) == len(plain) + 1 and calls[0] == plain[0].question  # one untimed warm-up query
+    assert len([r for r in result["per_question"] if r["mode"] == "bm25"]) == len(plain)

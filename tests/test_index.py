@@ -203,7 +203,7 @@ def test_an_index_of_an_older_format_asks_for_a_full_rebuild(tmp_path, content_f
 
 
 def test_missing_index_says_how_to_build_one(tmp_path):
-    with pytest.raises(IndexNotFound, match=r"no index at .*: run `guichet ingest --source"):
+    with pytest.raises(IndexNotFound, match=r"no index at /.*: run `guichet ingest` to index the bundled sample there"):
         open_retriever(RetrievalSettings(index_dir=tmp_path / "nowhere"), embedder_spec="none")
 
 

@@ -33,11 +33,27 @@ def test_ingest_builds_then_applies_changes(tmp_path, sample_source_dir):
     assert stored["added"] == 2 and stored["timings_s"]["total"] > 0 and stored["source"] == str(second)
 
     result = invoke("--source", str(second), "--embedder", "none", "--index-dir", str(index_dir))
-    assert result.exit_code == 0 and "no change: index version 2 kept" in result.output
+    assert result.exit_code == 0
+    assert "nothing changed (7 fiches unchanged): index version 2 kept" in result.output
+    assert "nothing written or embedded" in result.output and "chunks written" not in result.output
 
     result = invoke("--source", str(first), "--embedder", "none", "--index-dir", str(index_dir), "--full")
     assert result.exit_code == 0 and "6 added" in result.output
     assert EdgeIndex(index_dir).current_number() == 3
+
+
+def test_ingest_summary_counts_each_kind_of_fiche_apart(tmp_path, sample_source_dir):
+    """A content fiche filed under two audiences, a guided search, a dossier, a service card."""
+    names = ["particuliers/F13819.xml", "professionnels/F13819.xml", "particuliers/F34300.xml",
+             "particuliers/N19804.xml", "particuliers/R10282.xml"]
+    source = make_source(sample_source_dir, tmp_path / "source", [sample_source_dir / n for n in names])
+    result = invoke("--source", str(source), "--embedder", "none", "--index-dir", str(tmp_path / "index"))
+    assert result.exit_code == 0, result.output
+    assert ("read 5 documents: 4 fiches (1 documents were copies of a fiche filed under another audience, "
+            "merged): 1 content fiches, 2 navigation pages (dossiers, themes, guided searches), "
+            "1 service cards") in result.output
+    summary = json.loads((tmp_path / "index" / "versions" / "1" / "summary.json").read_text())
+    assert summary["kinds"] == {"content": 1, "navigation": 2, "service": 1} and summary["documents"] == 5
 
 
 def test_ingest_errors_are_clear(tmp_path):

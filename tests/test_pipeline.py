@@ -9,7 +9,8 @@ import shutil
 import pytest
 
 from ingest.changes import load_manifest, save_manifest
-from ingest.pipeline import StderrProgress, collect, format_summary, save_summary
+from ingest.pipeline import collect, format_summary, read_progress, save_summary
+from ingest.progress import Progress
 from ingest.sources import SourceError, open_source
 
 
@@ -93,17 +94,48 @@ def test_progress_reports_documents_and_failures(corpus, ingest_settings, tmp_pa
     assert last.done and last.read == 8 and last.failed == 1 and last.source == "path"
 
 
-def test_stderr_progress_lines(corpus, ingest_settings, tmp_path):
-    stream = io.StringIO()
-    run(corpus, ingest_settings, tmp_path / "manifest.json", progress=StderrProgress(stream, every=3))
+def test_read_progress_in_a_log_is_one_line_at_the_end_of_a_short_read(corpus, ingest_settings, tmp_path):
+    stream = io.StringIO()  # not a terminal: plain lines, no carriage return
+    run(corpus, ingest_settings, tmp_path / "manifest.json", progress=read_progress("path", stream))
+    assert "\r" not in stream.getvalue()
     lines = stream.getvalue().splitlines()
-    assert lines == [
-        "path: 3 documents read, 0 failed",
-        "path: 6 documents read, 0 failed",
-        "path: 7 documents read, 0 failed",
-    ]
+    assert len(lines) == 1 and lines[0].startswith("reading path: 7 documents, in ")
 
 
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_progress_in_a_log_prints_one_line_every_interval():
+    stream, clock = io.StringIO(), FakeClock()
+    progress = Progress("embedding", total=100, unit="chunks", stream=stream, interval_s=5, clock=clock)
+    for done in range(1, 100):
+        clock.now = done * 0.2  # 20 s in all: lines at 5, 10, 15 s
+        progress.update(done)
+    progress.finish(100)
+    lines = stream.getvalue().split("\n")
+    assert "\r" not in stream.getvalue() and lines[-1] == ""
+    assert lines[:3] == ["embedding: 25/100 chunks (25%), 5.0/s, ETA 15s",
+                         "embedding: 50/100 chunks (50%), 5.0/s, ETA 10s",
+                         "embedding: 75/100 chunks (75%), 5.0/s, ETA 5s"]
+    assert lines[3] == "embedding: 100/100 chunks (100%), in 20s" and len(lines) == 5
+
+
+def test_progress_on_a_terminal_is_one_live_bar():
+    stream, clock = io.StringIO(), FakeClock()
+    progress = Progress("ONNX export", total=4, unit="steps", stream=stream, tty=True, clock=clock)
+    for done in range(1, 4):
+        clock.now = done
+        progress.update(done)
+    clock.now = 4
+    progress.finish(4)
+    output = stream.getvalue()
+    assert output.count("\n") == 1 and output.endswith("in 4s\x1b[K\n")
+    assert "\rONNX export: [############------------] 2/4 steps (50%)" in output
 def test_summary_is_stored_as_json(corpus, ingest_settings, tmp_path):
     (corpus / "particuliers" / "F42.xml").write_text("not xml", encoding="utf-8")
     changes = run(corpus, ingest_settings, tmp_path / "manifest.json")

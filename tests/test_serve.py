@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from api.models import Feedback
-from tests.fixtures.api import auth, make_key, server_env
+from tests.fixtures.api import REPO, auth, free_port, make_key, server_env
 
 MESSAGE = "Quel justificatif de domicile fournir pour la carte d'identité de mon fils mineur ?"
 
@@ -31,6 +34,26 @@ def test_serve_prints_the_url_and_the_first_admin_key_once(api_settings, api_ind
     again = live_server_factory(env)
     assert not re.findall(r"gch_[\w-]{20,}", again.output().split(f":{again.port}/")[-1])
     assert httpx.get(f"{again.url}/api/me", headers=auth(keys[0])).status_code == 200
+
+
+def test_serve_without_port_listens_on_guichet_port(api_settings, api_index_dir, live_server_factory):
+    """What `make run` does unless given PORT=…: GUICHET_PORT decides."""
+    port = free_port()
+    env = server_env(api_settings, api_index_dir, GUICHET_PORT=str(port))
+    server = live_server_factory(env, argv=[sys.executable, "-m", "api.cli", "serve"], port=port)
+    assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    output = server.output()
+    assert f"http://127.0.0.1:{port}/" in output
+    # guichet is not on PATH after `make run`: the key command is given with its full path.
+    assert f"{Path(sys.executable).parent / 'guichet'} keys create --role agent|content" in output
+
+
+def test_make_passes_a_port_only_when_asked():
+    dry_run = ["make", "-s", "-n", "-o", ".venv/.installed-run", "serve"]
+    default = subprocess.run(dry_run, cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "guichet serve" in default and "--port" not in default
+    chosen = subprocess.run([*dry_run, "PORT=8123"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "--port 8123" in chosen
 
 
 def test_readyz_is_503_with_a_clear_message_without_an_index(api_settings, tmp_path, live_server_factory):

@@ -346,6 +346,27 @@ def test_favicon_thumbs_and_narrow_layout(page, draft_server):
     page.screenshot(path=str(ARTIFACTS / "web-narrow-420.png"), full_page=True)
 
 
+def test_errors_are_said_in_french_with_the_field_named_in_french(page, browser, draft_server):
+    server, _key = draft_server
+    page.get_by_label("Collez le message reçu").fill("Bonjour, " + "a" * 5_100)
+    page.get_by_role("button", name="Rédiger le brouillon").click()
+    error = page.locator("#error")
+    error.get_by_text("Demande invalide").wait_for()
+    # The real server's 422: the field and the figures in French, none of the API's English.
+    assert error.inner_text().replace("\u202f", " ") == (
+        "Demande invalide : le message compte 5 109 caractères, au-delà de la limite de 5 000.")
+    page.errors[:] = [e for e in page.errors if "status of 422" not in e]
+
+    context = browser.new_context(locale="fr-FR")
+    other = context.new_page()
+    other.goto(server.url)
+    other.get_by_label("Clé d'accès").fill("gch_revoked-or-never-issued-key-000000")
+    other.get_by_role("button", name="Se connecter").click()
+    other.locator("#error").get_by_text("Clé refusée").wait_for()
+    assert other.locator("#error").inner_text() == "Clé refusée : cette clé est inconnue ou a été révoquée."
+    context.close()
+
+
 # --- crafted drafts --------------------------------------------------------------------
 
 def test_passage_markdown_is_rendered_as_safe_html(page):
@@ -685,9 +706,10 @@ def test_the_needs_panel_shows_what_was_understood_for_an_abstention(page):
     # A failed redraft says why in French and keeps the draft and the panel.
     page.unroute("**/api/drafts")
     page.route("**/api/drafts", lambda route: route.fulfill(
-        status=503, content_type="application/json", body=json.dumps({"detail": "index en cours de reconstruction"})))
+        status=503, content_type="application/json",
+        body=json.dumps({"error": "unavailable", "detail": "the index is being rebuilt", "reason": "unavailable"})))
     page.get_by_role("button", name="Rédiger à nouveau avec ces questions").click()
-    page.locator("#error").get_by_text("Service indisponible : index en cours de reconstruction").wait_for()
+    page.locator("#error").get_by_text("Service indisponible : l'index ne répond pas pour le moment.").wait_for()
     assert panel.is_visible() and page.get_by_role("button", name="Rédiger à nouveau avec ces questions").is_enabled()
     assert "ne permettent pas de répondre" in page.locator("#draft-view").inner_text()
     panel.scroll_into_view_if_needed()

@@ -14,3 +14,17 @@ def command_settings():
         return load_settings()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def guichet_command() -> str:
+    """How to type `guichet` from here: the bare name when it is on PATH (as this very
+    program), else the full path of the virtual environment's script."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "guichet"
+    found = shutil.which("guichet")
+    if found and (not script.exists() or Path(found).resolve() == script.resolve()):
+        return "guichet"
+    return str(script) if script.exists() else f"{sys.executable} -m api.cli"

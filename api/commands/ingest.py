@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
-
-
-def _read_progress(event) -> None:
-    if not event.done and event.read % 100:
-        return
-    end = "\n" if event.done else "\r"
-    sys.stderr.write(f"reading {event.source}: {event.read} documents, {event.failed} failed   {end}")
-    sys.stderr.flush()
 
 
 @click.command("ingest")
@@ -77,7 +68,7 @@ def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, in
                full=False, dense_max_tokens=None, articles_spec=None) -> dict:
     """`source_spec`: one spec or a list of them (one index, deletions per source)."""
     from ingest.legi import ReferenceTally
-    from ingest.pipeline import collect
+    from ingest.pipeline import collect, read_progress
     from ingest.sources import open_source
     from retrieval import open_index
     from retrieval.embedders import EmbeddingCache, make_embedder
@@ -108,7 +99,12 @@ def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, in
         articles_s = time.monotonic() - articles_started
         tally = ReferenceTally(store)
         read_started = time.monotonic()
-        changes = collect(sources, previous, progress=_read_progress, observe=tally if store.available else None)
+        bars: dict[str, object] = {}
+
+        def progress(event) -> None:  # one progress line per source
+            bars.setdefault(event.source, read_progress(event.source))(event)
+
+        changes = collect(sources, previous, progress=progress, observe=tally if store.available else None)
         read_s = time.monotonic() - read_started
         summary = indexer.apply(changes, full=full)
     finally:
@@ -176,22 +172,38 @@ def _store_summary(index, summary: dict) -> None:
             tmp.replace(path)
 
 
+KIND_LABELS = (
+    ("content", "content fiches"),
+    ("navigation", "navigation pages (dossiers, themes, guided searches)"),
+    ("service", "service cards"),
+)
+
+
 def format_summary(summary: dict) -> str:
-    counts = ", ".join(
-        f"{summary[key]} {label}"
-        for key, label in (("added", "added"), ("updated", "updated"), ("metadata_only", "metadata only"),
-                           ("unchanged", "unchanged"), ("deleted", "deleted"), ("failed", "failed"))
-    )
+    lines = [_read_line(summary)]
     if summary.get("published"):
-        head = f"index version {summary['version']} published: {summary['fiches']} fiches, {summary['chunks']} chunks"
+        lines.append(f"index version {summary['version']} published: {summary['fiches']} fiches, "
+                     f"{summary['chunks']} chunks (cut from the content fiches and guided searches)")
+        counts = ", ".join(
+            f"{summary[key]} {label}"
+            for key, label in (("added", "added"), ("updated", "updated"), ("metadata_only", "metadata only"),
+                               ("unchanged", "unchanged"), ("deleted", "deleted"), ("failed", "failed"))
+        )
+        cached = summary["chunks_written"] - summary["chunks_embedded"]
+        from_cache = f"{cached} from the embedding cache; " if cached > 0 else ""
+        lines += [f"fiches: {counts}",
+                  f"chunks written: {summary['chunks_written']}, embedded: {summary['chunks_embedded']} "
+                  f"({from_cache}embedder {summary['embedder']})"]
+        per_source = ", ".join(f"{name} {count} fiches, {summary.get('chunks_per_source', {}).get(name, 0)} chunks"
+                               for name, count in summary.get("fiches_per_source", {}).items())
+        if per_source:
+            lines.insert(2, f"per source: {per_source}")
     else:
-        head = f"no change: index version {summary['version']} kept ({summary['chunks']} chunks)"
+        failed = f", {summary['failed']} failed" if summary.get("failed") else ""
+        lines.append(f"nothing changed ({summary['unchanged']} fiches unchanged{failed}): index version "
+                     f"{summary['version']} kept ({summary['chunks']} chunks), nothing written or embedded")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in summary["timings_s"].items())
-    per_source = ", ".join(f"{name} {count} fiches, {summary.get('chunks_per_source', {}).get(name, 0)} chunks"
-                           for name, count in summary.get("fiches_per_source", {}).items())
-    lines = [head, f"fiches: {counts}", *([f"per source: {per_source}"] if per_source else []),
-             f"chunks written: {summary['chunks_written']}, embedded: {summary['chunks_embedded']} "
-             f"(embedder {summary['embedder']})", f"timings: {timings}"]
+    lines.append(f"timings: {timings}")
     lines.extend(_law_lines(summary))
     for failure in summary.get("failures", [])[:10]:
         lines.append(f"failed: {failure['origin']}: {failure['error']}")
@@ -207,3 +219,15 @@ def _law_lines(summary: dict) -> list[str]:
         lines.append(f"law changed after the fiche ({source}): {counts['articles']} cited articles "
                      f"in {counts['fiches']} fiches")
     return lines
+
+
+def _read_line(summary: dict) -> str:
+    """What was read: documents, the fiches they make, and of which kinds."""
+    kinds = summary.get("kinds") or {}
+    read = sum(kinds.values())
+    documents = summary.get("documents", read)
+    copies = documents - read - summary.get("failed", 0)
+    merged = (f" ({copies} documents were copies of a fiche filed under another audience, merged)"
+              if copies > 0 else "")
+    by_kind = ", ".join(f"{kinds.get(kind, 0)} {label}" for kind, label in KIND_LABELS)
+    return f"read {documents} documents: {read} fiches{merged}: {by_kind}"

@@ -34,7 +34,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     from api.app import create_app
 
-    from api.commands import command_settings
+    from api.commands import command_settings, guichet_command
 
     overrides = {k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None}
     root = command_settings()
@@ -44,13 +44,15 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         app = create_app(root.model_copy(update={"api": settings}))
         if app.state.services.retriever is None:
             click.echo(f"Warning: the index is not open ({app.state.services.retriever_error}); "
-                       "run `guichet ingest` first. /readyz reports it.", err=True)
+                       f"run `{guichet_command()} ingest` first. /readyz reports it.", err=True)
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    click.echo(f"guichet: open http://{shown_host}:{settings.port}/ (API docs: /docs)")
+    click.echo(f"guichet: open http://{shown_host}:{settings.port}/ (API docs: /docs; content team: "
+               f"/contenu.html); data in {root.data_dir}")
     if admin_key:
         # Printed once on stdout, never logged: only its hash is stored.
         click.echo("First start: an admin key was created. Store it now, it will not be shown again:")
         click.echo(f"  {admin_key}")
+        click.echo(f"Keys for agents and content teams: {guichet_command()} keys create --role agent|content")
     click.echo("", nl=True)
     if settings.workers == 1:
         uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="info")

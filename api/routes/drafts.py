@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.db import transaction
 from api.deps import get_draft_service, get_principal, get_services, get_session
+from api.errors import FieldError
 from api.drafting import DraftFailed, DraftRejected, draft_events, run_draft
 from api.models import DraftRecord
 from api.records import AUDIT_ACTIONS, FEEDBACK_REASONS, PURGED_DRAFT_FIELDS, add_audit, add_feedback, store_draft
@@ -89,7 +90,8 @@ class FeedbackRequest(BaseModel):
 def _check_message_length(message: str, services: Services) -> None:
     limit = services.settings.max_message_chars
     if len(message) > limit:
-        raise HTTPException(422, f"message: {len(message)} characters, above the limit of {limit}")
+        raise FieldError("message", "too_long", f"{len(message)} characters, above the limit of {limit}",
+                         length=len(message), limit=limit)
 
 
 def _needs_option(body: DraftRequest) -> dict:
@@ -180,7 +182,9 @@ def post_event(draft_id: str, body: AuditEventRequest, principal: Principal = De
 def post_feedback(draft_id: str, body: FeedbackRequest, principal: Principal = Depends(get_principal),
                   services: Services = Depends(get_services)) -> dict:
     if body.final_text is not None and len(body.final_text) > services.settings.max_message_chars:
-        raise HTTPException(422, f"final_text: above the limit of {services.settings.max_message_chars} characters")
+        limit = services.settings.max_message_chars
+        raise FieldError("final_text", "too_long", f"{len(body.final_text)} characters, above the limit of {limit}",
+                         length=len(body.final_text), limit=limit)
     # Committed before the answer is sent: an acknowledged row survives a crash.
     with transaction(services.sessions) as session:
         record = _own_draft(session, draft_id, principal)

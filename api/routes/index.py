@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.deps import get_services, get_session, require_roles
 from api.models import DraftRecord, Feedback
-from api.records import coverage_gaps
+from api.gaps import coverage_gaps, feedback_over_time, gap_groups
 from api.reindex import ReindexBusy, recent_runs
 from api.services import Services
 
@@ -63,3 +63,21 @@ def gaps(
     session: Session = Depends(get_session),
 ) -> dict:
     return {"gaps": coverage_gaps(session, limit)}
+
+
+@router.get("/gaps/groups", summary="Besoins sans réponse groupés par thème, par semaine, avec les fiches proches")
+def gap_topics(
+    weeks: int = Query(8, ge=1, le=52),
+    _principal: Principal = Depends(require_roles("content")),
+    session: Session = Depends(get_session),
+) -> dict:
+    return gap_groups(session, weeks=weeks)
+
+
+@router.get("/feedback/summary", summary="Avis des agents par semaine : notes et raisons")
+def feedback_summary(
+    weeks: int = Query(8, ge=1, le=52),
+    _principal: Principal = Depends(require_roles("content")),
+    session: Session = Depends(get_session),
+) -> dict:
+    return feedback_over_time(session, weeks=weeks)

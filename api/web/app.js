@@ -3,7 +3,6 @@
 // (passages' Markdown is rendered by markdown.js, which builds the DOM the same way).
 "use strict";
 
-const KEY_STORAGE = "guichet.key";
 const VERDICT_REASONS = {
   weak_support: "Appui faible dans le passage cité",
   no_citation: "Phrase sans citation",
@@ -13,19 +12,6 @@ const VERDICT_REASONS = {
   missing_condition: "Condition du passage cité omise",
   unsafe_content: "Lien, adresse ou numéro absent des sources",
 };
-const REASON_LABELS = {
-  "faits_erronés": "Faits erronés",
-  "sources_manquantes": "Sources manquantes",
-  "trop_long": "Trop long",
-  "incohérent": "Incohérent",
-  "imprécis": "Imprécis",
-  "fautes_de_langue": "Fautes de langue",
-  "clair": "Clair",
-  "complet": "Complet",
-  "sources_fiables": "Sources fiables",
-};
-const NEGATIVE = ["faits_erronés", "sources_manquantes", "trop_long", "incohérent", "imprécis", "fautes_de_langue"];
-const POSITIVE = ["clair", "complet", "sources_fiables"];
 const MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
   "septembre", "octobre", "novembre", "décembre"];
 // The heading of the sources block the server appends to the draft text.
@@ -48,73 +34,12 @@ const state = {
   request: null, needs: [], busy: false,
 };
 
-const $ = (id) => document.getElementById(id);
-
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (name === "text") node.textContent = value;
-    else if (name === "className") node.className = value;
-    else if (name === "dataset") Object.assign(node.dataset, value);
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
-function clear(node) {
-  while (node.firstChild) node.removeChild(node.firstChild);
-}
-
 function say(message) {
   $("status").textContent = message;
 }
 
 function fail(message) {
   $("error").textContent = message;
-}
-
-// --- API -------------------------------------------------------------------
-
-class ApiError extends Error {}
-
-async function api(path, options = {}) {
-  const headers = { Accept: "application/json", ...(options.headers || {}) };
-  const key = sessionStorage.getItem(KEY_STORAGE);
-  if (key) headers.Authorization = `Bearer ${key}`;
-  if (options.json !== undefined) {
-    headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(options.json);
-  }
-  const response = await fetch(path, { method: options.method || "GET", headers, body: options.body });
-  if (options.raw) return response;
-  let data = null;
-  try {
-    data = await response.json();
-  } catch (_) {
-    data = null;
-  }
-  if (!response.ok) {
-    const detail = data && (data.detail || (data.error && data.error.message));
-    if (response.status === 401) signOut(false);
-    throw new ApiError(explainStatus(response.status, detail));
-  }
-  return data;
-}
-
-function explainStatus(status, detail) {
-  const prefix = {
-    401: "Clé refusée",
-    403: "Action non autorisée pour cette clé",
-    404: "Introuvable",
-    413: "Message trop long",
-    422: "Demande invalide",
-    429: "Trop de demandes, réessayez dans un instant",
-    502: "Le service de rédaction a échoué",
-    503: "Service indisponible",
-  }[status] || `Erreur ${status}`;
-  return detail ? `${prefix} : ${detail}` : prefix;
 }
 
 // --- Sign in ---------------------------------------------------------------
@@ -132,6 +57,7 @@ async function checkKey() {
   try {
     const me = await api("/api/me");
     $("who").textContent = `Connecté : ${me.name} (${me.role})`;
+    $("content-link").hidden = !["content", "admin"].includes(me.role);
     $("signin-form").hidden = true;
     $("signed-in").hidden = false;
     $("workspace").hidden = false;
@@ -203,9 +129,9 @@ async function streamDraft(body) {
     method: "POST", json: body, raw: true, headers: { Accept: "text/event-stream" },
   });
   if (!response.ok) {
-    let detail = null;
-    try { detail = (await response.json()).detail; } catch (_) { /* not JSON */ }
-    throw new ApiError(explainStatus(response.status, detail));
+    let data = null;
+    try { data = await response.json(); } catch (_) { /* not JSON */ }
+    throw new ApiError(explainError(response.status, data));
   }
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -229,7 +155,7 @@ async function streamDraft(body) {
       } else if (event === "draft") {
         return data;
       } else if (event === "error") {
-        throw new ApiError(data.detail || "Le service de rédaction a échoué");
+        throw new ApiError(explainError(STREAM_ERROR_STATUS[data.error] || 502, data));
       }
     }
   }
@@ -909,6 +835,7 @@ function start() {
   $("thumb-down").addEventListener("click", () => chooseRating("down"));
   $("feedback-send").addEventListener("click", sendFeedback);
   $("search-form").addEventListener("submit", searchFiches);
+  document.addEventListener("guichet:unauthorized", () => signOut(false));
   if (sessionStorage.getItem(KEY_STORAGE)) checkKey();
 }
 
