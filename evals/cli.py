@@ -8,45 +8,10 @@ from pathlib import Path
 
 import click
 
-from evals.datasets import DatasetError, load_dataset, restrict_to
+from evals.cli_support import comma_list, load_questions, open_retriever_or_fail, print_json, progress
+from evals.datasets import restrict_to
 
 GATE_FAILED_EXIT = 3
-
-
-def progress(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def print_json(data: dict) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False))
-
-
-def comma_list(kind):
-    def convert(ctx, param, value):
-        if value is None:
-            return None
-        try:
-            return [kind(item.strip()) for item in value.split(",") if item.strip()]
-        except ValueError as exc:
-            raise click.BadParameter(f"{value!r}: {exc}") from exc
-
-    return convert
-
-
-def load_questions(path: Path) -> list:
-    try:
-        return load_dataset(path)
-    except DatasetError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def open_retriever_or_fail(index_dir: Path | None, embedder: str):
-    from evals.runtime import open_retriever
-
-    try:
-        return open_retriever(index_dir, embedder)
-    except Exception as exc:  # IndexNotFound etc. carry a message that says what to do
-        raise click.ClickException(f"cannot open the index: {exc}") from exc
 
 
 def read_baseline(path: Path | None, benchmark: str, gate_metric: str | None) -> dict | None:

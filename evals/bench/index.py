@@ -21,7 +21,8 @@ from pathlib import Path
 
 import click
 
-from evals.bench.common import Target, emit, own_peak_rss_mb, progress, ratio
+from evals.cli_support import progress
+from evals.bench.common import Target, emit, own_peak_rss_mb, ratio
 
 TARGETS = [
     Target("full build ≤ 30 min", "wall_s", 1800),

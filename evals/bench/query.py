@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from evals.bench.common import Target, emit, latency_figures, progress, ratio, timed_ms
+from evals.cli_support import progress
+from evals.bench.common import Target, emit, latency_figures, ratio, timed_ms
 from retrieval.types import SearchMode
 
 TARGETS = [
@@ -161,7 +162,7 @@ def _baseline(retriever, queries: list[str], k: int) -> dict:
 @click.option("--json", "as_json", is_flag=True)
 def command(index_dir, embedder, dataset, count, k, no_baseline, as_json) -> None:
     """Hybrid query latency p50/p95/p99 (query embedding included) vs qdrant-client local mode."""
-    from evals.cli import load_questions, open_retriever_or_fail
+    from evals.cli_support import load_questions, open_retriever_or_fail
 
     if count < 1:
         raise click.BadParameter("must be at least 1", param_hint="--count")

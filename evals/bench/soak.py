@@ -12,7 +12,8 @@ import click
 import httpx
 
 from evals.bench.api import bench_messages
-from evals.bench.common import Target, emit, latency_figures, progress
+from evals.cli_support import progress
+from evals.bench.common import Target, emit, latency_figures
 from evals.bench.server import ServerProcess, run_load, workdir
 
 WARMUP_SHARE = 0.2  # memory is compared from the end of the first 20% of the run
