@@ -13,12 +13,19 @@ from ingest.model import GUIDED_SEARCH, ChangeSet, Chunk, Fiche, Manifest
 from retrieval.base import Embedder
 from retrieval.bm25 import TITLE_BM25, Bm25Settings, FrenchBm25
 from retrieval.embedders import EmbeddingCache, embed_cached, stderr_progress, truncate_tokens
-from retrieval.errors import EmbedderMismatch, IndexOutdated
 from retrieval.expansion import ambiguous_acronyms
 from retrieval.store import IndexPoint
-from retrieval.versions import BUILD_INFO, INDEX_FORMAT, IndexVersion, VersionedIndex, crash_point
+from retrieval.errors import EmbedderMismatch
+from retrieval.versions import (
+    BUILD_INFO,
+    INDEX_FORMAT,
+    IndexVersion,
+    VersionedIndex,
+    check_build,
+    crash_point,
+    embedder_name,
+)
 
-NO_EMBEDDER = "none"
 # Chunk payload fields that come from fiche metadata (updated without re-embedding).
 METADATA_FIELDS = ("url", "date", "type", "audiences", "themes")
 
@@ -36,30 +43,6 @@ def has_title_field(chunk: Chunk) -> bool:
     it repeats the title of a fiche it routes to, and a title field of its own would rank
     the router above the content (index format 3)."""
     return chunk.index == 0 and chunk.type != GUIDED_SEARCH
-
-
-def embedder_name(embedder: Embedder | None) -> str:
-    return embedder.name if embedder is not None else NO_EMBEDDER
-
-
-def check_build(info: dict, embedder: Embedder | None, location: str) -> None:
-    """Refuses an index this code cannot search: another format, another embedder."""
-    if info.get("format") != INDEX_FORMAT:
-        raise IndexOutdated(
-            f"the index at {location} has format {info.get('format')!r}; this version of guichet "
-            f"reads format {INDEX_FORMAT} (format 2 added title vectors, 3 left guided searches "
-            "without them): rebuild it with "
-            "`guichet ingest --full --source …`"
-        )
-    built_with = info.get("embedder", NO_EMBEDDER)
-    configured = embedder_name(embedder)
-    if built_with != configured:
-        raise EmbedderMismatch(
-            f"the index at {location} was built with embedder {built_with!r} "
-            f"(spec {info.get('embedder_spec', '?')!r}) but embedder {configured!r} is configured: "
-            f"set GUICHET_EMBEDDER={info.get('embedder_spec', '…')} (or --embedder), "
-            "or rebuild with `guichet ingest --full --embedder …`"
-        )
 
 
 def read_manifest(version: IndexVersion) -> Manifest:

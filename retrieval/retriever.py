@@ -22,10 +22,9 @@ from retrieval.language import FOREIGN_QUERY_NOTICE, foreign_language
 from retrieval.errors import IndexNotFound, InvalidQuery
 from retrieval.expansion import QueryExpander, everyday_lexicon
 from retrieval.fusion import best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches
-from retrieval.indexer import check_build, embedder_name
 from retrieval.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, Hit, VectorQuery, VectorStore
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
-from retrieval.versions import EdgeIndex, IndexVersion, VersionedIndex
+from retrieval.versions import EdgeIndex, IndexVersion, VersionedIndex, check_build, embedder_name
 
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
