@@ -22,7 +22,7 @@ import qdrant_edge as qe
 
 from retrieval.atomic import write_json_atomic
 from retrieval.bm25 import SparseVec
-from retrieval.errors import IndexCorrupt
+from retrieval.errors import IndexCorrupt, InvalidQuery
 from retrieval.types import SearchFilters
 
 DENSE = "dense"
