@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -42,12 +41,13 @@ def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_jso
     from api.reindex import recorded_build
     from ingest.environment import bundled_sample
     from retrieval.errors import IndexError as RetrievalIndexError
+    from retrieval.pipeline import ingest_and_index
 
     settings = command_settings()
     source_spec = source_spec or bundled_sample()
     try:
         with recorded_build(database_url or settings.api.database_url, source_spec) as recorded:
-            summary = run_ingest(
+            summary = ingest_and_index(
                 source_spec,
                 settings.retrieval,
                 settings.ingest,
@@ -55,6 +55,8 @@ def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_jso
                 index_dir=index_dir,
                 full=full,
                 dense_max_tokens=dense_max_tokens,
+                notify=lambda message: click.echo(message, err=True),
+                read_progress=_read_progress,
             )
             recorded.update(summary)
     except (RetrievalIndexError, BuildLocked, ValueError, OSError) as exc:
@@ -64,60 +66,6 @@ def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_jso
             raise click.ClickException(str(exc)) from exc
         raise
     click.echo(json.dumps(summary, ensure_ascii=False, indent=1) if as_json else format_summary(summary))
-
-
-def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, index_dir=None,
-               full=False, dense_max_tokens=None) -> dict:
-    from ingest.pipeline import collect
-    from ingest.sources import open_source
-    from retrieval import open_index
-    from retrieval.embedders import EmbeddingCache, make_embedder
-    from retrieval.indexer import Indexer
-
-    started = time.monotonic()
-    spec = embedder_spec or settings.embedder
-    embedder = make_embedder(spec, settings.model_cache_dir)
-    index = open_index(settings, index_dir=index_dir)
-    cache = EmbeddingCache(settings.embeddings_dir(index_dir) / "cache.sqlite") if embedder is not None else None
-    indexer = Indexer(
-        index,
-        embedder,
-        embedder_spec=spec,
-        cache=cache,
-        dense_max_tokens=settings.dense_max_tokens if dense_max_tokens is None else dense_max_tokens,
-    )
-    try:
-        if not full and indexer.outdated():
-            click.echo("the index was built in an older format: rebuilding it from scratch "
-                       "(texts already embedded come from the embedding cache)", err=True)
-            full = True
-        previous = indexer.previous_manifest(full=full)
-        source = open_source(source_spec, ingest_settings)
-        read_started = time.monotonic()
-        changes = collect(source, previous, progress=_read_progress)
-        read_s = time.monotonic() - read_started
-        summary = indexer.apply(changes, full=full)
-    finally:
-        if cache is not None:
-            cache.close()
-    summary["source"] = source_spec
-    summary["timings_s"] = {"read": round(read_s, 3), **summary["timings_s"],
-                            "total": round(time.monotonic() - started, 3)}
-    if summary.get("published"):
-        _store_summary(index, summary)
-    return summary
-
-
-def _store_summary(index, summary: dict) -> None:
-    """The final summary (with read time and total) replaces the one written in the build."""
-    from retrieval.versions import EdgeIndex
-
-    if isinstance(index, EdgeIndex):
-        path = index.versions_dir / str(summary["version"]) / "summary.json"
-        if path.parent.exists():
-            tmp = path.with_name(".summary.json.tmp")
-            tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
-            tmp.replace(path)
 
 
 def format_summary(summary: dict) -> str:

@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def build_in_child(source: str, index_dir: Path, embedder: str, dense_max_tokens: int | None) -> dict:
-    """One `run_ingest` in a child process; its summary, wall time and peak RSS."""
+    """One `ingest_and_index` in a child process; its summary, wall time and peak RSS."""
     argv = [sys.executable, "-m", "evals.bench.index", source, str(index_dir), embedder, str(dense_max_tokens or "")]
     started = time.monotonic()
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
@@ -194,14 +194,14 @@ def command(source, embedder, dense_max_tokens, baseline_sample, keep, as_json) 
 def child_main(argv: list[str]) -> None:
     """Child process: one ingest run, then its summary and own peak RSS as one JSON line."""
     from api.commands import command_settings
-    from api.commands.ingest import run_ingest
+    from retrieval.pipeline import ingest_and_index
 
     source, index_dir, embedder, dense = argv
     settings = command_settings()
     # The embedding cache beside the fresh index: empty.
     retrieval = settings.retrieval.model_copy(update={"embedding_cache_dir": None})
-    summary = run_ingest(source, retrieval, settings.ingest, embedder_spec=embedder, index_dir=Path(index_dir),
-                         dense_max_tokens=int(dense) if dense else None)
+    summary = ingest_and_index(source, retrieval, settings.ingest, embedder_spec=embedder, index_dir=Path(index_dir),
+                               dense_max_tokens=int(dense) if dense else None)
     summary["peak_rss_mb"] = own_peak_rss_mb()
     print(json.dumps(summary, ensure_ascii=False, default=str))
 
