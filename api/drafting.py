@@ -15,7 +15,7 @@ from api.db import transaction
 from api.records import store_draft
 from api.errors import log_internal_error
 from api.services import Services
-from retrieval.errors import CallerError, IndexError as IndexFailure
+from retrieval.errors import CallerError, IndexFailure
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from generation.reading import formulations, read_needs
 from generation.types import Need
 from retrieval.base import Retriever
-from retrieval.types import SearchMode
 
 
 @dataclass
@@ -35,7 +34,7 @@ class ThresholdChoice:
 def confidences(retriever: Retriever, questions: list[str], k: int = 5) -> list[float]:
     """The confidence a draft would see for each question (or message): read into its
     first need and searched with that need's formulations, as drafts do."""
-    mode = SearchMode.BM25 if getattr(retriever, "embedder", True) is None else SearchMode.HYBRID
+    mode = retriever.default_mode
     found = []
     for question in questions:
         need = (read_needs(question) or [Need(question=question)])[0]

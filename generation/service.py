@@ -192,9 +192,8 @@ class DraftService:
     def _prepare(self, message: str, audience: str | None, k: int | None, needs: list[Need] | None = None,
                  mode: SearchMode | None = None) -> _Context:
         started = time.perf_counter()
-        parsed = parse_message(
-            message, max_chars=self.settings.analysed_message_chars, max_questions=self.settings.max_questions
-        )
+        # Cleaned only: the needs are read from the masked text below.
+        parsed = parse_message(message, max_chars=self.settings.analysed_message_chars, max_questions=0)
         masked = mask(parsed.text)
         reading_notices: list[str] = []
         if needs:
@@ -204,9 +203,8 @@ class DraftService:
         timings = {"parse_ms": _ms(started)}
         retrieval_started = time.perf_counter()
         filters = SearchFilters(audience=audience) if audience else None
-        # A BM25-only index (built with --embedder none) cannot answer hybrid queries.
-        if mode is None:
-            mode = SearchMode.BM25 if getattr(self.retriever, "embedder", True) is None else SearchMode.HYBRID
+        if mode is None:  # a BM25-only index cannot answer hybrid queries
+            mode = self.retriever.default_mode
         results = self.retriever.search_many(
             [formulations(need) for need in needs], k=k or self.settings.k, mode=mode, filters=filters
         )

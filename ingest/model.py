@@ -11,8 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
-AUDIENCES = ("particuliers", "professionnels", "associations")
+# The audiences of service-public.fr, in their canonical order: the one list of them.
+Audience = Literal["particuliers", "professionnels", "associations"]
+AUDIENCES: tuple[str, ...] = get_args(Audience)
 # Publication@type of the decision trees that route to other fiches ("option → fiche").
 GUIDED_SEARCH = "Recherche guidée"
 
@@ -206,3 +209,11 @@ def _sha256(value) -> str:
     # without its deep copies (hashing the corpus's metadata took 7 s that way).
     raw = json.dumps(value, ensure_ascii=False, sort_keys=True, default=vars)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def merge_audiences(fiche: Fiche, audiences: list[str]) -> None:
+    """Unite audiences (copies of a fiche under several audiences), kept in the canonical
+    order (particuliers, professionnels, associations), unknown ones after."""
+    union = set(fiche.audiences) | set(audiences)
+    known = [a for a in AUDIENCES if a in union]
+    fiche.audiences = known + sorted(union - set(AUDIENCES))

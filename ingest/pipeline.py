@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ingest.changes import compute_changes
-from ingest.http import write_atomic
+from ingest.atomic import write_atomic
 from ingest.model import ChangeSet, Manifest
 from ingest.sources.base import ProgressCallback, ReadProgress, Source, SourceError
 

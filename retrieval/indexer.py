@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -258,7 +257,3 @@ class _Clock:
         now = time.monotonic()
         self.timings[stage] = self.timings.get(stage, 0.0) + now - self._last
         self._last = now
-
-
-def log(message: str) -> None:
-    sys.stderr.write(message + "\n")

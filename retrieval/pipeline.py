@@ -78,7 +78,7 @@ def ingest_and_index(
 
 def _store_summary(index, summary: dict) -> None:
     """The final summary (with read time and total) replaces the one written in the build."""
-    from retrieval.atomic import write_json_atomic
+    from ingest.atomic import write_json_atomic
     from retrieval.versions import EdgeIndex
 
     if isinstance(index, EdgeIndex):

@@ -110,6 +110,10 @@ class IndexRetriever(Retriever):
 
     # -- opening and following versions
 
+    @property
+    def dense(self) -> bool:
+        return self.embedder is not None
+
     def _current_stamp(self):
         if isinstance(self.index, EdgeIndex):
             return self.index.pointer_stamp()

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import qdrant_edge as qe
 
-from retrieval.atomic import write_json_atomic
+from ingest.atomic import write_json_atomic
 from retrieval.bm25 import SparseVec
 from retrieval.errors import IndexCorrupt, InvalidQuery
 from retrieval.types import SearchFilters

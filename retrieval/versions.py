@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from retrieval.atomic import write_json_atomic
+from ingest.atomic import write_json_atomic
 from retrieval.base import Embedder
 from retrieval.errors import (
     EmbedderMismatch,

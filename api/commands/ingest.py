@@ -40,7 +40,8 @@ def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_jso
     from api.commands import command_settings
     from api.reindex import recorded_build
     from ingest.environment import bundled_sample
-    from retrieval.errors import IndexError as RetrievalIndexError
+    from ingest.sources.base import SourceError
+    from retrieval.errors import IndexFailure
     from retrieval.pipeline import ingest_and_index
 
     settings = command_settings()
@@ -59,12 +60,8 @@ def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_jso
                 read_progress=_read_progress,
             )
             recorded.update(summary)
-    except (RetrievalIndexError, BuildLocked, ValueError, OSError) as exc:
+    except (IndexFailure, BuildLocked, SourceError, ValueError, OSError) as exc:  # ManifestError, ParseError: ValueErrors
         raise click.ClickException(str(exc)) from exc
-    except Exception as exc:
-        if type(exc).__name__ in {"SourceError", "ManifestError", "ParseError"}:
-            raise click.ClickException(str(exc)) from exc
-        raise
     click.echo(json.dumps(summary, ensure_ascii=False, indent=1) if as_json else format_summary(summary))
 
 

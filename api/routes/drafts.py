@@ -16,11 +16,10 @@ from api.models import DraftRecord
 from api.records import AUDIT_ACTIONS, FEEDBACK_REASONS, PURGED_DRAFT_FIELDS, add_audit, add_feedback, store_draft
 from api.services import Services
 from generation.types import DraftFormat, DraftMode, Need
+from ingest.model import Audience
 
 router = APIRouter(prefix="/api", tags=["brouillons"])
 log = logging.getLogger(__name__)
-
-Audience = Literal["particuliers", "professionnels", "associations"]
 
 
 class NeedRequest(BaseModel):
