@@ -1,6 +1,6 @@
 """Reindexing from the API: the same pipeline as `guichet ingest`, one build at a time.
 
-The default runner runs `retrieval.pipeline.ingest_and_index` on the app's settings in
+The default runner runs `retrieval.index.pipeline.ingest_and_index` on the app's settings in
 a child process (the server's memory stays small and a crash there cannot take the
 server down) and keeps the summary it sends back as the run's summary. Tests and
 embedders of the app can pass another runner: a callable taking the source and
@@ -55,7 +55,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 class IngestProcess:
-    """`retrieval.pipeline.ingest_and_index` in a child process that can be stopped."""
+    """`retrieval.index.pipeline.ingest_and_index` in a child process that can be stopped."""
 
     def __init__(self, settings: GuichetSettings, timeout_s: float = 6 * 3600):
         self.settings = settings
@@ -98,7 +98,7 @@ class IngestProcess:
 def _build_in_child(source: str, retrieval_settings, ingest_settings, sender, parent_pid: int) -> None:
     """The child: the build, then its summary (or its error) sent to the parent."""
     _die_with_parent(parent_pid)
-    from retrieval.pipeline import ingest_and_index
+    from retrieval.index.pipeline import ingest_and_index
 
     try:
         summary = ingest_and_index(source, retrieval_settings, ingest_settings)

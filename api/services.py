@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 def default_open_retriever(settings: RetrievalSettings):
     from retrieval import open_retriever  # provided by the retrieval package
-    from retrieval.embedders import make_embedder
-    from retrieval.language import load_identifier
+    from retrieval.embedding.embedders import make_embedder
+    from retrieval.search.language import load_identifier
 
     embedder = make_embedder(settings.embedder, settings.model_cache_dir)
     # The model loads (a few seconds) while the index opens, and before the first

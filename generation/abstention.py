@@ -1,7 +1,7 @@
 """Choosing the abstention threshold (GenerationSettings.min_confidence).
 
 The retriever's SearchResult.confidence is meant to be a calibrated probability that
-the top results answer the question (retrieval/calibrate.py fits it). The default
+the top results answer the question (retrieval/dev/calibrate.py fits it). The default
 threshold, 0.5, answers when that is more likely than not. To recalibrate on the
 deployed index, run questions that the fiches answer and questions they do not
 (written for the purpose, never the evaluation sets) through the retriever, and pick

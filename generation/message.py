@@ -5,7 +5,7 @@ ending with "?" and the requests ("je voudrais savoir…", "pouvez-vous me dire�
 "merci de m'indiquer…"). Without any, the whole cleaned message is the question.
 Any text is accepted (other languages, emoji, control characters); only an empty
 message is an error. A message in another language is drafted all the same, with a
-notice to the agent (generation.service, retrieval.language). Message text is never logged.
+notice to the agent (generation.service, retrieval.search.language). Message text is never logged.
 """
 
 from __future__ import annotations

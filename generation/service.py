@@ -40,7 +40,7 @@ from generation.text import citations_in, renumber_citations
 from generation.types import Citation, Draft, DraftFormat, DraftMode, Need, SentenceCheck
 from generation.verify import Verifier, allowed_text, redact_leaks, sanitize
 from retrieval.base import Retriever
-from retrieval.language import foreign_language
+from retrieval.search.language import foreign_language
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
 
 log = logging.getLogger(__name__)

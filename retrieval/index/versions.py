@@ -39,7 +39,7 @@ from retrieval.errors import (
     IndexUnavailable,
     is_connection_error,
 )
-from retrieval.store import EdgeStore, ServerStore, VectorStore
+from retrieval.index.store import EdgeStore, ServerStore, VectorStore
 
 BUILD_INFO = "build"
 INDEX_FORMAT = 3

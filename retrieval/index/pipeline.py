@@ -38,8 +38,8 @@ def ingest_and_index(
     from ingest.pipeline import collect
     from ingest.sources import open_source
     from retrieval import open_index
-    from retrieval.embedders import EmbeddingCache, make_embedder
-    from retrieval.indexer import Indexer
+    from retrieval.embedding.embedders import EmbeddingCache, make_embedder
+    from retrieval.index.indexer import Indexer
 
     notify = notify or _to_stderr
     started = time.monotonic()
@@ -79,7 +79,7 @@ def ingest_and_index(
 def _store_summary(index, summary: dict) -> None:
     """The final summary (with read time and total) replaces the one written in the build."""
     from ingest.atomic import write_json_atomic
-    from retrieval.versions import EdgeIndex
+    from retrieval.index.versions import EdgeIndex
 
     if isinstance(index, EdgeIndex):
         path = index.versions_dir / str(summary["version"]) / "summary.json"

