@@ -32,18 +32,21 @@ def create_app(settings: GuichetSettings | ApiSettings | None = None, **services
     """`settings`: the root (default: load_settings()), or an api section alone (the
     other sections then come from load_settings()). `services_options`: retriever,
     draft_service, open_retriever, draft_service_factory, ingest_runner (see
-    api.services.Services); anything not given is opened from the settings."""
+    api.services.Services); anything not given is opened from the settings when the
+    server starts (the lifespan), not here."""
     if not isinstance(settings, GuichetSettings):
         root = load_settings()
         settings = root.model_copy(update={"api": settings}) if settings is not None else root
     services = Services(settings, **services_options)
     settings = settings.api
-    services.start()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        yield
-        services.close()
+        services.start()  # migrations, the index, the embedder's warm-up: when the server starts
+        try:
+            yield
+        finally:
+            services.close()
 
     # Swagger UI and ReDoc served from the package, not a CDN: agents' networks are often closed.
     app = FastAPIOffline(

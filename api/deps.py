@@ -9,8 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, authenticate
-from api.errors import ApiError
 from api.db import transaction
+from api.errors import ApiError
 from api.ratelimit import RateLimiter
 from api.services import Services
 

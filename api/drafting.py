@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 from api.auth import Principal
 from api.db import transaction
-from api.records import store_draft
 from api.errors import caller_error_reason, log_internal_error
+from api.records import store_draft
 from api.services import Services
-from retrieval.errors import CallerError, IndexError as IndexFailure
+from retrieval.errors import CallerError, IndexFailure
 
 log = logging.getLogger(__name__)
 

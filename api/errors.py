@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from retrieval.errors import CallerError, IndexError as IndexFailure
+from retrieval.errors import CallerError, IndexFailure
 
 log = logging.getLogger(__name__)
 

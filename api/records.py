@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.models import AuditEvent, DraftRecord, Feedback, utcnow
+from generation.pii import EMAIL
 
 NEGATIVE_REASONS = (
     "faits_erronés",
@@ -32,7 +33,7 @@ FEEDBACK_REASONS = NEGATIVE_REASONS + POSITIVE_REASONS
 AUDIT_ACTIONS = ("edited", "copied", "sent", "source_added")
 
 _MASKS = (
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[courriel]"),
+    (EMAIL, "[courriel]"),
     (re.compile(r"\bFR\d{2}(?:\s?[0-9A-Z]{4}){5}\s?[0-9A-Z]{3}\b", re.I), "[iban]"),
     (re.compile(r"\b[12]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}(?:\s?\d{2})?\b"), "[nir]"),
     (re.compile(r"(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}\b"), "[téléphone]"),

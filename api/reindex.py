@@ -1,25 +1,24 @@
-"""Reindexing from the API: the same code as `guichet ingest`, one build at a time.
+"""Reindexing from the API: the same pipeline as `guichet ingest`, one build at a time.
 
-The default runner starts `guichet ingest --source <source>` as a child process (the
-server's memory stays small and a crash there cannot take the server down); its JSON
-summary (`--json`) is kept as the run's summary. Tests and embedders of the
-app can pass another runner: a callable taking the source and returning a summary dict.
+The default runner runs `retrieval.index.pipeline.ingest_and_index` on the app's settings in
+a child process (the server's memory stays small and a crash there cannot take the
+server down) and keeps the summary it sends back as the run's summary. Tests and
+embedders of the app can pass another runner: a callable taking the source and
+returning a summary dict.
 
 One build at a time holds across workers, processes and machines: every build takes the
 database lock of api.buildlock, and every run, the CLI's included, is a row of
-reindex_runs. The child is told (GUICHET_BUILD_OWNER) that its parent holds the lock
-and records the run; it dies with the server (stop, or the parent's death on Linux).
+reindex_runs. The API's runs are recorded here, by the parent that holds the lock; the
+child dies with the server (stop, or the parent's death on Linux).
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import logging
+import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -29,11 +28,11 @@ from sqlalchemy import select, update
 from api.buildlock import BuildLock, BuildLocked
 from api.db import transaction
 from api.models import ReindexRun, utcnow
+from api.settings import GuichetSettings, load_settings
 
 log = logging.getLogger(__name__)
 
 IngestRunner = Callable[[str], dict]
-OWNER_ENV = "GUICHET_BUILD_OWNER"
 
 
 class ReindexBusy(RuntimeError):
@@ -44,82 +43,83 @@ class IngestFailed(RuntimeError):
     pass
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the thread that started it dies (Linux)."""
+def _die_with_parent(parent_pid: int) -> None:
+    """In the child: SIGTERM when the thread that started it dies (Linux); at once if
+    the parent died before the child got here."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 class IngestProcess:
-    """`guichet ingest --json` as a child process that can be stopped."""
+    """`retrieval.index.pipeline.ingest_and_index` in a child process that can be stopped."""
 
-    def __init__(self, env: dict[str, str], timeout_s: float = 6 * 3600):
-        self.env = env
+    def __init__(self, settings: GuichetSettings, timeout_s: float = 6 * 3600):
+        self.settings = settings
         self.timeout_s = timeout_s
-        self._process: subprocess.Popen | None = None
+        self._process = None
 
     def __call__(self, source: str) -> dict:
-        command = [sys.executable, "-m", "api.cli", "ingest", "--source", source, "--json"]
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                         env=self.env, preexec_fn=_die_with_parent)
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no server threads or locks
+        receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_build_in_child, name="guichet-reindex", daemon=True,
+                                        args=(source, self.settings.retrieval, self.settings.ingest, sender, os.getpid()))
+        self._process.start()
+        sender.close()
         try:
-            stdout, stderr = self._process.communicate(timeout=self.timeout_s)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise IngestFailed(f"guichet ingest ran past {self.timeout_s:g} s and was stopped") from None
-        if self._process.returncode != 0:
-            last_lines = " | ".join(stderr.strip().splitlines()[-3:])
-            raise IngestFailed(f"guichet ingest exited with {self._process.returncode}: {last_lines[-500:]}")
-        return _last_json_object(stdout)
+            if not receiver.poll(self.timeout_s):
+                self.stop()
+                raise IngestFailed(f"the build ran past {self.timeout_s:g} s and was stopped")
+            outcome, value = receiver.recv()
+        except EOFError:  # the child died without a word (killed, out of memory)
+            self._process.join(10)
+            raise IngestFailed(f"the build process exited with {self._process.exitcode}") from None
+        finally:
+            receiver.close()
+        self._process.join(30)
+        if outcome != "summary":
+            raise IngestFailed(value)
+        return value
 
     def stop(self) -> None:
         process = self._process
-        if process is None or process.poll() is not None:
+        if process is None or not process.is_alive():
             return
         process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
+        process.join(10)
+        if process.is_alive():
             process.kill()
-            process.wait(10)
+            process.join(10)
 
-def _last_json_object(output: str) -> dict:
-    start = output.find("{")
-    if start >= 0:
-        try:
-            value = json.loads(output[start:])
-            if isinstance(value, dict):
-                return value
-        except ValueError:
-            pass
-    for line in reversed(output.strip().splitlines()):
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return {}
+
+def _build_in_child(source: str, retrieval_settings, ingest_settings, sender, parent_pid: int) -> None:
+    """The child: the build, then its summary (or its error) sent to the parent."""
+    _die_with_parent(parent_pid)
+    from retrieval.index.pipeline import ingest_and_index
+
+    try:
+        summary = ingest_and_index(source, retrieval_settings, ingest_settings)
+    except Exception as exc:  # reported to the parent, which records the run as failed
+        sender.send(("error", f"{type(exc).__name__}: {exc}"))
+    else:
+        sender.send(("summary", summary))
+    finally:
+        sender.close()
 
 
 class Reindexer:
     def __init__(self, sessions, runner: IngestRunner | None = None, on_success: Callable[[], None] | None = None,
-                 *, database_url: str | None = None):
+                 *, settings: GuichetSettings | None = None):
         self.sessions = sessions
         self.lock = BuildLock(sessions)
-        self._child = None if runner is not None else IngestProcess(self._child_env(database_url))
+        self._child = None if runner is not None else IngestProcess(settings or load_settings())
         self.runner = runner or self._child
         self.on_success = on_success
         self._thread_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-
-    def _child_env(self, database_url: str | None) -> dict[str, str]:
-        env = {**os.environ, OWNER_ENV: self.lock.owner}
-        if database_url:
-            env["GUICHET_DATABASE_URL"] = database_url
-        return env
 
     @property
     def running(self) -> bool:
@@ -196,13 +196,9 @@ def finish_run(sessions, run_id: int, status: str, summary: dict, error: str | N
 @contextmanager
 def recorded_build(database_url: str, source: str):
     """`guichet ingest` run by hand or by cron: the build lock and a reindex_runs row.
-    Yields a dict to fill with the summary. Inside a reindex started by the API (which
-    holds the lock and records the run) it does nothing."""
+    Yields a dict to fill with the summary."""
     from api.db import create_db_engine, migrate, session_factory
 
-    if os.environ.get(OWNER_ENV):
-        yield {}
-        return
     engine = create_db_engine(database_url)
     try:
         migrate(engine)

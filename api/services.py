@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 def default_open_retriever(settings: RetrievalSettings):
     from retrieval import open_retriever  # provided by the retrieval package
-    from retrieval.embedders import make_embedder
-    from retrieval.language import load_identifier
+    from retrieval.embedding.embedders import make_embedder
+    from retrieval.search.language import load_identifier
 
     embedder = make_embedder(settings.embedder, settings.model_cache_dir)
     # The model loads (a few seconds) while the index opens, and before the first
@@ -76,10 +76,14 @@ class Services:
         self.retriever_error: str | None = None
         self._lock = threading.Lock()
         self._last_purge: float | None = None
-        self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self._after_reindex,
-                                   database_url=self.settings.database_url)
+        self._started = False
+        self.reindexer = Reindexer(self.sessions, ingest_runner, on_success=self._after_reindex, settings=settings)
 
     def start(self) -> None:
+        """Migrate the database, fail interrupted runs, open the index (once)."""
+        if self._started:
+            return
+        self._started = True
         migrate(self.engine)
         self.reindexer.mark_interrupted()
         self.purge_if_due()
@@ -98,7 +102,7 @@ class Services:
         try:
             retriever = self._open_retriever()
         except Exception as exc:  # reported by /readyz; the message names the cause
-            log.warning("cannot open the index: %s", exc)
+            log.warning("cannot open the index (%s): run `guichet ingest` first; /readyz reports it", exc)
             with self._lock:
                 self.retriever_error = f"{type(exc).__name__}: {exc}"
             return

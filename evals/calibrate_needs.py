@@ -4,19 +4,19 @@
 
 The confidence of a draft's search decides whether it abstains. It was fitted on short
 questions; e-mails are searched as needs (question, situation, several formulations,
-retrieval.retriever.IndexRetriever.search_many), whose signals differ. This builds
+retrieval.search.retriever.IndexRetriever.search_many), whose signals differ. This builds
 e-mail-like messages from the corpus itself, never from the evaluation sets:
 
 - positives: the editors' related-question labels and the Question-réponse titles
-  (retrieval.calibrate.derived_questions), each wrapped in an e-mail (greeting, a
+  (retrieval.dev.calibrate.derived_questions), each wrapped in an e-mail (greeting, a
   situation sentence that names no subject, the question, often without accents, a
   closing); label 1 when the target fiche is among the top 5;
 - negatives: questions and e-mail requests that service-public.fr does not answer
   (OUT_OF_SCOPE and OUT_OF_SCOPE_MESSAGES), wrapped the same way;
 - and, since one model serves both, the same kind of questions searched as typed
-  in a search box (retrieval.calibrate).
+  in a search box (retrieval.dev.calibrate).
 
-Prints the fitted Calibration to paste into retrieval.confidence.CALIBRATIONS, with
+Prints the fitted Calibration to paste into retrieval.search.confidence.CALIBRATIONS, with
 AUC and Brier score on a held-out fifth.
 """
 
@@ -29,10 +29,9 @@ import unicodedata
 
 import numpy as np
 
+from retrieval.dev.calibrate import OUT_OF_SCOPE, auc, derived_questions, fit_logistic
+from retrieval.dev.calibrate import collect as plain_collect
 from retrieval.types import SearchMode
-
-from retrieval.calibrate import OUT_OF_SCOPE, auc, derived_questions, fit_logistic
-from retrieval.calibrate import collect as plain_collect
 
 OUT_OF_SCOPE_MESSAGES = [
     "Mon forfait mobile a augmenté sans prévenir, comment changer d'offre chez mon opérateur ?",

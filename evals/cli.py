@@ -8,36 +8,10 @@ from pathlib import Path
 
 import click
 
-from evals.datasets import DatasetError, load_dataset, restrict_to
+from evals.cli_support import comma_list, load_questions, open_retriever_or_fail, print_json, progress
+from evals.datasets import restrict_to
 
 GATE_FAILED_EXIT = 3
-
-
-def progress(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def print_json(data: dict) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False))
-
-
-def comma_list(kind):
-    def convert(ctx, param, value):
-        if value is None:
-            return None
-        try:
-            return [kind(item.strip()) for item in value.split(",") if item.strip()]
-        except ValueError as exc:
-            raise click.BadParameter(f"{value!r}: {exc}") from exc
-
-    return convert
-
-
-def load_questions(path: Path) -> list:
-    try:
-        return load_dataset(path)
-    except DatasetError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _index_shown(index_dir: Path | None, retriever) -> str:
@@ -54,15 +28,6 @@ def _embedder_shown(embedder: str, retriever) -> str:
         return embedder
     built = (retriever.index_info() or {}).get("embedder")
     return f"the index's own ({built})" if built else "the index's own"
-
-
-def open_retriever_or_fail(index_dir: Path | None, embedder: str):
-    from evals.runtime import open_retriever
-
-    try:
-        return open_retriever(index_dir, embedder)
-    except Exception as exc:  # IndexNotFound etc. carry a message that says what to do
-        raise click.ClickException(f"cannot open the index: {exc}") from exc
 
 
 def read_baseline(path: Path | None, benchmark: str, gate_metric: str | None) -> dict | None:
@@ -247,9 +212,9 @@ def _cell(value) -> str:
 def drafts_command(dataset, uncovered, mode, index_dir, embedder, only_indexed, limit, judge, as_json, report,
                    reader, baseline, gate_metric, max_drop) -> None:
     """Citation coverage and validity, support rate, span recall, abstention, latency."""
+    from api.commands import command_settings
     from evals.drafts_eval import evaluate_drafts
     from evals.judge import LLMJudge
-    from api.commands import command_settings
     from evals.runtime import draft_service, snapshot
     from generation.types import DraftFormat, DraftMode
 
@@ -309,8 +274,8 @@ def _drafts_table(result: dict) -> None:
 @baseline_options
 def verify_command(index_dir, embedder, per_kind, seed, semantic, as_json, report, baseline, gate_metric, max_drop) -> None:
     """How often the verifier catches injected errors, and flags correct sentences."""
-    from evals.runtime import snapshot
     from api.commands import command_settings
+    from evals.runtime import snapshot
     from evals.verify_bench import run_verify_benchmark
 
     baseline_result = read_baseline(baseline, "verify", gate_metric)

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.atomic import write_atomic
+
 FICHE_ID = re.compile(r"^[FNR]\d+$")
 REQUIRED_KEYS = ("id", "question", "gold")
 
@@ -138,13 +140,7 @@ def load_dataset(path: str | Path) -> list[Question]:
 
 def write_dataset(path: str | Path, questions: list[Question]) -> None:
     """Write atomically (a temporary file renamed), so a failed run leaves no half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for question in questions:
-            handle.write(json.dumps(question.to_dict(), ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    write_atomic(Path(path), "".join(json.dumps(q.to_dict(), ensure_ascii=False) + "\n" for q in questions))
 
 
 def restrict_to(questions: list[Question], fiche_ids: set[str]) -> list[Question]:

@@ -16,7 +16,7 @@ import jinja2
 import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 TEMPLATES = Path(__file__).parent / "templates"
 WORST_COUNT = 10

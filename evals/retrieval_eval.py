@@ -20,7 +20,7 @@ DEFAULT_KS = (1, 3, 5, 10)
 RANKING_DEPTH = 10  # MRR@10 and nDCG@10 need ten fiches whatever the k asked for
 SNIPPET_CHARS = 240
 # SearchResult.confidence estimates the chance that a gold fiche is in the top 5
-# (retrieval/calibrate.py fits it so); its calibration is measured against that event.
+# (retrieval/dev/calibrate.py fits it so); its calibration is measured against that event.
 CONFIDENCE_K = 5
 
 Progress = Callable[[str], None]

@@ -16,7 +16,7 @@ def open_retriever(index_dir: Path | None, embedder: str = "auto"):
     language model loads now, as in a server, not during the first timed query."""
     from api.commands import command_settings
     from retrieval import open_retriever as open_index_retriever
-    from retrieval.language import load_identifier
+    from retrieval.search.language import load_identifier
 
     load_identifier()
     return open_index_retriever(command_settings().retrieval, index_dir=index_dir, embedder_spec=embedder)

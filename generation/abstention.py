@@ -1,7 +1,7 @@
 """Choosing the abstention threshold (GenerationSettings.min_confidence).
 
 The retriever's SearchResult.confidence is meant to be a calibrated probability that
-the top results answer the question (retrieval/calibrate.py fits it). The default
+the top results answer the question (retrieval/dev/calibrate.py fits it). The default
 threshold, 0.5, answers when that is more likely than not. To recalibrate on the
 deployed index, run questions that the fiches answer and questions they do not
 (written for the purpose, never the evaluation sets) through the retriever, and pick
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from generation.reading import formulations, read_needs
 from generation.types import Need
 from retrieval.base import Retriever
-from retrieval.types import SearchMode
 
 
 @dataclass
@@ -35,7 +34,7 @@ class ThresholdChoice:
 def confidences(retriever: Retriever, questions: list[str], k: int = 5) -> list[float]:
     """The confidence a draft would see for each question (or message): read into its
     first need and searched with that need's formulations, as drafts do."""
-    mode = SearchMode.BM25 if getattr(retriever, "embedder", True) is None else SearchMode.HYBRID
+    mode = retriever.default_mode
     found = []
     for question in questions:
         need = (read_needs(question) or [Need(question=question)])[0]

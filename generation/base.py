@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from generation.types import Draft, DraftFormat, Need  # noqa: F401  (Draft: re-exported contract)
 from generation.format import compose
+from generation.types import Draft, DraftFormat, Need  # noqa: F401  (Draft: re-exported contract)
 from retrieval.types import Passage
 
 

@@ -6,6 +6,7 @@ import logging
 import re
 
 from generation.types import DraftFormat, Source
+from ingest.french import MONTH_NAMES
 from ingest.model import SOURCES
 from retrieval.errors import IndexCorrupt
 from retrieval.types import Passage
@@ -39,10 +40,6 @@ NEAREST_FICHES = "Les fiches les plus proches de votre demande sont :"
 NO_NEAREST = "Aucune fiche ne s'en approche assez pour vous être indiquée."
 SOURCES_HEADING = "Sources :"
 
-MONTH_NAMES = [
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-    "septembre", "octobre", "novembre", "décembre",
-]
 
 # Sentences that are layout, not claims: the verifier gives them NOT_A_CLAIM.
 NON_CLAIM_PATTERNS = [

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 
 import httpx
 import openai
-
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.prompts import PromptTemplate
 

@@ -5,7 +5,7 @@ ending with "?" and the requests ("je voudrais savoir…", "pouvez-vous me dire�
 "merci de m'indiquer…"). Without any, the whole cleaned message is the question.
 Any text is accepted (other languages, emoji, control characters); only an empty
 message is an error. A message in another language is drafted all the same, with a
-notice to the agent (generation.service, retrieval.language). Message text is never logged.
+notice to the agent (generation.service, retrieval.search.language). Message text is never logged.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from generation.reading import read_needs
-from retrieval.errors import CallerError
 from generation.types import Need
+from retrieval.errors import CallerError
 
 
 class MessageError(CallerError):
@@ -26,10 +26,13 @@ class MessageError(CallerError):
 @dataclass
 class ParsedMessage:
     text: str  # cleaned: no greeting, signature or quoted reply; truncated if needed
-    questions: list[str]
     needs: list[Need] = field(default_factory=list)  # each question with its situation
     truncated: bool = False
     notices: list[str] = field(default_factory=list)  # French, shown to the agent
+
+    @property
+    def questions(self) -> list[str]:
+        return [need.question for need in self.needs]
 
 
 TRUNCATION_NOTICE = (
@@ -118,7 +121,8 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
 
 
 def parse_message(message: str | bytes, *, max_chars: int = 6000, max_questions: int = 3) -> ParsedMessage:
-    """The cleaned message and its questions; MessageError if there is nothing to read."""
+    """The cleaned message and its questions (none read with `max_questions=0`: a caller
+    that reads the masked text itself); MessageError if there is nothing to read."""
     if message is None:
         raise MessageError("message is missing")
     text = clean_text(message)
@@ -132,10 +136,9 @@ def parse_message(message: str | bytes, *, max_chars: int = 6000, max_questions:
     body = "\n".join(lines).strip() or text
     if not re.search(r"\w", body):
         raise MessageError("message contains no words")
-    needs = read_needs(body, max_questions) or [Need(question=body[:1000])]
+    needs = (read_needs(body, max_questions) or [Need(question=body[:1000])]) if max_questions else []
     return ParsedMessage(
         text=body,
-        questions=[need.question for need in needs],
         needs=needs,
         truncated=truncated,
         notices=notices,

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from generation.extractive import ExtractiveDrafter
-from generation.law import passage_law
 from generation.format import (
     ABSTENTION,
     ABSTENTION_FOR_QUESTION,
@@ -30,20 +29,20 @@ from generation.format import (
     render_sources,
 )
 from generation.injection import MESSAGE_NOTICE, PASSAGE_NOTICE, looks_like_injection, neutralise_passages
+from generation.law import passage_law
 from generation.llm import SYSTEM_PROMPT, LLMDrafter, LLMError
 from generation.llm_reading import LLMReader
 from generation.message import parse_message
+from generation.pii import mask, unmask
 from generation.reading import formulations, read_needs
 from generation.scope import out_of_scope
-from generation.pii import mask, unmask
 from generation.settings import GenerationSettings, LLMSettings
 from generation.text import citations_in, renumber_citations
-from generation.types import (Citation, Draft, DraftFormat, DraftMode, NearFiche, Need, SentenceCheck,
-                              UnansweredNeed)
+from generation.types import Citation, Draft, DraftFormat, DraftMode, NearFiche, Need, SentenceCheck, UnansweredNeed
 from generation.verify import Verifier, allowed_text, redact_leaks, sanitize
 from retrieval.base import Retriever
 from retrieval.errors import IndexCorrupt
-from retrieval.language import foreign_language
+from retrieval.search.language import foreign_language
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
 
 log = logging.getLogger(__name__)
@@ -213,9 +212,8 @@ class DraftService:
     def _prepare(self, message: str, audience: str | None, k: int | None, needs: list[Need] | None = None,
                  mode: SearchMode | None = None, source: str | None = None) -> _Context:
         started = time.perf_counter()
-        parsed = parse_message(
-            message, max_chars=self.settings.analysed_message_chars, max_questions=self.settings.max_questions
-        )
+        # Cleaned only: the needs are read from the masked text below.
+        parsed = parse_message(message, max_chars=self.settings.analysed_message_chars, max_questions=0)
         masked = mask(parsed.text)
         reading_notices: list[str] = []
         if needs:
@@ -225,9 +223,8 @@ class DraftService:
         timings = {"parse_ms": _ms(started)}
         retrieval_started = time.perf_counter()
         filters = SearchFilters(audience=audience, source=source) if audience or source else None
-        # A BM25-only index (built with --embedder none) cannot answer hybrid queries.
-        if mode is None:
-            mode = SearchMode.BM25 if getattr(self.retriever, "embedder", True) is None else SearchMode.HYBRID
+        if mode is None:  # a BM25-only index cannot answer hybrid queries
+            mode = self.retriever.default_mode
         results = self.retriever.search_many(
             [formulations(need) for need in needs], k=k or self.settings.k, mode=mode, filters=filters
         )

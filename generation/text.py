@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from ingest.french import MONTHS
+
 ABBREVIATIONS = {
     "art", "m", "mm", "mme", "mmes", "mlle", "n", "no", "cf", "ex", "p", "pp", "av", "bd",
     "etc", "env", "hab", "min", "max", "réf", "ref", "vol", "chap", "al", "dr", "pr", "st",
@@ -203,11 +205,6 @@ def split_sentences(text: str, *, line_breaks: bool = False, offset: int = 0) ->
 
 # --- numeric facts -------------------------------------------------------------------
 
-MONTHS = {
-    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
-    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
-    "décembre": 12, "decembre": 12,
-}
 _MONTH_NAMES = "|".join(MONTHS)
 _DATE_WORDS = re.compile(
     rf"\b(\d{{1,2}})(?:er|e)?\s+({_MONTH_NAMES})\s+(\d{{4}})\b", re.IGNORECASE

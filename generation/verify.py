@@ -19,6 +19,7 @@ import numpy as np
 
 from generation.consistency import missing_condition, opposite_conflict, polarity_conflict, role_conflict
 from generation.format import is_non_claim
+from generation.pii import EMAIL
 from generation.text import (
     Span,
     citations_in,
@@ -50,7 +51,7 @@ SUGGESTION = "Appuyé par [{suggested}] plutôt que {cited}."
 # A suggested citation must cover this share of the sentence's words.
 SUGGESTION_MIN_SUPPORT = 0.8
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = EMAIL
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"'»)\]]+"
     r"|\b(?:[a-z0-9][a-z0-9-]*\.)+(?:fr|com|net|org|info|io|eu|be|ch|biz|xyz|example|co|ly|me|app|site|online)"

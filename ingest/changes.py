@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from ingest.http import write_atomic
-from ingest.model import DEFAULT_SOURCE, ChangeSet, Failure, Fiche, FicheState, Manifest
+from ingest.atomic import write_atomic
+from ingest.model import DEFAULT_SOURCE, ChangeSet, Failure, Fiche, FicheState, Manifest, merge_audiences
 
 MANIFEST_FORMAT = 1
 
@@ -40,7 +40,7 @@ def compute_changes(
         if isinstance(item, Failure):
             changes.failed.append(item)
         elif item.id in seen:
-            _merge_audiences(seen[item.id], item)
+            merge_audiences(seen[item.id], item.audiences)
         else:
             seen[item.id] = item
     for fiche in seen.values():
@@ -75,12 +75,6 @@ def _handle_missing(previous: Manifest, seen: dict[str, Fiche], changes: ChangeS
             changes.kept.append(fiche_id)
         else:
             changes.deleted.append(fiche_id)
-
-
-def _merge_audiences(kept: Fiche, other: Fiche) -> None:
-    for audience in other.audiences:
-        if audience not in kept.audiences:
-            kept.audiences.append(audience)
 
 
 def manifest_to_dict(manifest: Manifest) -> dict:

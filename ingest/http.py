@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from ingest.atomic import write_atomic
+
 log = logging.getLogger(__name__)
 
 
@@ -223,18 +225,3 @@ class CachedDownloader:
             "downloaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         write_atomic(self._meta_path(dest), json.dumps(meta, indent=2))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text through a temp file in the same folder + os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

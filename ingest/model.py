@@ -11,8 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
-AUDIENCES = ("particuliers", "professionnels", "associations")
+# The audiences of service-public.fr, in their canonical order: the one list of them.
+Audience = Literal["particuliers", "professionnels", "associations"]
+AUDIENCES: tuple[str, ...] = get_args(Audience)
 # Publication@type of the decision trees that route to other fiches ("option → fiche").
 GUIDED_SEARCH = "Recherche guidée"
 # Who publishes a fiche: the key stored on fiches, chunks and the manifest, and how
@@ -23,6 +26,7 @@ SOURCES = {
     "travail-emploi": "Ministère du Travail",
     "cdtn": "Code du travail numérique",
 }
+SourceName = Literal["service-public", "travail-emploi", "cdtn"]  # the keys of SOURCES
 
 # What an ingest run counts apart: content fiches (F*: the answers), navigation pages
 # (N* dossiers and themes, and guided searches, which route to fiches) and service cards
@@ -255,3 +259,11 @@ def _sha256(value) -> str:
     # without its deep copies (hashing the corpus's metadata took 7 s that way).
     raw = json.dumps(value, ensure_ascii=False, sort_keys=True, default=vars)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def merge_audiences(fiche: Fiche, audiences: list[str]) -> None:
+    """Unite audiences (copies of a fiche under several audiences), kept in the canonical
+    order (particuliers, professionnels, associations), unknown ones after."""
+    union = set(fiche.audiences) | set(audiences)
+    known = [a for a in AUDIENCES if a in union]
+    fiche.audiences = known + sorted(union - set(AUDIENCES))

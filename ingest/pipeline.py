@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ingest.atomic import write_atomic
 from ingest.changes import compute_changes
-from ingest.http import write_atomic
-
 from ingest.model import DEFAULT_SOURCE, ChangeSet, Failure, Fiche, Manifest, count_kinds
 from ingest.progress import Progress
 from ingest.sources.base import ProgressCallback, ReadProgress, Source, SourceError

@@ -14,7 +14,7 @@ from retrieval.settings import RetrievalSettings
 
 def open_index(settings: RetrievalSettings | None = None, *, index_dir: Path | None = None):
     """The versioned index: a Qdrant server when GUICHET_QDRANT_URL is set, else Edge."""
-    from retrieval.versions import EdgeIndex, ServerIndex
+    from retrieval.index.versions import EdgeIndex, ServerIndex
 
     settings = settings or RetrievalSettings()
     if settings.qdrant_url and index_dir is None:
@@ -37,8 +37,8 @@ def open_retriever(
     Raises retrieval.errors.IndexNotFound / IndexCorrupt / EmbedderMismatch /
     IndexUnavailable with a message that says what to do.
     """
-    from retrieval.embedders import make_embedder
-    from retrieval.retriever import IndexRetriever
+    from retrieval.embedding.embedders import make_embedder
+    from retrieval.search.retriever import IndexRetriever
 
     settings = settings or RetrievalSettings()
     index = open_index(settings, index_dir=index_dir)

@@ -27,6 +27,16 @@ class Embedder(ABC):
 class Retriever(ABC):
     """Answers a question with the passages of the fiches, on any backend."""
 
+    @property
+    def dense(self) -> bool:
+        """Whether it can search dense vectors (False: a BM25-only index)."""
+        return True
+
+    @property
+    def default_mode(self) -> SearchMode:
+        """Hybrid, or BM25 where there are no dense vectors (an index built with --embedder none)."""
+        return SearchMode.HYBRID if self.dense else SearchMode.BM25
+
     @abstractmethod
     def search(
         self,

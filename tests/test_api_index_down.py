@@ -17,9 +17,9 @@ from api.app import create_app
 from generation.service import DraftService
 from generation.settings import LLMSettings
 from ingest.changes import compute_changes
-from retrieval.indexer import Indexer
-from retrieval.retriever import IndexRetriever
-from retrieval.versions import ServerIndex
+from retrieval.index.indexer import Indexer
+from retrieval.index.versions import ServerIndex
+from retrieval.search.retriever import IndexRetriever
 from tests.fixtures.api import api_fiches, make_key
 from tests.fixtures.retrieval import SilentServer
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.retriever import IndexRetriever
+from retrieval.index.versions import EdgeIndex
+from retrieval.search.retriever import IndexRetriever
 from retrieval.types import SearchFilters, SearchMode
-from retrieval.versions import EdgeIndex
 
 STAGES = ["begun", "deleted", "upserted", "before_publish", "published"]
 

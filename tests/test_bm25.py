@@ -1,6 +1,6 @@
 """French BM25 analysis: accents folded, stems shared, stopwords dropped."""
 
-from retrieval.bm25 import Bm25Settings, FrenchBm25
+from retrieval.search.bm25 import Bm25Settings, FrenchBm25
 
 
 def terms(vector) -> set[int]:

@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -101,13 +100,12 @@ def test_a_cli_build_is_recorded_and_refused_while_the_api_builds(database_url, 
     runner = CliRunner()
     args = ["ingest", "--source", str(source), "--index-dir", str(tmp_path / "index"), "--embedder", "none",
             "--database-url", database_url]
-    env = {"GUICHET_BUILD_OWNER": ""}
     api_build = BuildLock(sessions)
     api_build.acquire("api")
-    refused = runner.invoke(cli, args, env=env)
+    refused = runner.invoke(cli, args)
     assert refused.exit_code != 0 and "already running" in refused.output
     api_build.release()
-    runner.invoke(cli, args, env=env)
+    runner.invoke(cli, args)
     with sessions() as session:
         runs = session.scalars(select(ReindexRun)).all()
     assert [(r.origin, r.source) for r in runs] == [("cli", str(source))]
@@ -125,6 +123,7 @@ def test_restarting_a_worker_keeps_another_workers_running_build(database_url, a
     with TestClient(building) as client:
         run_id = client.post("/api/reindex", headers=key).json()["id"]
         restarted = create_app(settings, retriever=api_retriever, draft_service=api_draft_service)
+        restarted.state.services.start()
         with restarted.state.services.sessions() as session:
             assert session.get(ReindexRun, run_id).status == "running", "not marked interrupted"
         release.set()
@@ -203,8 +202,9 @@ def test_stopping_the_server_stops_its_child_build(how, api_settings, api_index_
         server = live_server_factory(env)
         key = make_key(api_settings, "admin")
         assert httpx.post(f"{server.url}/api/reindex", headers=auth(key), timeout=10).status_code == 202
-        # A child just forked may not have exec'd yet (empty or parent's cmdline): wait for the build.
-        child = _wait_for(lambda: [pid for pid in _children(server.process.pid) if "ingest" in _cmdline(pid)])[0]
+        # A child just forked may not have exec'd yet (empty or parent's cmdline): wait for the build
+        # (multiprocessing's spawned interpreter; its resource tracker is another child).
+        child = _wait_for(lambda: [pid for pid in _children(server.process.pid) if "spawn_main" in _cmdline(pid)])[0]
         if how == "stop":
             server.stop()
         else:

@@ -7,8 +7,15 @@ from types import SimpleNamespace
 import pytest
 
 from generation.consistency import (
-    ACTORS, RoleLexicon, derive_roles, missing_condition, opposite_conflict, polarity, polarity_conflict,
-    role_conflict, write_roles,
+    ACTORS,
+    RoleLexicon,
+    derive_roles,
+    missing_condition,
+    opposite_conflict,
+    polarity,
+    polarity_conflict,
+    role_conflict,
+    write_roles,
 )
 
 SPAN = "Le stage ne vous permet pas de récupérer des points."

@@ -14,11 +14,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
-from api.db import MIGRATIONS_DIR, create_db_engine, migrate, session_factory, transaction
-from api.models import AuditEvent, DraftRecord, Feedback
-from api.gaps import coverage_gaps
-from api.records import add_feedback, mask_personal_data, purge_expired_text, store_draft
 from api.auth import create_key
+from api.db import MIGRATIONS_DIR, create_db_engine, migrate, session_factory, transaction
+from api.gaps import coverage_gaps
+from api.models import AuditEvent, DraftRecord, Feedback
+from api.records import add_feedback, mask_personal_data, purge_expired_text, store_draft
 
 DRAFT = {"text": "Réponse [1].", "mode": "extractive", "format": "email", "questions": ["Question ?"],
          "sentences": [], "citations": [], "sources": [], "abstained": False, "confidence": 0.8}

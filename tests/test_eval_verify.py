@@ -9,7 +9,13 @@ from click.testing import CliRunner
 
 from api.cli import cli
 from evals.verify_bench import (
-    ERROR_KINDS, KINDS, change_condition, change_number, claim_sentences, flip_polarity, paraphrase,
+    ERROR_KINDS,
+    KINDS,
+    change_condition,
+    change_number,
+    claim_sentences,
+    flip_polarity,
+    paraphrase,
     run_verify_benchmark,
 )
 from generation.text import numeric_values
@@ -74,7 +80,7 @@ def test_cli_writes_json_and_a_report_with_plots(sample_index_dir, tmp_path):
     assert run.exit_code == 0, run.output
     data = json.loads(run.stdout.strip().splitlines()[-1])
     assert data["benchmark"] == "verify"
-    for kind, figures in data["kinds"].items():
+    for figures in data["kinds"].values():
         assert set(figures) >= {"total", "rate", "verdicts"}
         assert figures["rate"] == round(figures.get("caught", figures.get("flagged")) / figures["total"], 3)
     assert set(data["false_flags"]) == {"verbatim", "paraphrase"}

@@ -1,9 +1,9 @@
-"""Fiche-level reciprocal rank fusion (retrieval.fusion)."""
+"""Fiche-level reciprocal rank fusion (retrieval.search.fusion)."""
 
 import pytest
 
-from retrieval.fusion import RRF_K, best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches, rrf_scores
-from retrieval.store import Hit
+from retrieval.index.store import Hit
+from retrieval.search.fusion import RRF_K, best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches, rrf_scores
 
 
 def hits(*chunk_ids: str) -> list[Hit]:

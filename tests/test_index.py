@@ -10,14 +10,14 @@ from ingest.changes import compute_changes
 from ingest.chunking import chunk_fiche
 from ingest.model import GUIDED_SEARCH, Fiche
 from retrieval import open_retriever
-from retrieval.embedders import EmbeddingCache
+from retrieval.embedding.embedders import EmbeddingCache
 from retrieval.errors import EmbedderMismatch, IndexCorrupt, IndexNotFound, IndexOutdated
-from retrieval.indexer import Indexer
-from retrieval.retriever import IndexRetriever
-from retrieval.store import TITLE_DENSE, TITLE_SPARSE, VectorQuery
+from retrieval.index.indexer import Indexer
+from retrieval.index.store import TITLE_DENSE, TITLE_SPARSE, VectorQuery
+from retrieval.index.versions import EdgeIndex
+from retrieval.search.retriever import IndexRetriever
 from retrieval.settings import RetrievalSettings
 from retrieval.types import SearchFilters, SearchMode
-from retrieval.versions import EdgeIndex
 from tests.fixtures.retrieval import TEST_CACHE_DIR, TEST_DENSE_MAX_TOKENS, build_index
 
 

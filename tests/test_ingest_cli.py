@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from api.cli import cli
-from retrieval.versions import INDEX_FORMAT, EdgeIndex
+from retrieval.index.versions import INDEX_FORMAT, EdgeIndex
 from tests.test_atomic import make_source, sample_files
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import language
-from retrieval.language import FRENCH_MARKERS, foreign_language, guess_language
+from retrieval.search import language
+from retrieval.search.language import FRENCH_MARKERS, foreign_language, guess_language
 
 FOREIGN = [
     ("How do I renew my passport?", "anglais"),

@@ -5,10 +5,10 @@ from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.response_synthesizers.no_text import NoText
 from llama_index.core.schema import NodeRelationship, NodeWithScore, TextNode
 
+from retrieval.index.versions import EdgeIndex
 from retrieval.llamaindex import GuichetRetriever
-from retrieval.retriever import IndexRetriever
+from retrieval.search.retriever import IndexRetriever
 from retrieval.types import SearchFilters, SearchMode
-from retrieval.versions import EdgeIndex
 
 
 def test_retrieve_returns_scored_text_nodes_with_chunk_metadata(sample_retriever, sample_fiches):

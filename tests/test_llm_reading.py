@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from generation.llm_reading import LLMReader, grounded_needs, parse_needs
 from generation.llm import LLMError
+from generation.llm_reading import LLMReader, grounded_needs, parse_needs
 from generation.service import DraftService
 from generation.settings import GenerationSettings, LLMSettings
 from generation.types import Need

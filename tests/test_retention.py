@@ -10,7 +10,6 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import make_url
 
 from api.db import transaction
-
 from api.models import DraftRecord, Feedback
 from tests.fixtures.api import auth, make_key
 

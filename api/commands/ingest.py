@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import click
@@ -38,13 +37,15 @@ def ingest(source_specs, articles_spec, embedder_spec, index_dir, full, dense_ma
     from api.commands import command_settings
     from api.reindex import recorded_build
     from ingest.environment import bundled_sample
-    from retrieval.errors import IndexError as RetrievalIndexError
+    from ingest.sources.base import SourceError
+    from retrieval.errors import IndexFailure
+    from retrieval.index.pipeline import ingest_and_index
 
     settings = command_settings()
     specs = list(source_specs) or [bundled_sample()]
     try:
         with recorded_build(database_url or settings.api.database_url, " + ".join(specs)) as recorded:
-            summary = run_ingest(
+            summary = ingest_and_index(
                 specs,
                 settings.retrieval,
                 settings.ingest,
@@ -53,123 +54,13 @@ def ingest(source_specs, articles_spec, embedder_spec, index_dir, full, dense_ma
                 full=full,
                 dense_max_tokens=dense_max_tokens,
                 articles_spec=articles_spec,
+                notify=lambda message: click.echo(message, err=True),
             )
             recorded.update(summary)
-    except (RetrievalIndexError, BuildLocked, ValueError, OSError) as exc:
+    # ManifestError, ParseError, ArticleStoreError: ValueErrors
+    except (IndexFailure, BuildLocked, SourceError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
-    except Exception as exc:
-        if type(exc).__name__ in {"SourceError", "ManifestError", "ParseError", "ArticleStoreError"}:
-            raise click.ClickException(str(exc)) from exc
-        raise
     click.echo(json.dumps(summary, ensure_ascii=False, indent=1) if as_json else format_summary(summary))
-
-
-def run_ingest(source_spec, settings, ingest_settings, *, embedder_spec=None, index_dir=None,
-               full=False, dense_max_tokens=None, articles_spec=None) -> dict:
-    """`source_spec`: one spec or a list of them (one index, deletions per source)."""
-    from ingest.legi import ReferenceTally
-    from ingest.pipeline import collect, read_progress
-    from ingest.sources import open_source
-    from retrieval import open_index
-    from retrieval.embedders import EmbeddingCache, make_embedder
-    from retrieval.indexer import Indexer
-
-    started = time.monotonic()
-    spec = embedder_spec or settings.embedder
-    embedder = make_embedder(spec, settings.model_cache_dir)
-    index = open_index(settings, index_dir=index_dir)
-    cache = EmbeddingCache(settings.embeddings_dir(index_dir) / "cache.sqlite") if embedder is not None else None
-    indexer = Indexer(
-        index,
-        embedder,
-        embedder_spec=spec,
-        cache=cache,
-        dense_max_tokens=settings.dense_max_tokens if dense_max_tokens is None else dense_max_tokens,
-    )
-    try:
-        if not full and indexer.outdated():
-            click.echo("the index was built in an older format: rebuilding it from scratch "
-                       "(texts already embedded come from the embedding cache)", err=True)
-            full = True
-        previous = indexer.previous_manifest(full=full)
-        specs = [source_spec] if isinstance(source_spec, str) else list(source_spec)
-        sources = [open_source(spec, ingest_settings) for spec in specs]
-        articles_started = time.monotonic()
-        store = article_store(settings.articles_path(index_dir), articles_spec, ingest_settings)
-        articles_s = time.monotonic() - articles_started
-        tally = ReferenceTally(store)
-        read_started = time.monotonic()
-        bars: dict[str, object] = {}
-
-        def progress(event) -> None:  # one progress line per source
-            bars.setdefault(event.source, read_progress(event.source))(event)
-
-        changes = collect(sources, previous, progress=progress, observe=tally if store.available else None)
-        read_s = time.monotonic() - read_started
-        summary = indexer.apply(changes, full=full)
-    finally:
-        if cache is not None:
-            cache.close()
-    from ingest.pipeline import fiches_per_source
-
-    summary["source"] = " + ".join(specs)
-    summary["fiches_per_source"] = fiches_per_source(changes.manifest)
-    summary["chunks_per_source"] = _chunks_per_source(index)
-    if store.available:
-        summary["articles"] = store.counts()
-        summary.update(tally.summary())
-    summary["timings_s"] = {"articles": round(articles_s, 3), "read": round(read_s, 3), **summary["timings_s"],
-                            "total": round(time.monotonic() - started, 3)}
-    if summary.get("published"):
-        _store_summary(index, summary)
-    return summary
-
-
-def article_store(path: Path, spec: str | None, ingest_settings):
-    """The article store beside the index, (re)built first when `spec` is given."""
-    from ingest.legi import ArticleStore, build_article_store
-    from ingest.npm import NpmPackage
-
-    if spec:
-        if spec == "legi-data":
-            data_dir = NpmPackage(ingest_settings, ingest_settings.legi_package, "legi-data").ensure_package() / "data"
-        else:
-            data_dir = Path(spec).expanduser()
-            data_dir = data_dir / "data" if (data_dir / "data").is_dir() else data_dir
-        build_article_store(data_dir, path, progress=lambda line: click.echo(line, err=True))
-    return ArticleStore(path)
-
-
-def _chunks_per_source(index) -> dict[str, int]:
-    """Chunks of the published version per source (payloads without one: service-public)."""
-    from ingest.model import DEFAULT_SOURCE
-
-    from retrieval.errors import IndexError as RetrievalIndexError
-
-    try:
-        version = index.open_current()
-    except RetrievalIndexError:
-        return {}
-    try:
-        counts: dict[str, int] = {}
-        for fiche in version.iter_fiches():
-            key = fiche.get("source") or DEFAULT_SOURCE
-            counts[key] = counts.get(key, 0) + version.store.count(fiche["id"])
-        return {name: count for name, count in sorted(counts.items()) if count}
-    finally:
-        version.close()
-
-
-def _store_summary(index, summary: dict) -> None:
-    """The final summary (with read time and total) replaces the one written in the build."""
-    from retrieval.versions import EdgeIndex
-
-    if isinstance(index, EdgeIndex):
-        path = index.versions_dir / str(summary["version"]) / "summary.json"
-        if path.parent.exists():
-            tmp = path.with_name(".summary.json.tmp")
-            tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
-            tmp.replace(path)
 
 
 KIND_LABELS = (

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from api.auth import InvalidRole, create_key, list_keys, revoke_key
+from api.commands import command_settings
 from api.db import create_db_engine, migrate, session_factory, transaction
 from api.models import ROLES
-from api.commands import command_settings
 
 
 def _sessions(database_url: str | None):

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from ingest.model import AUDIENCES
+
 MODES = ["bm25", "dense", "hybrid"]
-AUDIENCES = ["particuliers", "professionnels", "associations"]
 
 
 @click.command("search")
@@ -28,7 +29,7 @@ def search(question, k, mode, audience, fiche_type, theme, passages, index_dir, 
     """Search the index for QUESTION."""
     from api.commands import command_settings
     from retrieval import open_retriever
-    from retrieval.errors import IndexError as RetrievalIndexError
+    from retrieval.errors import IndexFailure
     from retrieval.types import SearchFilters, SearchMode
 
     settings = command_settings()
@@ -39,7 +40,7 @@ def search(question, k, mode, audience, fiche_type, theme, passages, index_dir, 
             filters=SearchFilters(audience=audience, type=fiche_type, theme=theme),
             passages_per_fiche=passages,
         )
-    except (RetrievalIndexError, ValueError) as exc:
+    except (IndexFailure, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))

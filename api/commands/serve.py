@@ -33,7 +33,6 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from api.app import create_app
-
     from api.commands import command_settings, guichet_command
 
     overrides = {k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None}
@@ -41,10 +40,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     settings = root.api.model_copy(update=overrides)
     admin_key = first_start_admin_key(settings)
     if settings.workers == 1:
-        app = create_app(root.model_copy(update={"api": settings}))
-        if app.state.services.retriever is None:
-            click.echo(f"Warning: the index is not open ({app.state.services.retriever_error}); "
-                       f"run `{guichet_command()} ingest` first. /readyz reports it.", err=True)
+        app = create_app(root.model_copy(update={"api": settings}))  # opened when uvicorn starts it
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     click.echo(f"guichet: open http://{shown_host}:{settings.port}/ (API docs: /docs; content team: "
                f"/contenu.html); data in {root.data_dir}")

@@ -11,18 +11,16 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.db import transaction
 from api.deps import get_draft_service, get_principal, get_services, get_session
-from api.errors import FieldError
 from api.drafting import DraftFailed, DraftRejected, draft_events, run_draft
+from api.errors import FieldError
 from api.models import DraftRecord
 from api.records import AUDIT_ACTIONS, FEEDBACK_REASONS, PURGED_DRAFT_FIELDS, add_audit, add_feedback, store_draft
 from api.services import Services
 from generation.types import DraftFormat, DraftMode, Need
+from ingest.model import Audience, SourceName
 
 router = APIRouter(prefix="/api", tags=["brouillons"])
 log = logging.getLogger(__name__)
-
-Audience = Literal["particuliers", "professionnels", "associations"]
-SourceName = Literal["service-public", "travail-emploi", "cdtn"]  # ingest.model.SOURCES
 
 
 class NeedRequest(BaseModel):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
@@ -8,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import get_services, get_session, require_roles
-from api.models import DraftRecord, Feedback
 from api.gaps import coverage_gaps, feedback_over_time, gap_groups
+from api.models import DraftRecord, Feedback
 from api.reindex import ReindexBusy, recent_runs
 from api.services import Services
 

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.auth import Principal
 from api.deps import get_principal, get_retriever
+from ingest.model import Audience, SourceName
 from retrieval.types import SearchFilters, SearchMode
 
 router = APIRouter(prefix="/api", tags=["recherche"])
 
-Audience = Literal["particuliers", "professionnels", "associations"]
-SourceName = Literal["service-public", "travail-emploi", "cdtn"]  # ingest.model.SOURCES
 
 
 @router.get("/search", summary="Les fiches et leurs passages pour une question")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from evals.bench.common import Target, emit, latency_figures, progress, ratio
+from evals.bench.common import Target, emit, latency_figures, ratio
 from evals.bench.server import ServerProcess, run_load, workdir
+from evals.cli_support import progress
 
 TARGETS = [
     Target("API ≥ 20 drafts/s with 8 clients", "drafts_per_s", 20, at_least=True),
@@ -21,7 +22,7 @@ TARGETS = [
 
 def bench_messages(index_dir: Path | None, embedder: str, dataset: Path | None, count: int = 200) -> list[str]:
     from evals.bench.query import questions_from_index
-    from evals.cli import load_questions, open_retriever_or_fail
+    from evals.cli_support import load_questions, open_retriever_or_fail
 
     if dataset:
         return [q.question for q in load_questions(dataset)]

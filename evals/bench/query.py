@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from evals.bench.common import Target, emit, latency_figures, progress, ratio, timed_ms
+from evals.bench.common import Target, emit, latency_figures, ratio, timed_ms
+from evals.cli_support import progress
 from retrieval.types import SearchMode
 
 TARGETS = [
@@ -53,8 +54,8 @@ def copy_to_local_mode(retriever, path: Path):
     import qdrant_edge as qe
     from qdrant_client import QdrantClient
 
-    from retrieval.bm25 import SparseVec
-    from retrieval.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, IndexPoint, ServerStore
+    from retrieval.index.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, IndexPoint, ServerStore
+    from retrieval.search.bm25 import SparseVec
 
     def sparse_of(vector):
         return None if vector is None else SparseVec(list(vector.indices), list(vector.values))
@@ -108,7 +109,7 @@ def run_query_bench(retriever, queries: list[str], *, k: int = 5, baseline: bool
 
 
 def query_vectors(retriever, queries: list[str]) -> list[tuple]:
-    from retrieval.retriever import clean_query
+    from retrieval.search.retriever import clean_query
 
     vectors = []
     for query in queries:
@@ -119,7 +120,7 @@ def query_vectors(retriever, queries: list[str]) -> list[tuple]:
 
 def engine_latencies(store, vectors: list[tuple], k: int) -> list[float]:
     """The ranked lists of one hybrid search per question, vectors precomputed: the engines alone."""
-    from retrieval.retriever import MIN_CANDIDATES, MODE_LISTS, ranked_lists
+    from retrieval.search.retriever import MIN_CANDIDATES, MODE_LISTS, ranked_lists
 
     limit = max(MIN_CANDIDATES, k * 12)
     names = MODE_LISTS[SearchMode.HYBRID]
@@ -161,7 +162,7 @@ def _baseline(retriever, queries: list[str], k: int) -> dict:
 @click.option("--json", "as_json", is_flag=True)
 def command(index_dir, embedder, dataset, count, k, no_baseline, as_json) -> None:
     """Hybrid query latency p50/p95/p99 (query embedding included) vs qdrant-client local mode."""
-    from evals.cli import load_questions, open_retriever_or_fail
+    from evals.cli_support import load_questions, open_retriever_or_fail
 
     if count < 1:
         raise click.BadParameter("must be at least 1", param_hint="--count")

@@ -12,8 +12,9 @@ import click
 import httpx
 
 from evals.bench.api import bench_messages
-from evals.bench.common import Target, emit, latency_figures, progress
+from evals.bench.common import Target, emit, latency_figures
 from evals.bench.server import ServerProcess, run_load, workdir
+from evals.cli_support import progress
 
 WARMUP_SHARE = 0.2  # memory is compared from the end of the first 20% of the run
 REINDEX_WAIT_S = 900.0  # the reindex is a child of the server: let it end before stopping it

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ingest.model import AUDIENCES, DEFAULT_SOURCE, Failure, Fiche
+from ingest.model import DEFAULT_SOURCE, Failure, Fiche, merge_audiences
 
 
 class SourceError(Exception):
@@ -58,10 +58,3 @@ class Source(ABC):
         if progress is not None:
             progress(ReadProgress(self.name, read, failed, origin, done=True))
         yield from by_id.values()
-
-
-def merge_audiences(fiche: Fiche, audiences: list[str]) -> None:
-    """Unite audiences, kept in the canonical order (particuliers, professionnels, associations)."""
-    union = set(fiche.audiences) | set(audiences)
-    known = [a for a in AUDIENCES if a in union]
-    fiche.audiences = known + sorted(union - set(AUDIENCES))

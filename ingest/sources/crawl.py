@@ -25,7 +25,8 @@ from urllib.robotparser import RobotFileParser
 import httpx
 from bs4 import BeautifulSoup
 
-from ingest.http import HttpClient, HttpError, write_atomic
+from ingest.atomic import write_atomic
+from ingest.http import HttpClient, HttpError
 from ingest.model import Failure, Fiche
 from ingest.settings import IngestSettings
 from ingest.sources.base import Source, SourceError

@@ -13,14 +13,14 @@ import multiprocessing
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 from ingest.environment import usable_cpus
 from ingest.metadata import clean_title
-from ingest.model import Failure, Fiche
-from ingest.sources.base import merge_audiences
+from ingest.model import Failure, Fiche, merge_audiences
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def _describe(exc: Exception) -> str:
     try:
         from ingest.parse import ParseError
     except ImportError:  # pragma: no cover - the parser module is part of the package
-        ParseError = ()  # noqa: N806
+        ParseError = ()
     if isinstance(exc, (MalformedDocument, ParseError)):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
@@ -123,21 +123,13 @@ def zip_tasks(path: Path, audience: str | None) -> Iterator[ParseTask | Failure]
             except ZIP_ERRORS as exc:
                 yield Failure(origin, f"corrupt zip member: {exc}", fiche_id=document_id(name))
                 continue
-            yield (parse_xml, data, origin, audience)
+            yield ParseTask(parse_xml, data, origin, audience)
         if skipped:
             log.info("%s: skipped %d members that are not documents", path, skipped)
 
 
-def read_xml_folder(folder: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
-    yield from parse_all(xml_folder_tasks(folder, audience), titles)
-
-
 def xml_folder_tasks(folder: Path, audience: str | None) -> list[ParseTask]:
-    return [(parse_xml, file, str(file), audience) for file in _xml_files(folder)]
-
-
-def read_json_folder(folder: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
-    yield from parse_all(json_folder_tasks(folder, audience), titles)
+    return [ParseTask(parse_xml, file, str(file), audience) for file in _xml_files(folder)]
 
 
 def json_folder_tasks(folder: Path, audience: str | None) -> list[ParseTask | Failure]:
@@ -147,7 +139,7 @@ def json_folder_tasks(folder: Path, audience: str | None) -> list[ParseTask | Fa
         files = _json_files(folder)
     except ValueError as exc:
         return [Failure(str(folder / "index.json"), f"unreadable index: {exc}")]
-    return [(parse_xmljs, file, str(file), audience) for file in files]
+    return [ParseTask(parse_xmljs, file, str(file), audience) for file in files]
 
 
 def _xml_files(folder: Path) -> list[Path]:
@@ -175,10 +167,16 @@ def _read_file(file: Path, parse, audience: str | None, titles: Titles = None) -
 
 
 # --- parsing on every core -------------------------------------------------------------
-# A task: (parse_xml or parse_xmljs, a file to read or the bytes already read, origin,
-# audience). Parsing the whole corpus takes ~30 s on one core; the worker processes
+# A task: the parser, a file to read or the bytes already read, the origin and the
+# audience. Parsing the whole corpus takes ~30 s on one core; the worker processes
 # share it out and the results come back in the input order, so runs stay reproducible.
-ParseTask = tuple
+class ParseTask(NamedTuple):
+    parse: Callable  # parse_xml or parse_xmljs
+    source: Path | bytes
+    origin: str
+    audience: str | None
+
+
 PARALLEL_MIN_TASKS = 200
 _worker_titles: Titles = None
 

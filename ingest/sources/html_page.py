@@ -16,15 +16,11 @@ from urllib.parse import urljoin, urlparse
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
+from ingest.french import MONTHS
 from ingest.legifrance import legifrance_id
 from ingest.model import Fiche, LegalReference, Link, OnlineService, Section
 from ingest.sources.documents import DOCUMENT_ID, audience_from_name
 
-MONTHS = {
-    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
-    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
-    "décembre": 12, "decembre": 12,
-}  # fmt: skip
 DATE_LINE = re.compile(
     r"(?:Vérifié le|Mise à jour le|Mis à jour le)\s+(\d{1,2})(?:er)?\s+([a-zéû]+)\s+(\d{4})", re.IGNORECASE
 )

@@ -10,15 +10,14 @@ from ingest.model import AUDIENCES, Failure, Fiche
 from ingest.sources.base import Source, SourceError
 from ingest.sources.documents import (
     AUDIENCE_CODES,
-    Titles,
     _read_file,
     audience_from_name,
     document_id,
     folder_titles,
-    parse_xml,
-    parse_xmljs,
     json_folder_tasks,
     parse_all,
+    parse_xml,
+    parse_xmljs,
     read_zip,
     xml_folder_tasks,
     zip_tasks,
@@ -78,11 +77,6 @@ def corpus_titles(folder: Path) -> dict[str, str]:
     for archive in sorted(folder.glob("*.zip")):
         titles.update(zip_titles(archive))
     return titles
-
-
-def read_folder(folder: Path, audience: str | None, titles: Titles = None) -> Iterator[Fiche | Failure]:
-    """Whatever a folder holds: xml-js JSON (index.json first), XML files, zips."""
-    yield from parse_all(folder_tasks(folder, audience), titles)
 
 
 def folder_tasks(folder: Path, audience: str | None) -> list:

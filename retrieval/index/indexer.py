@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -11,14 +10,21 @@ from datetime import datetime, timezone
 from ingest.changes import manifest_to_dict
 from ingest.model import GUIDED_SEARCH, ChangeSet, Chunk, Fiche, Manifest
 from retrieval.base import Embedder
-from retrieval.bm25 import TITLE_BM25, Bm25Settings, FrenchBm25
-from retrieval.embedders import EmbeddingCache, embed_cached, stderr_progress, truncate_tokens
-from retrieval.errors import EmbedderMismatch, IndexOutdated
-from retrieval.expansion import ambiguous_acronyms
-from retrieval.store import IndexPoint
-from retrieval.versions import BUILD_INFO, INDEX_FORMAT, IndexVersion, VersionedIndex, crash_point
+from retrieval.embedding.embedders import EmbeddingCache, embed_cached, stderr_progress, truncate_tokens
+from retrieval.errors import EmbedderMismatch
+from retrieval.index.store import IndexPoint
+from retrieval.index.versions import (
+    BUILD_INFO,
+    INDEX_FORMAT,
+    IndexVersion,
+    VersionedIndex,
+    check_build,
+    crash_point,
+    embedder_name,
+)
+from retrieval.search.bm25 import TITLE_BM25, Bm25Settings, FrenchBm25
+from retrieval.search.expansion import ambiguous_acronyms
 
-NO_EMBEDDER = "none"
 # Chunk payload fields that come from fiche metadata (updated without re-embedding).
 METADATA_FIELDS = ("url", "date", "type", "audiences", "themes", "source")
 
@@ -36,30 +42,6 @@ def has_title_field(chunk: Chunk) -> bool:
     it repeats the title of a fiche it routes to, and a title field of its own would rank
     the router above the content (index format 3)."""
     return chunk.index == 0 and chunk.type != GUIDED_SEARCH
-
-
-def embedder_name(embedder: Embedder | None) -> str:
-    return embedder.name if embedder is not None else NO_EMBEDDER
-
-
-def check_build(info: dict, embedder: Embedder | None, location: str) -> None:
-    """Refuses an index this code cannot search: another format, another embedder."""
-    if info.get("format") != INDEX_FORMAT:
-        raise IndexOutdated(
-            f"the index at {location} has format {info.get('format')!r}; this version of guichet "
-            f"reads format {INDEX_FORMAT} (format 2 added title vectors, 3 left guided searches "
-            "without them): rebuild it with "
-            "`guichet ingest --full --source …`"
-        )
-    built_with = info.get("embedder", NO_EMBEDDER)
-    configured = embedder_name(embedder)
-    if built_with != configured:
-        raise EmbedderMismatch(
-            f"the index at {location} was built with embedder {built_with!r} "
-            f"(spec {info.get('embedder_spec', '?')!r}) but embedder {configured!r} is configured: "
-            f"set GUICHET_EMBEDDER={info.get('embedder_spec', '…')} (or --embedder), "
-            "or rebuild with `guichet ingest --full --embedder …`"
-        )
 
 
 def read_manifest(version: IndexVersion) -> Manifest:
@@ -188,7 +170,7 @@ class Indexer:
 
     def _points(self, chunks: list[Chunk], clock: _Clock) -> tuple[list[IndexPoint], int]:
         """Points with their passage vectors; the first chunk of each fiche also
-        carries the title vectors (see retrieval.store)."""
+        carries the title vectors (see retrieval.index.store)."""
         points = [IndexPoint(c.id, c.payload(), self.bm25.embed_document(c.text)) for c in chunks]
         firsts = [p for p, c in zip(points, chunks) if has_title_field(c)]
         titles = [p.payload["title"] for p in firsts]
@@ -278,7 +260,3 @@ class _Clock:
         now = time.monotonic()
         self.timings[stage] = self.timings.get(stage, 0.0) + now - self._last
         self._last = now
-
-
-def log(message: str) -> None:
-    sys.stderr.write(message + "\n")

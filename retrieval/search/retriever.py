@@ -1,7 +1,7 @@
 """Search on an index version: BM25, dense or hybrid, grouped by fiche.
 
 Hybrid fuses four ranked lists (passages and titles, by BM25 and dense vectors) with
-reciprocal rank fusion at the fiche level: see retrieval.fusion.
+reciprocal rank fusion at the fiche level: see retrieval.search.fusion.
 """
 
 from __future__ import annotations
@@ -16,16 +16,15 @@ import numpy as np
 
 from ingest.model import Chunk, Fiche
 from retrieval.base import Embedder, Retriever
-from retrieval.bm25 import Bm25Settings, FrenchBm25, SparseVec
-from retrieval.confidence import Calibration, calibration_for
-from retrieval.language import FOREIGN_QUERY_NOTICE, foreign_language
 from retrieval.errors import IndexNotFound, InvalidQuery
-from retrieval.expansion import QueryExpander, everyday_lexicon
-from retrieval.fusion import best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches
-from retrieval.indexer import check_build, embedder_name
-from retrieval.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, Hit, VectorQuery, VectorStore
+from retrieval.index.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, Hit, VectorQuery, VectorStore
+from retrieval.index.versions import EdgeIndex, IndexVersion, VersionedIndex, check_build, embedder_name
+from retrieval.search.bm25 import Bm25Settings, FrenchBm25, SparseVec
+from retrieval.search.confidence import Calibration, calibration_for
+from retrieval.search.expansion import QueryExpander, everyday_lexicon
+from retrieval.search.fusion import best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches
+from retrieval.search.language import FOREIGN_QUERY_NOTICE, foreign_language
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
-from retrieval.versions import EdgeIndex, IndexVersion, VersionedIndex
 
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
@@ -112,6 +111,10 @@ class IndexRetriever(Retriever):
             self._open_current()
 
     # -- opening and following versions
+
+    @property
+    def dense(self) -> bool:
+        return self.embedder is not None
 
     def _current_stamp(self):
         if isinstance(self.index, EdgeIndex):
@@ -360,7 +363,7 @@ PASSAGE_LISTS = (SPARSE, DENSE)
 
 
 def ranked_lists(store, names, sparse: SparseVec, dense, filters, limit: int) -> dict[str, list[Hit]]:
-    """Ranked hits by vector name (see retrieval.store), in one call to the engine."""
+    """Ranked hits by vector name (see retrieval.index.store), in one call to the engine."""
     return ranked_lists_many(store, names, [(sparse, dense)], filters, limit)[0]
 
 
@@ -390,7 +393,7 @@ def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filte
                   first: str | None = None) -> list[FicheHit]:
     """The k best fiches by fiche-level RRF over all the lists (of every formulation of
     the query), each with its best passages by RRF over the passage lists, scored
-    fiche + passage (see retrieval.fusion). `sparse` / `dense`: the main query's vectors;
+    fiche + passage (see retrieval.search.fusion). `sparse` / `dense`: the main query's vectors;
     `first`: a fiche put first whatever its fused rank (a title match)."""
     every = [hits for named in lists for hits in named.values()]
     weights = [LIST_WEIGHTS.get(name, 1.0) for named in lists for name in named]

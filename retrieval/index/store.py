@@ -4,7 +4,7 @@ Schema: one point per chunk, payload `Chunk.payload()`, keyword payload indexes 
 fiche_id, audiences, type and themes, and four named vectors:
 - "bm25" (sparse, IDF modifier) and "dense" (cosine) on every chunk: the passage;
 - "title_bm25" and "title_dense" on the first chunk of each fiche only (guided searches
-  aside: retrieval.indexer.has_title_field): the title, so a search on them ranks fiches.
+  aside: retrieval.index.indexer.has_title_field): the title, so a search on them ranks fiches.
 The dense vectors are absent from a BM25-only index (built with --embedder none).
 """
 
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import qdrant_edge as qe
 
-from retrieval.atomic import write_json_atomic
-from retrieval.bm25 import SparseVec
-from retrieval.errors import IndexCorrupt
+from ingest.atomic import write_json_atomic
+from retrieval.errors import IndexCorrupt, InvalidQuery
+from retrieval.search.bm25 import SparseVec
 from retrieval.types import SearchFilters
 
 DENSE = "dense"

