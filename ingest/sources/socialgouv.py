@@ -263,7 +263,9 @@ def parse_contribution(entry: dict) -> Fiche:
     markdown = str(generic.get("markdown") or "").strip() or str(generic.get("text") or "").strip()
     if not markdown:
         raise EntryError("the generic answer is empty")
-    sections = markdown_sections(markdown)
+    sections = markdown_sections(mdx_markdown(markdown))
+    if not sections:
+        raise EntryError("the generic answer is empty once its markup is removed")
     references = [
         LegalReference(label=str(r.get("title") or r.get("url") or ""), url=str(r.get("url") or ""))
         for r in generic.get("references") or [] if isinstance(r, dict)
@@ -282,6 +284,26 @@ def parse_contribution(entry: dict) -> Fiche:
         kind="fiche",
         source="cdtn",
     )
+
+
+_MDX_TAB = re.compile(r'^\s*<Tab\s+title\s*=\s*"([^"]*)"\s*>\s*$')
+_MDX_CONTENT = re.compile(r'<Content\s+href\s*=\s*"([^"]*)"\s*(?:/>|>\s*</Content>)')
+_MDX_WRAPPERS = re.compile(r"^\s*</?(?:Tab|HDN)\s*>\s*$")
+
+
+def mdx_markdown(markdown: str) -> str:
+    """The answer's MDX components as plain Markdown: a `<Tab title="…">` opens a
+    section of that title, `<Content href="…"/>` (a service-public.fr fiche the Code du
+    travail numérique shows in place) becomes a link to it, and the wrappers (`</Tab>`,
+    `<HDN>`, the note on more favourable agreements) go, their text kept."""
+    lines = []
+    for line in markdown.splitlines():
+        tab = _MDX_TAB.match(line)
+        if tab:
+            lines.append(f"#### {' '.join(tab.group(1).split())}")
+        elif not _MDX_WRAPPERS.match(line):
+            lines.append(_MDX_CONTENT.sub(lambda m: f"Pour plus d'informations, voir la fiche : [{m.group(1)}]({m.group(1)})", line))
+    return "\n".join(lines)
 
 
 def markdown_sections(markdown: str) -> list[Section]:
