@@ -132,3 +132,17 @@ def test_cdtn_mdx_components_become_plain_markdown():
     chunk = chunk_fiche(fiches[0])[0]
     assert "<Content" not in chunk.text
     assert "voir la fiche : [https://www.service-public.fr/particuliers/vosdroits/F34414]" in chunk.text
+
+
+def test_a_fiche_published_twice_word_for_word_is_indexed_once(tmp_path):
+    entries = json.loads(TRAVAIL.read_text(encoding="utf-8"))
+    first = next(e for e in entries if e.get("pubId") == "article373034")
+    twin = dict(first, pubId="article999373")
+    edited = dict(first, pubId="article999374", intro=str(first.get("intro") or "") + " Mis à jour.")
+    path = tmp_path / "fiches-travail.json"
+    path.write_text(json.dumps(entries + [twin, edited], ensure_ascii=False), encoding="utf-8")
+    source = open_source(f"travail-emploi:{path}")
+    ids = [f.id for f in source.fiches() if isinstance(f, Fiche)]
+    assert ids.count("TE-article373034") == 1 and "TE-article999373" not in ids
+    assert "TE-article999374" in ids  # same title, other words: a fiche of its own
+    assert source.duplicates == {"TE-article999373": "TE-article373034"}

@@ -53,6 +53,7 @@ class JsonPackageSource(Source):
 
     def __init__(self, settings: IngestSettings, path: Path | str | None = None, npm: str = "npm"):
         self.settings = settings
+        self.duplicates: dict[str, str] = {}  # ID left out -> the ID of the same fiche kept
         self.path = Path(path) if path else None
         self.npm_package = NpmPackage(settings, getattr(settings, self.package_setting), self.cache_name, npm=npm)
 
@@ -71,6 +72,8 @@ class JsonPackageSource(Source):
         if not isinstance(entries, list):
             yield Failure(str(file), f"expected a JSON array of entries, got {type(entries).__name__}")
             return
+        self.duplicates = {}
+        seen: dict[tuple[str, str], str] = {}
         for position, entry in enumerate(entries):
             origin = f"{file}#{position} ({_entry_name(entry)})"
             try:
@@ -78,6 +81,15 @@ class JsonPackageSource(Source):
             except (EntryError, KeyError, TypeError, AttributeError, ValueError) as exc:
                 yield Failure(origin, f"{self.name} entry {_entry_name(entry)}: {_message(exc)}", self.entry_id(entry))
                 continue
+            # The package publishes some fiches twice, under two IDs, word for word (fiches-
+            # travail-data 4.1174.0: 9, the 26-chunk CDD fiche among them). Indexed twice,
+            # one page takes two of the five places of a result list: the first is kept, the
+            # other left out (and deleted from an index that holds it, like a removed entry).
+            key = (fiche.title, fiche.markdown)
+            if key in seen:
+                self.duplicates[fiche.id] = seen[key]
+                continue
+            seen[key] = fiche.id
             fiche.origin = origin
             yield fiche
 
