@@ -257,6 +257,8 @@ def _drafts_table(result: dict) -> None:
     click.echo(f"{result['questions']} covered + {result['uncovered_questions']} uncovered questions")
     for name, value in result["metrics"].items():
         click.echo(f"{name:24} {_cell(value):>10}")
+    for source, counts in result.get("cited_sources", {}).items():
+        click.echo(f"cited {source:18} {counts['drafts']:>4} drafts, {counts['fiches']} fiches")
     if "judge" in result:
         click.echo(f"{'judge faithfulness':24} {_cell(result['judge']['faithfulness']):>10}")
 

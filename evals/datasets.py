@@ -22,7 +22,9 @@ from pathlib import Path
 
 from ingest.atomic import write_atomic
 
-FICHE_ID = re.compile(r"^[FNR]\d+$")
+# service-public.fr (F1234, N19, R42), travail-emploi (TE-article374530, TE-12509,
+# TE-article-ACFg1E) and cdtn (CDTN-45): the IDs ingest.sources gives each source.
+FICHE_ID = re.compile(r"^(?:[FNR]\d+|TE-[A-Za-z0-9-]+|CDTN-\d+)$")
 REQUIRED_KEYS = ("id", "question", "gold")
 
 
@@ -99,7 +101,7 @@ def parse_question(raw: str, where: str) -> Question:
         raise DatasetError(f"{where}: 'gold' must be a list of fiche IDs")
     bad = [g for g in gold if not FICHE_ID.match(g)]
     if bad:
-        raise DatasetError(f"{where}: 'gold' has invalid fiche ID(s) {bad[:3]} (expected e.g. F1234)")
+        raise DatasetError(f"{where}: 'gold' has invalid fiche ID(s) {bad[:3]} (expected e.g. F1234, TE-article374530, CDTN-45)")
     if not isinstance(answers, list) or not all(isinstance(a, str) and a.strip() for a in answers):
         raise DatasetError(f"{where}: 'answers' must be a list of non-empty strings")
     _check_message_fields(data, where)

@@ -7,6 +7,7 @@ Deterministic figures come from the verifier's verdicts on each sentence
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -45,6 +46,7 @@ class DraftOutcome:
     error: str = ""
     cited_later_gold: list[bool] = field(default_factory=list)  # e-mails: per later question
     needs: list[dict] = field(default_factory=list)  # e-mails: what the reading understood
+    cited_sources: dict[str, int] = field(default_factory=dict)  # source -> fiches this draft cites
     text: str = ""  # the draft, for reading it (reports)
 
     def to_dict(self) -> dict:
@@ -75,6 +77,7 @@ def measure_draft(question: Question, draft: Draft, latency_ms: float) -> DraftO
         flagged=[s.text for s in claims if s.flagged][:5],
         cited_later_gold=[bool(cited_fiches & set(gold)) for gold in question.golds[1:] if gold],
         needs=[n.to_dict() for n in draft.needs] if question.message else [],
+        cited_sources=dict(Counter(s.source for s in draft.sources)),
         text=draft.text,
     )
     if question.answers:
@@ -120,6 +123,7 @@ def evaluate_drafts(
         "questions": sum(1 for o in outcomes if o.covered),
         "uncovered_questions": sum(1 for o in outcomes if not o.covered),
         "metrics": aggregate(outcomes),
+        "cited_sources": cited_sources(outcomes),
         "abstention_curve": abstention_curve(outcomes),
         "per_question": [o.to_dict() for o in outcomes],
     }
@@ -172,6 +176,21 @@ def aggregate(outcomes: Sequence[DraftOutcome]) -> dict:
     }
     figures.update({f"latency_{n}_ms": round(v, 2) for n, v in percentiles([o.latency_ms for o in ok]).items()})
     return figures
+
+
+def cited_sources(outcomes: Sequence[DraftOutcome]) -> dict[str, dict[str, int]]:
+    """Per source (a key of ingest.model.SOURCES), over the answered covered questions:
+    `drafts` citing at least one of its fiches, `fiches` cited in all (a fiche counted once
+    per draft). Beside `metrics`, not in it: counts, not rates a gate would compare."""
+    summary: dict[str, dict[str, int]] = {}
+    for outcome in outcomes:
+        if outcome.error or outcome.abstained or not outcome.covered:
+            continue
+        for source, fiches in outcome.cited_sources.items():
+            entry = summary.setdefault(source, {"drafts": 0, "fiches": 0})
+            entry["drafts"] += 1
+            entry["fiches"] += fiches
+    return dict(sorted(summary.items()))
 
 
 def _later_gold_rate(answered: Sequence[DraftOutcome]) -> float | None:

@@ -100,3 +100,23 @@ def test_invalid_message_fields_are_named(tmp_path, change, message):
     with pytest.raises(DatasetError) as error:
         load_dataset(path)
     assert f"emails.jsonl:2: {message}" in str(error.value)
+
+
+def test_labour_law_ids_are_accepted(tmp_path):
+    row = {"id": "t", "question": "Préavis ?", "gold": ["TE-article374530", "CDTN-45", "F2883"],
+           "gold_q2": ["TE-12509", "TE-article-ACFg1E"]}
+    [question] = load_dataset(write_lines(tmp_path / "travail.jsonl", [json.dumps(row, ensure_ascii=False)]))
+    assert question.golds == [row["gold"], row["gold_q2"]]
+    for bad in (["TE-"], ["CDTN-abc"], ["te-article1"]):
+        with pytest.raises(DatasetError, match="invalid fiche ID"):
+            load_dataset(write_lines(tmp_path / "bad.jsonl", [json.dumps(row | {"gold": bad})]))
+
+
+def test_repository_labour_law_set_is_valid():
+    from pathlib import Path
+
+    questions = load_dataset(Path(__file__).resolve().parents[1] / "evals" / "sets" / "emails_travail.jsonl")
+    assert len(questions) >= 12 and all(q.gold and q.answers and q.message for q in questions)
+    ids = [g for q in questions for gold in q.golds for g in gold]
+    for prefix in ("F", "TE-", "CDTN-"):  # gold fiches of the three sources
+        assert any(g.startswith(prefix) for g in ids), prefix

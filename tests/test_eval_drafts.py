@@ -149,3 +149,35 @@ def test_span_cut_by_a_citation_marker_is_found_in_the_draft(sample_draft_servic
     question = Question("m", "q", ["F1311"], answers=[span, "une phrase qui n'est dans aucun brouillon"],
                         extra={"message": EMAIL})
     assert measure_draft(question, draft, 1.0).span_recall_draft == 0.5
+
+
+def test_cited_sources_count_drafts_and_fiches_per_source(sample_draft_service):
+    from dataclasses import replace
+
+    from evals.datasets import Question
+    from evals.drafts_eval import cited_sources, measure_draft
+
+    draft = draft_fn(sample_draft_service)(EMAIL)
+    first = draft.sources[0]
+    assert first.source == "service-public"  # the sample is service-public.fr only
+    labour = replace(draft, sources=[first, replace(first, fiche_id="TE-article374530", source="travail-emploi"),
+                                     replace(first, fiche_id="TE-article375152", source="travail-emploi"),
+                                     replace(first, fiche_id="CDTN-45", source="cdtn")])
+    question = Question("m", "q", ["F1311"], extra={"message": EMAIL})
+    outcome = measure_draft(question, labour, 1.0)
+    assert outcome.cited_sources == {"service-public": 1, "travail-emploi": 2, "cdtn": 1}
+    plain = measure_draft(question, draft, 1.0)
+    abstained = replace(measure_draft(question, draft, 1.0), abstained=True)
+    uncovered = replace(measure_draft(Question("u", "q", []), draft, 1.0), covered=False)
+    assert cited_sources([outcome, plain, abstained, uncovered]) == {
+        "cdtn": {"drafts": 1, "fiches": 1},
+        "service-public": {"drafts": 2, "fiches": 1 + len(draft.sources)},
+        "travail-emploi": {"drafts": 1, "fiches": 2},
+    }
+
+
+def test_cited_sources_in_the_run(drafts_run):
+    result, _ = drafts_run
+    answered = [r for r in result["per_question"] if r["covered"] and not r["abstained"] and not r["error"]]
+    assert result["cited_sources"]["service-public"]["drafts"] == sum(1 for r in answered if r["cited_sources"])
+    assert set(result["cited_sources"]) == {"service-public"}

@@ -115,3 +115,34 @@ def test_one_index_of_several_sources_and_deletions_per_source(tmp_path, sample_
     summary = json.loads(result.output[result.output.index("{"):])
     assert summary["deleted"] == 0 and summary["fiches_per_source"]["travail-emploi"] == 2
     assert "references_into_codes" in summary  # the store beside the index is reused
+
+
+def test_cdtn_mdx_components_become_plain_markdown():
+    from ingest.sources.socialgouv import markdown_sections, mdx_markdown
+
+    answer = ('Le code du travail prévoit deux cas.\n\n<Tab title="Arrêt  maladie">\n\nL’employeur verse une indemnité.\n\n'
+              '</Tab>\n\n<Tab title="Accident du travail">\n\nIl complète les IJ.\n\n</Tab>\n\n<HDN>\n\n'
+              "La convention collective peut être plus favorable.\n\n</HDN>")
+    sections = markdown_sections(mdx_markdown(answer))
+    assert [s.path for s in sections] == [[], ["Arrêt maladie"], ["Accident du travail"]]
+    assert sections[1].markdown.startswith("## Arrêt maladie") and "L’employeur verse une indemnité." in sections[1].markdown
+    assert "La convention collective peut être plus favorable." in sections[2].markdown
+    assert not any("<" in s.markdown for s in sections)
+    fiches, _ = read(f"cdtn:{CONTRIBUTIONS}")  # answers that show a service-public.fr fiche in place
+    chunk = chunk_fiche(fiches[0])[0]
+    assert "<Content" not in chunk.text
+    assert "voir la fiche : [https://www.service-public.fr/particuliers/vosdroits/F34414]" in chunk.text
+
+
+def test_a_fiche_published_twice_word_for_word_is_indexed_once(tmp_path):
+    entries = json.loads(TRAVAIL.read_text(encoding="utf-8"))
+    first = next(e for e in entries if e.get("pubId") == "article373034")
+    twin = dict(first, pubId="article999373")
+    edited = dict(first, pubId="article999374", intro=str(first.get("intro") or "") + " Mis à jour.")
+    path = tmp_path / "fiches-travail.json"
+    path.write_text(json.dumps(entries + [twin, edited], ensure_ascii=False), encoding="utf-8")
+    source = open_source(f"travail-emploi:{path}")
+    ids = [f.id for f in source.fiches() if isinstance(f, Fiche)]
+    assert ids.count("TE-article373034") == 1 and "TE-article999373" not in ids
+    assert "TE-article999374" in ids  # same title, other words: a fiche of its own
+    assert source.duplicates == {"TE-article999373": "TE-article373034"}

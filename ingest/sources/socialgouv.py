@@ -53,6 +53,7 @@ class JsonPackageSource(Source):
 
     def __init__(self, settings: IngestSettings, path: Path | str | None = None, npm: str = "npm"):
         self.settings = settings
+        self.duplicates: dict[str, str] = {}  # ID left out -> the ID of the same fiche kept
         self.path = Path(path) if path else None
         self.npm_package = NpmPackage(settings, getattr(settings, self.package_setting), self.cache_name, npm=npm)
 
@@ -71,6 +72,8 @@ class JsonPackageSource(Source):
         if not isinstance(entries, list):
             yield Failure(str(file), f"expected a JSON array of entries, got {type(entries).__name__}")
             return
+        self.duplicates = {}
+        seen: dict[tuple[str, str], str] = {}
         for position, entry in enumerate(entries):
             origin = f"{file}#{position} ({_entry_name(entry)})"
             try:
@@ -78,6 +81,15 @@ class JsonPackageSource(Source):
             except (EntryError, KeyError, TypeError, AttributeError, ValueError) as exc:
                 yield Failure(origin, f"{self.name} entry {_entry_name(entry)}: {_message(exc)}", self.entry_id(entry))
                 continue
+            # The package publishes some fiches twice, under two IDs, word for word (fiches-
+            # travail-data 4.1174.0: 9, the 26-chunk CDD fiche among them). Indexed twice,
+            # one page takes two of the five places of a result list: the first is kept, the
+            # other left out (and deleted from an index that holds it, like a removed entry).
+            key = (fiche.title, fiche.markdown)
+            if key in seen:
+                self.duplicates[fiche.id] = seen[key]
+                continue
+            seen[key] = fiche.id
             fiche.origin = origin
             yield fiche
 
@@ -263,7 +275,9 @@ def parse_contribution(entry: dict) -> Fiche:
     markdown = str(generic.get("markdown") or "").strip() or str(generic.get("text") or "").strip()
     if not markdown:
         raise EntryError("the generic answer is empty")
-    sections = markdown_sections(markdown)
+    sections = markdown_sections(mdx_markdown(markdown))
+    if not sections:
+        raise EntryError("the generic answer is empty once its markup is removed")
     references = [
         LegalReference(label=str(r.get("title") or r.get("url") or ""), url=str(r.get("url") or ""))
         for r in generic.get("references") or [] if isinstance(r, dict)
@@ -282,6 +296,26 @@ def parse_contribution(entry: dict) -> Fiche:
         kind="fiche",
         source="cdtn",
     )
+
+
+_MDX_TAB = re.compile(r'^\s*<Tab\s+title\s*=\s*"([^"]*)"\s*>\s*$')
+_MDX_CONTENT = re.compile(r'<Content\s+href\s*=\s*"([^"]*)"\s*(?:/>|>\s*</Content>)')
+_MDX_WRAPPERS = re.compile(r"^\s*</?(?:Tab|HDN)\s*>\s*$")
+
+
+def mdx_markdown(markdown: str) -> str:
+    """The answer's MDX components as plain Markdown: a `<Tab title="…">` opens a
+    section of that title, `<Content href="…"/>` (a service-public.fr fiche the Code du
+    travail numérique shows in place) becomes a link to it, and the wrappers (`</Tab>`,
+    `<HDN>`, the note on more favourable agreements) go, their text kept."""
+    lines = []
+    for line in markdown.splitlines():
+        tab = _MDX_TAB.match(line)
+        if tab:
+            lines.append(f"#### {' '.join(tab.group(1).split())}")
+        elif not _MDX_WRAPPERS.match(line):
+            lines.append(_MDX_CONTENT.sub(lambda m: f"Pour plus d'informations, voir la fiche : [{m.group(1)}]({m.group(1)})", line))
+    return "\n".join(lines)
 
 
 def markdown_sections(markdown: str) -> list[Section]:
