@@ -19,8 +19,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import CoverageGap, DraftRecord, Feedback, utcnow
-from api.records import FEEDBACK_REASONS, mask_personal_data
+from api.masking import mask_personal_data
+from api.models import FEEDBACK_REASONS, CoverageGap, DraftRecord, Feedback, utcnow
 from generation.reading import GENERIC_WORDS
 from generation.text import STOPWORDS, fold, words
 

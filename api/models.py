@@ -12,6 +12,20 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# What an agent may say of a draft (Feedback.reasons) and do with it (AuditEvent.action).
+NEGATIVE_REASONS = (
+    "faits_erronés",
+    "sources_manquantes",
+    "trop_long",
+    "incohérent",
+    "imprécis",
+    "fautes_de_langue",
+)
+POSITIVE_REASONS = ("clair", "complet", "sources_fiables")
+FEEDBACK_REASONS = NEGATIVE_REASONS + POSITIVE_REASONS
+AUDIT_ACTIONS = ("edited", "copied", "sent", "source_added")
+
+
 ROLES = ("agent", "content", "admin")
 
 

@@ -9,7 +9,6 @@ unanswered are recorded as coverage gaps (api/gaps.py) and purged with the rest.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,42 +16,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api.masking import mask_personal_data
 from api.models import AuditEvent, DraftRecord, Feedback, utcnow
-from generation.pii import EMAIL
-
-NEGATIVE_REASONS = (
-    "faits_erronés",
-    "sources_manquantes",
-    "trop_long",
-    "incohérent",
-    "imprécis",
-    "fautes_de_langue",
-)
-POSITIVE_REASONS = ("clair", "complet", "sources_fiables")
-FEEDBACK_REASONS = NEGATIVE_REASONS + POSITIVE_REASONS
-AUDIT_ACTIONS = ("edited", "copied", "sent", "source_added")
-
-_MASKS = (
-    (EMAIL, "[courriel]"),
-    (re.compile(r"\bFR\d{2}(?:\s?[0-9A-Z]{4}){5}\s?[0-9A-Z]{3}\b", re.I), "[iban]"),
-    (re.compile(r"\b[12]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}(?:\s?\d{2})?\b"), "[nir]"),
-    (re.compile(r"(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}\b"), "[téléphone]"),
-    (re.compile(r"\b\d{7,}\b"), "[numéro]"),
-)
-
-
-def mask_personal_data(text: str) -> str:
-    """Names, e-mails, phones, NIR, IBAN… replaced by placeholders (generation.pii when
-    present, and these patterns as a second net)."""
-    try:
-        from generation.pii import mask
-    except ImportError:
-        pass
-    else:
-        text = mask(text).text
-    for pattern, replacement in _MASKS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def new_draft_id() -> str:
@@ -82,7 +47,7 @@ def store_draft(
     )
     session.add(record)
     session.flush()
-    from api.gaps import record_gaps  # api.gaps reads this module's masks
+    from api.gaps import record_gaps  # derived from what is stored here
 
     record_gaps(session, record, draft)
     add_audit(session, key_id=key_id, draft_id=record.id, action="drafted",

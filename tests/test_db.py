@@ -17,8 +17,9 @@ from sqlalchemy import inspect, select, text
 from api.auth import create_key
 from api.db import MIGRATIONS_DIR, create_db_engine, migrate, session_factory, transaction
 from api.gaps import coverage_gaps
+from api.masking import mask_personal_data
 from api.models import AuditEvent, DraftRecord, Feedback
-from api.records import add_feedback, mask_personal_data, purge_expired_text, store_draft
+from api.records import add_feedback, purge_expired_text, store_draft
 
 DRAFT = {"text": "Réponse [1].", "mode": "extractive", "format": "email", "questions": ["Question ?"],
          "sentences": [], "citations": [], "sources": [], "abstained": False, "confidence": 0.8}

@@ -98,7 +98,7 @@ def test_agent_drafts_checks_sources_edits_copies_and_gives_feedback(browser_pag
     detail = page.locator("#source-detail")
     assert detail.locator("h3").inner_text().startswith("[")
     assert detail.locator("mark").count() >= 1 and detail.locator("mark").first.inner_text().strip()
-    assert "Mise à jour" in detail.inner_text()
+    assert "mise à jour le" in detail.inner_text()
     assert detail.get_by_role("link", name="Voir la fiche sur service-public.fr").get_attribute("href") \
         .startswith("https://www.service-public.fr/")
     assert page.locator("#source-list li").count() >= 1

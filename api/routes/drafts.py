@@ -13,8 +13,8 @@ from api.db import transaction
 from api.deps import get_draft_service, get_principal, get_services, get_session
 from api.drafting import DraftFailed, DraftRejected, draft_events, run_draft
 from api.errors import FieldError
-from api.models import DraftRecord
-from api.records import AUDIT_ACTIONS, FEEDBACK_REASONS, PURGED_DRAFT_FIELDS, add_audit, add_feedback, store_draft
+from api.models import AUDIT_ACTIONS, FEEDBACK_REASONS, DraftRecord
+from api.records import PURGED_DRAFT_FIELDS, add_audit, add_feedback, store_draft
 from api.services import Services
 from generation.types import DraftFormat, DraftMode, Need
 from ingest.model import Audience, SourceName
@@ -193,6 +193,6 @@ def post_feedback(draft_id: str, body: FeedbackRequest, principal: Principal = D
 
 @router.get("/feedback/reasons", summary="Les raisons proposées pour un avis")
 def feedback_reasons() -> dict:
-    from api.records import NEGATIVE_REASONS, POSITIVE_REASONS
+    from api.models import NEGATIVE_REASONS, POSITIVE_REASONS
 
     return {"negative": list(NEGATIVE_REASONS), "positive": list(POSITIVE_REASONS)}
