@@ -21,10 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.atomic import write_atomic
+from ingest.model import FICHE_ID
 
-# service-public.fr (F1234, N19, R42), travail-emploi (TE-article374530, TE-12509,
-# TE-article-ACFg1E) and cdtn (CDTN-45): the IDs ingest.sources gives each source.
-FICHE_ID = re.compile(r"^(?:[FNR]\d+|TE-[A-Za-z0-9-]+|CDTN-\d+)$")
 REQUIRED_KEYS = ("id", "question", "gold")
 
 

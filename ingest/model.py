@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Literal, get_args
 
@@ -27,6 +28,9 @@ SOURCES = {
     "cdtn": "Code du travail numérique",
 }
 SourceName = Literal["service-public", "travail-emploi", "cdtn"]  # the keys of SOURCES
+# The IDs each source gives its fiches: service-public.fr (F1234, N19, R42), travail-emploi
+# (TE-article374530, TE-12509, TE-article-ACFg1E) and cdtn (CDTN-45).
+FICHE_ID = re.compile(r"^(?:[FNR]\d+|TE-[A-Za-z0-9-]+|CDTN-\d+)$")
 
 # What an ingest run counts apart: content fiches (F*: the answers), navigation pages
 # (N* dossiers and themes, and guided searches, which route to fiches) and service cards

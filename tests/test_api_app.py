@@ -188,7 +188,10 @@ def test_search_and_fiche(api_client, api_keys, api_retriever):
     assert fiche.status_code == 200
     assert fiche.json()["id"] == fiche_id and fiche.json()["markdown"]
     assert fiche.json()["title"] == api_retriever.fiche(fiche_id).title
+    assert api_client.get(f"/api/fiches/{fiche_id.lower()}", headers=key).json()["id"] == fiche_id
     assert api_client.get("/api/fiches/F99999999", headers=key).status_code == 404
+    labour = api_client.get("/api/fiches/TE-article374530", headers=key)  # a labour-law ID, not indexed here
+    assert labour.status_code == 404 and "in the index" in labour.text
     assert api_client.get("/api/fiches/..%2Fetc", headers=key).status_code == 404
     assert api_client.get("/api/search", params={"question": " "}, headers=key).status_code == 422
     assert api_client.get("/api/search", params={"question": "x", "k": 0}, headers=key).status_code == 422
