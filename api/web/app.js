@@ -44,14 +44,6 @@ function fail(message) {
 
 // --- Sign in ---------------------------------------------------------------
 
-async function signIn(event) {
-  event.preventDefault();
-  const key = $("api-key").value.trim();
-  if (!key) return;
-  sessionStorage.setItem(KEY_STORAGE, key);
-  await checkKey();
-}
-
 async function checkKey() {
   fail("");
   try {

@@ -40,6 +40,15 @@ function clear(node) {
 
 class ApiError extends Error {}
 
+// The sign-in form of both pages: the key kept for the tab, then the page's own checkKey().
+async function signIn(event) {
+  event.preventDefault();
+  const key = $("api-key").value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY_STORAGE, key);
+  await checkKey();
+}
+
 async function api(path, options = {}) {
   const headers = { Accept: "application/json", ...(options.headers || {}) };
   const key = sessionStorage.getItem(KEY_STORAGE);

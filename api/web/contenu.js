@@ -34,14 +34,6 @@ function dateTime(iso) {
 
 // --- Sign in -----------------------------------------------------------------
 
-async function signIn(event) {
-  event.preventDefault();
-  const key = $("api-key").value.trim();
-  if (!key) return;
-  sessionStorage.setItem(KEY_STORAGE, key);
-  await checkKey();
-}
-
 async function checkKey() {
   fail("");
   try {
