@@ -28,7 +28,7 @@ INJECTION_PATTERNS = re.compile(
     r"(?:(?:ton|tes|vos|votre|your)\s+(?:prompt|instructions?|consignes|règles|message\s+système)"
     r"|(?:le|les|the)\s+(?:prompt|message\s+système|system))"
     r"|prompt\s+(?:système|system)|system\s+prompt|disregard\s+(?:all|previous|the)"
-    r"|<\|?im_start\|?>|\[/?INST\]|###\s*(?:instruction|system)|<\s*/?\s*system\s*>"
+    r"|<\|?im_start\|?>|\[/?INST\]|###\s*(?:instructions?|system)\s*:|<\s*/?\s*system\s*>"
     r"|(?:assistant|system)\s*:\s*(?=\S)"
     r"|\bdans\s+(?:ta|la|votre)\s+réponse|\b(?:dis|dites)\s+à\s+l['’]agent"
     r"|\b(?:écris|écrivez|ajoutez|affirmez|insérez)\s+(?:que|qu['’]|un\s+lien|le\s+lien|ce\s+lien|ce\s+numéro)"

@@ -85,7 +85,10 @@ _RULES: list[tuple[str, re.Pattern, int]] = [
             r"(?:allocataire|dossier|client|adhérent|sécurité sociale|sécu|passeport|"
             r"carte d'identité|permis|titre de séjour|demandeur d'emploi|identifiant|"
             r"immatriculation|siret|siren|contrat|pension|retraite|invalidité|"
-            r"caf|france travail|pôle emploi|cpam)\s*(?:est\s*)?:?\s*([A-Z0-9][A-Z0-9 ./-]{3,24}[A-Z0-9])",
+            r"caf|france travail|pôle emploi|cpam)\s*(?:(?:caf|cpam|msa|urssaf)\s+)?(?:est\s+)?(?:le\s+)?:?\s*"
+            # The value: letters and digits with a digit near its start, spaces only
+            # before more digits, and never cut inside a word ("en cours", "demandé").
+            r"((?=[A-Z]{0,4}[ ./-]?\d)[A-Z0-9](?:[A-Z0-9./-]|\s(?=[A-Z]{0,4}[ ./-]?\d)){3,24}(?<=[A-Z0-9])(?:\s[A-Z](?=[.,;:!?)]|$))?)(?![\w])",
             re.IGNORECASE,
         ),
         1,

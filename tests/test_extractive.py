@@ -1,8 +1,5 @@
 """Extractive drafts: French sentence splitting, candidate units, cited and verified
-answers to multi-question e-mails, speed."""
-
-import statistics
-import time
+answers to multi-question e-mails."""
 
 import pytest
 
@@ -106,19 +103,18 @@ def test_no_passages_gives_an_empty_body():
     assert ExtractiveDrafter().write_body(["Une question ?"], []) == ""
 
 
-def test_extractive_drafting_is_instant(handmade_passages):
-    passages = handmade_passages * 3  # 27 passages, more than the service ever sends
+def test_many_repeated_passages_still_give_one_cited_answer_per_question(handmade_passages):
+    # Speed is measured by the benchmarks in evals/, not here: this checks what 27
+    # passages (more than the service ever sends, each text three times) produce.
+    passages = handmade_passages * 3
     passages = [Passage(p.chunk, p.score, i) for i, p in enumerate(passages, 1)]
     questions = parse_message(EMAILS[0][0]).questions
-    drafter = ExtractiveDrafter()
-    durations = []
-    for _ in range(30):
-        started = time.perf_counter()
-        drafter.write(questions, passages)
-        durations.append((time.perf_counter() - started) * 1000)
-    p95 = statistics.quantiles(durations, n=20)[18]
-    print(f"extractive write p95 {p95:.1f} ms")
-    assert p95 <= 300
+    body = ExtractiveDrafter().write_body(questions, passages)
+    sentences = [s.text for s in split_sentences(body, line_breaks=True)]
+    assert len(sentences) == len(set(sentences))  # a text seen three times is said once
+    checks = verify(body, passages)
+    assert [c for c in checks if c.flagged] == []
+    assert all(1 <= n <= len(passages) for c in checks for n in c.citations)
 
 
 # --- composition: answer first, conditions not breadcrumbs, no guide voice -----------

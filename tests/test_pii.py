@@ -36,19 +36,67 @@ def masked_rate(texts: list[str], records: list[dict]) -> float:
     return sum(is_masked(v, text) for v, text in values) / len(values)
 
 
-def test_dataset_is_large_enough_and_values_occur_in_their_messages():
-    records = load_dataset()
-    assert len(records) >= 30
-    for record in records:
-        for value in record["values"]:
-            assert value in record["message"], value
-
-
 def test_measured_masking_rate_is_at_least_99_percent():
     records = load_dataset()
+    # A value absent from its message would count as masked: the rate would be void.
+    assert all(v in r["message"] for r in records for v in r["values"])
     rate = masked_rate([mask(r["message"]).text for r in records], records)
     print(f"PII masked: {rate:.4f} of {sum(len(r['values']) for r in records)} values")
     assert rate >= 0.99
+
+
+# Whole e-mails as agents receive them, and exactly what may leave for the LLM.
+EMAILS = [
+    (
+        "Bonjour,\nJe m'appelle Sophie Marchand et j'habite 27 rue Victor Hugo, 33000 Bordeaux. "
+        "Mon numéro de sécurité sociale est le 2 85 07 33 063 118 42. Pouvez-vous me dire si j'ai droit "
+        "à la prime d'activité ?\nVous pouvez me joindre au 06 71 23 45 98 ou à sophie.marchand@gmail.com.\n"
+        "Cordialement,\nSophie Marchand",
+        "Bonjour,\nJe m'appelle [NOM_1] et j'habite [ADRESSE_1]. "
+        "Mon numéro de sécurité sociale est le [NIR_1]. Pouvez-vous me dire si j'ai droit "
+        "à la prime d'activité ?\nVous pouvez me joindre au [TELEPHONE_1] ou à [EMAIL_1].\n"
+        "Cordialement,\n[NOM_1]",
+    ),
+    (
+        "Madame, Monsieur,\nMon fils Lucas Fernandes, né le 04/11/2008, va entrer au lycée. La Caf doit-elle "
+        "verser l'allocation de rentrée scolaire sur mon compte IBAN FR14 2004 1010 0505 0001 3M02 606 ?\n"
+        "Merci d'avance,\nAna Fernandes",
+        "Madame, Monsieur,\nMon fils [NOM_1], né le [DATE_NAISSANCE_1], va entrer au lycée. La Caf doit-elle "
+        "verser l'allocation de rentrée scolaire sur mon compte IBAN [IBAN_1] ?\n"
+        "Merci d'avance,\n[NOM_2]",
+    ),
+    (
+        "Bonjour, je suis M. Karim Benali, numéro fiscal 1234567890123. Mon propriétaire, Monsieur Lefèvre, "
+        "refuse de me rendre le dépôt de garantie. Que puis-je faire ? Tél : +33 7 88 12 34 56",
+        "Bonjour, je suis M. [NOM_1], numéro fiscal [NUMERO_FISCAL_1]. Mon propriétaire, Monsieur [NOM_2], "
+        "refuse de me rendre le dépôt de garantie. Que puis-je faire ? Tél : [TELEPHONE_1]",
+    ),
+    (
+        "Bonjour,\nMon numéro de dossier est en cours de traitement depuis mars. Mon numéro d'allocataire "
+        "est le 1234567 et mon numéro de passeport est 19AB12345 et il expire en juin.\nMerci",
+        "Bonjour,\nMon numéro de dossier est en cours de traitement depuis mars. Mon numéro d'allocataire "
+        "est le [IDENTIFIANT_1] et mon numéro de passeport est [IDENTIFIANT_2] et il expire en juin.\nMerci",
+    ),
+]
+
+
+@pytest.mark.parametrize("message, expected", EMAILS, ids=["nir-address", "iban-birth", "fiscal-phone", "file-numbers"])
+def test_an_email_keeps_every_word_but_its_personal_values(message, expected):
+    masked = mask(message)
+    assert masked.text == expected
+    for value in masked.mapping.values():
+        assert value in message and not is_masked(value, message)
+        assert is_masked(value, masked.text), value
+    assert unmask(masked.text, masked.mapping) == message
+
+
+def test_a_known_name_is_masked_everywhere_even_its_surname_alone():
+    message = ("Bonjour, je suis Claire Dubreuil. Mon ex-mari, Paul Dubreuil, ne verse plus la pension. "
+               "Madame Dubreuil (moi) a saisi le juge.\nClaire Dubreuil")
+    masked = mask(message)
+    assert masked.text == ("Bonjour, je suis [NOM_1]. Mon ex-mari, [NOM_3], ne verse plus la pension. "
+                           "Madame [NOM_2] (moi) a saisi le juge.\n[NOM_1]")
+    assert unmask(masked.text, masked.mapping) == message
 
 
 @pytest.mark.parametrize(
@@ -97,6 +145,10 @@ def test_same_value_same_placeholder_and_unmask_by_kind():
         "Bonjour Madame la Directrice, quel est le délai pour la Carte Vitale ?",
         "Je suis Français et je vis au Canada depuis 12 ans.",
         "Le congé de maternité dure 16 semaines, soit 112 jours.",
+        "Mon numéro de dossier est en cours de traitement.",
+        "Le numéro de permis est demandé par la préfecture de Seine-Saint-Denis.",
+        "Le 15 mars 2024, j'ai déposé ma demande à la mairie.",
+        "Appelez le 39 39 ou le 3646 pour joindre l'Assurance maladie.",
     ],
 )
 def test_ordinary_text_is_left_alone(text):

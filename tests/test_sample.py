@@ -44,24 +44,57 @@ def test_corpus_is_read_from_index_json_and_deduplicated(package, sample_documen
         assert corpus.audiences[fiche_id] == sample_documents[fiche_id][1]
 
 
-def test_selection_follows_in_links_and_adds_small_support_documents(package):
-    corpus = sample.load_corpus(package)
-    counts = sample.in_links(corpus)
-    chosen = sample.select(corpus, top_linked=2, per_type=1)
-    content = [i for i in chosen if i.startswith("F")]
-    ranked = sorted((i for i in PICKED if i.startswith("F")), key=lambda i: (-counts[i], sample._number(i)))
-    assert content[:2] == ranked[:2]
-    # One fiche of every type present.
-    types = {corpus.documents[i].get("type") for i in PICKED if i.startswith("F")}
-    assert {corpus.documents[i].get("type") for i in content} == types
-    # Support documents are N*/R* the chosen fiches point to.
-    for support in (i for i in chosen if i[0] in "NR"):
-        assert any(
-            support in {e.get("LienPublication") or e.get("ID") for e in corpus.documents[i].iter()} for i in content
-        )
+def _fiche(fiche_id: str, kind: str, *links: str, size: int = 0) -> Element:
+    children: list = [Element("dc:title", {}, [f"Fiche {fiche_id}"])]
+    children += [Element("LienInterne", {"LienPublication": t, "type": "Fiche"}, ["lien"]) for t in links]
+    if size:
+        children.append(Element("Texte", {}, ["x" * size]))
+    return Element("Publication", {"ID": fiche_id, "type": kind}, children)
 
 
-def test_written_sample_is_dila_xml_per_audience_and_deterministic(package, tmp_path):
+def _service(target: str) -> Element:
+    return Element("ServiceEnLigne", {"ID": target, "type": "Téléservice"}, ["en ligne"])
+
+
+@pytest.fixture
+def linked_corpus() -> sample.Corpus:
+    """In-links known by construction: F10 ← F3, F20 (twice), F5 = 3; F3 ← F10, F20 = 2;
+    F20 ← F3, F5 = 2 (its self-link does not count); F4, F5, F6 = 0. F3 and F20 tie:
+    numeric order puts F3 first (text order would put F20 first)."""
+    info, question = "Fiche d'information", "Fiche Question-réponse"
+    documents = {
+        "F3": _fiche("F3", info, "F20", "F10"),
+        "F20": _fiche("F20", info, "F3", "F10", "F10", "F20", "F999"),
+        "F10": _fiche("F10", info, "F3"),
+        "F4": _fiche("F4", info, "R8"),
+        "F5": _fiche("F5", question, "F10", "F20", "N7"),
+        "F6": _fiche("F6", question),
+        "N7": _fiche("N7", "Dossier"),
+        "R8": _fiche("R8", "Téléservice"),
+        "R9": _fiche("R9", "Téléservice", size=20_000),  # over MAX_SUPPORT_BYTES
+    }
+    documents["F5"].children.append(_service("R9"))
+    return sample.Corpus(documents=documents, audiences={i: ["particuliers"] for i in documents})
+
+
+def test_in_links_count_distinct_other_documents_of_the_corpus(linked_corpus):
+    assert dict(sample.in_links(linked_corpus)) == {"F10": 3, "F3": 2, "F20": 2, "N7": 1, "R8": 1}
+
+
+@pytest.mark.parametrize("top_linked, per_type, expected", [
+    (2, 1, ["F10", "F3", "F5", "N7"]),
+    (3, 1, ["F10", "F3", "F20", "F5", "N7"]),
+    (1, 2, ["F10", "F3", "F5", "F6", "N7"]),
+    (0, 1, ["F10", "F5", "N7"]),
+    (6, 0, ["F10", "F3", "F20", "F4", "F5", "F6", "R8", "N7"]),  # support in order met
+])
+def test_selection_takes_the_most_linked_then_each_type_then_small_support(linked_corpus, top_linked, per_type,
+                                                                          expected):
+    # R9 is linked from a chosen fiche but too large; R8 only from F4.
+    assert sample.select(linked_corpus, top_linked=top_linked, per_type=per_type) == expected
+
+
+def test_written_sample_is_dila_xml_per_audience_and_deterministic(package, tmp_path, sample_documents):
     out = tmp_path / "sample"
     runner = CliRunner()
     result = runner.invoke(sample.main, ["--from", str(package), "--out", str(out), "--top-linked", "3", "--per-type", "1"])
@@ -75,7 +108,7 @@ def test_written_sample_is_dila_xml_per_audience_and_deterministic(package, tmp_
         assert audience in corpus.audiences[fiche_id]
         root = from_xml((out / name).read_bytes())
         assert isinstance(root, Element) and root.get("ID") == fiche_id
-        assert root == corpus.documents[fiche_id]
+        assert root == sample_documents[fiche_id][0]  # the bundled XML, through JSON and back
     first = {name: (out / name).read_bytes() for name in files}
     (out / "particuliers" / "F999.xml").write_text("<stale/>")
     assert runner.invoke(sample.main, ["--from", str(package), "--out", str(out), "--top-linked", "3", "--per-type", "1"]).exit_code == 0
