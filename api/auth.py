@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,9 @@ from api.models import ROLES, ApiKey, utcnow
 KEY_PREFIX = "gch_"
 PREFIX_LENGTH = 12  # "gch_" + 8 characters, stored in clear to find the row and list keys
 ENV_KEY_NAME = "GUICHET_ADMIN_KEY"
+# How precisely a key's last use is recorded: a write at most once per period and key,
+# not one per request.
+LAST_USED_RESOLUTION = timedelta(hours=1)
 
 
 class InvalidRole(ValueError):
@@ -57,15 +61,26 @@ def create_key(session: Session, role: str, name: str = "") -> tuple[ApiKey, str
 
 
 def authenticate(session: Session, key: str) -> Principal | None:
-    """The principal for a presented key, or None if unknown or revoked."""
+    """The principal for a presented key, or None if unknown or revoked; the key's
+    `last_used_at` is brought up to date (to LAST_USED_RESOLUTION) in the session."""
     if not key or len(key) > 200:
         return None
     presented = hash_key(key)
     rows = session.scalars(select(ApiKey).where(ApiKey.prefix == key[:PREFIX_LENGTH])).all()
     for row in rows:
         if hmac.compare_digest(row.key_hash, presented) and row.active:
+            _note_use(row)
             return Principal(key_id=row.id, name=row.name, role=row.role)
     return None
+
+
+def _note_use(row: ApiKey) -> None:
+    now = utcnow()
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:  # SQLite gives naive UTC datetimes back
+        last = last.replace(tzinfo=timezone.utc)
+    if last is None or now - last >= LAST_USED_RESOLUTION:
+        row.last_used_at = now
 
 
 def revoke_key(session: Session, key_id_or_prefix: str) -> ApiKey | None:

@@ -42,7 +42,7 @@ def get_principal(
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "missing API key: send 'Authorization: Bearer <key>'", "missing_key",
                        headers={"WWW-Authenticate": "Bearer"})
-    with services.sessions() as session:
+    with transaction(services.sessions) as session:  # commits the key's last use
         principal = authenticate(session, credentials.credentials)
     if principal is None:
         raise ApiError(401, "invalid or revoked API key", "invalid_key", headers={"WWW-Authenticate": "Bearer"})

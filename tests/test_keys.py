@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from api.auth import authenticate, bootstrap_admin_key, create_key, hash_key, revoke_key, sync_env_admin_key
+from api.auth import (
+    LAST_USED_RESOLUTION,
+    authenticate,
+    bootstrap_admin_key,
+    create_key,
+    hash_key,
+    revoke_key,
+    sync_env_admin_key,
+)
 from api.cli import cli
 from api.db import create_db_engine, migrate, session_factory, transaction
 from api.models import ApiKey
@@ -39,6 +49,26 @@ def test_keys_are_random_stored_hashed_and_checked(sessions):
         assert authenticate(session, other).role == "agent"
 
 
+def test_a_keys_last_use_is_recorded_once_an_hour_not_on_every_request(sessions):
+    with transaction(sessions) as session:
+        row, key = create_key(session, "agent")
+    assert row.last_used_at is None
+    with transaction(sessions) as session:
+        authenticate(session, key)
+    with transaction(sessions) as session:
+        first = session.get(ApiKey, row.id).last_used_at
+        assert first is not None
+        authenticate(session, key)
+    with transaction(sessions) as session:
+        stored = session.get(ApiKey, row.id)
+        assert stored.last_used_at == first  # within the hour: not written again
+        stored.last_used_at = first - LAST_USED_RESOLUTION - timedelta(minutes=1)
+    with transaction(sessions) as session:
+        authenticate(session, key)
+    with sessions() as session:
+        assert session.get(ApiKey, row.id).last_used_at.replace(tzinfo=None) > first.replace(tzinfo=None)
+
+
 def test_first_start_creates_one_admin_key_and_env_key_works(sessions):
     with transaction(sessions) as session:
         first = bootstrap_admin_key(session)
@@ -63,7 +93,10 @@ def test_keys_commands(database_url):
     assert key.startswith("gch_")
     listed = runner.invoke(cli, ["keys", "--database-url", url, "list"])
     assert "Alice" in listed.output and "agent" in listed.output and key not in listed.output
-    assert "active" in listed.output
+    assert "active" in listed.output and "never used" in listed.output
+    with transaction(session_factory(create_db_engine(url))) as session:
+        authenticate(session, key)
+    assert "last used" in runner.invoke(cli, ["keys", "--database-url", url, "list"]).output
     revoked = runner.invoke(cli, ["keys", "--database-url", url, "revoke", key[:12]])
     assert revoked.exit_code == 0 and "revoked" in revoked.output
     assert "revoked" in runner.invoke(cli, ["keys", "--database-url", url, "list"]).output

@@ -48,7 +48,8 @@ def list_(database_url: str | None) -> None:
         rows = list_keys(session)
         for row in rows:
             state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-            click.echo(f"{row.id}\t{row.prefix}…\t{row.role}\t{row.name}\t{row.created_at:%Y-%m-%d}\t{state}")
+            used = f"last used {row.last_used_at:%Y-%m-%d %H:00}" if row.last_used_at else "never used"
+            click.echo(f"{row.id}\t{row.prefix}…\t{row.role}\t{row.name}\t{row.created_at:%Y-%m-%d}\t{state}\t{used}")
     if not rows:
         click.echo("no keys")
 
