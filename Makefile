@@ -12,7 +12,7 @@ TEST_EXTRAS ?= test,fast,st
 HOST ?=
 PORT ?=
 
-.PHONY: setup setup-test system-deps run index serve test bench-sample
+.PHONY: setup setup-test system-deps run index sample-embeddings serve test bench-sample
 
 setup: $(VENV)/.installed-run
 
@@ -48,8 +48,19 @@ system-deps:
 # Main job: index the bundled sample into the embedded Qdrant Edge index, then serve.
 run: setup index serve
 
+# The bundled sample's vectors come with it (made by `make sample-embeddings`): a first run
+# embeds only what changed since. Another corpus is embedded as usual.
+SAMPLE_EMBEDDINGS := data/sample-embeddings.sqlite
+
 index: setup
-	$(GUICHET) ingest --source data/sample
+	$(GUICHET) ingest --source data/sample $(if $(wildcard $(SAMPLE_EMBEDDINGS)),--embeddings-from $(SAMPLE_EMBEDDINGS))
+
+# Rebuild the sample's vectors file after the sample, the chunking or the embedder changed.
+sample-embeddings: setup
+	rm -rf .cache/sample-embeddings-index
+	$(GUICHET) ingest --source data/sample --index-dir .cache/sample-embeddings-index
+	rm -f $(SAMPLE_EMBEDDINGS)
+	$(PY) -c "import sqlite3; sqlite3.connect('.cache/sample-embeddings-index/embeddings/cache.sqlite').execute(\"VACUUM INTO '$(SAMPLE_EMBEDDINGS)'\")"
 
 serve: setup
 	$(GUICHET) serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))

@@ -83,3 +83,33 @@ def test_ingest_rebuilds_an_index_of_an_older_format(tmp_path, sample_source_dir
     summary = json.loads(result.output[result.output.index("{"):])
     assert summary["added"] == 3 and summary["version"] == 2
     assert json.loads((index_dir / "versions" / "2" / "build.json").read_text())["format"] == INDEX_FORMAT
+
+
+def test_ingest_imports_the_vectors_of_another_index_instead_of_embedding_again(tmp_path, sample_source_dir):
+    source = make_source(sample_source_dir, tmp_path / "src", sample_files(sample_source_dir)[:2])
+    first = _summary(invoke("--source", str(source), "--index-dir", str(tmp_path / "a"), "--json"))
+    assert first["chunks_embedded"] > 0
+    seed = tmp_path / "a" / "embeddings" / "cache.sqlite"
+    second = invoke("--source", str(source), "--index-dir", str(tmp_path / "b"), "--embeddings-from", str(seed),
+                    "--json")
+    summary = _summary(second)
+    assert summary["embeddings_imported"] >= first["chunks_embedded"]
+    assert summary["chunks_embedded"] == 0 and summary["chunks_written"] == first["chunks_written"]
+
+
+def test_ingest_refuses_embeddings_that_are_not_an_embedding_cache(tmp_path, sample_source_dir):
+    source = make_source(sample_source_dir, tmp_path / "src", sample_files(sample_source_dir)[:1])
+    not_a_cache = tmp_path / "vectors.sqlite"
+    not_a_cache.write_text("not a database")
+    result = invoke("--source", str(source), "--index-dir", str(tmp_path / "i"), "--embeddings-from", str(not_a_cache))
+    assert result.exit_code != 0 and "is not an embedding cache" in result.output
+    assert not EdgeIndex(tmp_path / "i").current_number()
+    missing = invoke("--source", str(source), "--index-dir", str(tmp_path / "i"), "--embeddings-from",
+                     str(tmp_path / "nowhere.sqlite"))
+    assert missing.exit_code != 0 and "no file at" in missing.output
+
+
+def _summary(result) -> dict:
+    """The --json summary, after the progress lines the runner mixes in."""
+    return json.loads(result.output[result.output.index("\n{") + 1:] if not result.output.startswith("{")
+                      else result.output)

