@@ -27,7 +27,7 @@ from llama_index.core.prompts import PromptTemplate
 from generation.base import Drafter
 from generation.extractive import passage_body
 from generation.format import french_date, is_non_claim
-from generation.message import strip_greeting_and_signature
+from generation.message import is_closing_line, strip_greeting_and_signature
 from generation.settings import LLMSettings
 from generation.text import citations_in, split_sentences
 from generation.types import Need
@@ -127,6 +127,8 @@ def fence(message: str) -> str:
 def tidy_answer(text: str) -> str:
     """The answer without greeting or closing formula (the service adds its own)."""
     lines = strip_greeting_and_signature(text.strip().split("\n"))
+    if all(not line.strip() or is_closing_line(line) for line in lines):
+        return ""  # nothing but formulas: "Bonjour, … Cordialement,"
     return "\n".join(lines).strip()
 
 

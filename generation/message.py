@@ -90,7 +90,7 @@ _INLINE_GREETING = re.compile(
 )
 
 
-def _is_closing_line(line: str) -> bool:
+def is_closing_line(line: str) -> bool:
     """"Merci d'avance", "Cordialement," — not "Merci pour votre réponse, j'ai une autre question…"."""
     return bool(_CLOSING.match(line)) and "?" not in line and len(line.split()) <= 12
 
@@ -101,7 +101,7 @@ def strip_greeting_and_signature(lines: list[str]) -> list[str]:
     if lines:
         lines = [_INLINE_GREETING.sub("", lines[0], count=1), *lines[1:]]
     for index, line in enumerate(lines):
-        if index > 0 and _is_closing_line(line):
+        if index > 0 and is_closing_line(line):
             lines = lines[:index]
             break
     return lines
