@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.db",
     "tests.fixtures.evals",
+    "tests.fixtures.web",
 ]
 
 

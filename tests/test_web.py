@@ -6,21 +6,16 @@ Screenshots go to test-artifacts/ (git-ignored).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from api.models import AuditEvent, Feedback
-from tests.fixtures.api import REPO, make_key, server_env
+from tests.fixtures.api import make_key, server_env
+from tests.fixtures.web import ARTIFACTS, chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = REPO / "test-artifacts"
 MESSAGE = (
     "Bonjour,\nQuel justificatif de domicile dois-je fournir pour la carte d'identité de mon fils mineur ?\n"
     "Cordialement,\nJeanne Martin"
@@ -34,18 +29,12 @@ LLM_ANSWER = (
 
 @pytest.fixture
 def browser_page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed (make system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="fr-FR")
         page = context.new_page()
         page.set_default_timeout(60_000)
         yield context, page
         context.close()
-        browser.close()
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 
 from api.settings import ApiSettings
 from tests.fixtures.api import REPO, LiveServer, auth, free_port, make_key, server_env
+from tests.fixtures.web import ARTIFACTS
 from tests.test_atomic import make_source, sample_files
-from tests.test_web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -46,20 +46,6 @@ def content_server(tmp_path_factory, api_index_dir, sample_source_dir):
     assert httpx.post(f"{server.url}/api/drafts/{draft['id']}/feedback", json=feedback, headers=agent).status_code == 201
     yield server, keys
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from pathlib import Path
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed (make system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def open_page(browser, server, key):

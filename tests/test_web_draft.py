@@ -17,7 +17,8 @@ import pytest
 
 from api.settings import ApiSettings
 from tests.fixtures.api import LiveServer, free_port, make_key, server_env
-from tests.test_web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MESSAGE
+from tests.fixtures.web import ARTIFACTS
+from tests.test_web import MESSAGE
 
 pytestmark = pytest.mark.browser
 SUPPORTED = "Toutes les phrases sont appuyées par un passage cité."
@@ -38,18 +39,6 @@ def draft_server(tmp_path_factory, api_index_dir):
     server = LiveServer(server_env(settings, api_index_dir), port, tmp / "server.log").start()
     yield server, key
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed (make system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
