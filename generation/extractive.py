@@ -60,7 +60,7 @@ _FIRST_PERSON = re.compile(r"^(?:mon|ma|mes)\b|(?<![\w-])(?:je(?![\w-])|j['’])
 _ANAPHORA = re.compile(
     r"^(?:ce|cet|cette|ces|celui-ci|celle-ci|ceux-ci|cela|ceci|il|elle|ils|elles|passé ce|dans ce cas"
     r"|dans les 2 cas|dans les deux cas|de même|en revanche|sinon|à défaut|a défaut|là|y compris|en outre"
-    r"|cependant|toutefois|par contre|pour cela|à cette|a cette|au-delà|au delà|en effet|ainsi|donc"
+    r"|cependant|toutefois|par contre|pour cela|pour en|pour y|à cette|a cette|au-delà|au delà|en effet|ainsi|donc"
     r"|leur|leurs|son|sa|ses|celui|celle|ceux|celles|les 2|les deux|l'autre|même|et|mais|or|puis)\b",
     re.I,
 )
@@ -395,7 +395,8 @@ class ExtractiveDrafter(Drafter):
         negated = negated_words(" ".join([need.question, *need.situation]))
         situation_words = (set(question) | set(situation)) - negated
         strict, loose = _KIND_SIGNALS.get(question_kind(need.question), (None, None))
-        every_label = [_label_words(label) for n in group for label in case_labels(passages[n - 1])]
+        label_texts = {_CASE_PREFIX.sub("", label) for n in group for label in case_labels(passages[n - 1])}
+        every_label = [_label_words(label) for label in label_texts]
         rank = {n: i for i, n in enumerate(group)}
         lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
         top_lexical = max(lexical) or 1.0
@@ -409,7 +410,7 @@ class ExtractiveDrafter(Drafter):
                 score += 0.8  # states what the question asks for: the duration, the amount…
             elif loose is not None and loose.search(candidate.text):
                 score += 0.3
-            score += _case_fit(passages[candidate.number - 1], situation_words, every_label, negated)
+            score += _case_fit(passages[candidate.number - 1], situation_words, every_label, negated, label_texts)
             if candidate.anaphoric:
                 score -= 0.3
             if _EXAMPLE.match(candidate.text):
@@ -434,9 +435,10 @@ def _label_words(label: str) -> set[str]:
 
 
 def _case_fit(passage: Passage, need_words: set[str], every_label: list[set[str]],
-              negated: set[str] = frozenset()) -> float:
+              negated: set[str] = frozenset(), label_texts: set[str] = frozenset()) -> float:
     """+ for a case whose distinctive words (those its sibling cases lack) the citizen
-    uses, - for a case whose distinctive words they do not use, or deny ("pas d'enfant")."""
+    uses, - for a case whose distinctive words they do not use, or deny ("pas d'enfant");
+    of two cases that differ by a negation only, + for the one the citizen's words fit."""
     fit = 0.0
     for label in case_labels(passage):
         if not condition_phrase(label):
@@ -444,15 +446,35 @@ def _case_fit(passage: Passage, need_words: set[str], every_label: list[set[str]
         words = _label_words(label)
         others = set().union(*(other for other in every_label if other != words))
         distinctive = words - others
-        if distinctive and _shares_a_word(distinctive, negated):
+        if polarity := _negation_pair(label, label_texts):
+            # "État des lieux non conforme" beside "… conforme": the citizen must deny it.
+            denied = _shares_a_word(_label_words(_NEGATIVE_LABEL.sub(" ", label)), negated)
+            fit += 0.6 if (polarity < 0) == denied else -0.6
+        elif distinctive and _shares_a_word(distinctive, negated):
             fit -= 3.0  # a case the citizen rules out does not apply to them
         elif distinctive:
             fit += 0.6 if _shares_a_word(distinctive, need_words) else -0.6
     return fit
 
 
-_NEGATED = re.compile(r"\b(?:pas|plus|jamais)\s+(?:d[e'’]\s*|de la |du |des )?([\wÀ-ÿ-]+)"
+_NEGATED = re.compile(r"\b(?:pas|plus|jamais|non)\s+(?:d[e'’]\s*|de la |du |des )?([\wÀ-ÿ-]+)"
                       r"|\b(?:sans|aucune?|ni)\s+(?:d[e'’]\s*)?([\wÀ-ÿ-]+)", re.I)
+
+
+_NEGATIVE_LABEL = re.compile(r"\b(?:non|pas|sans|aucun|aucune)\b", re.I)
+
+
+def _negation_pair(label: str, label_texts: set[str]) -> int:
+    """-1 for a case that negates a sibling case ("État des lieux non conforme" beside
+    "État des lieux conforme"), +1 for that sibling, 0 when the passages have no such pair."""
+    label = _CASE_PREFIX.sub("", label)
+    negative = bool(_NEGATIVE_LABEL.search(label))
+    core = _label_words(_NEGATIVE_LABEL.sub(" ", label))
+    for other in label_texts:
+        if other != label and bool(_NEGATIVE_LABEL.search(other)) != negative \
+                and _label_words(_NEGATIVE_LABEL.sub(" ", other)) == core:
+            return -1 if negative else 1
+    return 0
 
 
 def negated_words(text: str) -> set[str]:

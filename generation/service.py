@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 
 from generation.extractive import ExtractiveDrafter
 from generation.format import (
@@ -230,7 +231,7 @@ class DraftService:
         )
         timings["retrieval_ms"] = _ms(retrieval_started)
         threshold = self.settings.min_confidence
-        scope = [out_of_scope(need) for need in needs]
+        scope = [out_of_scope(need, self._snapshot_date()) for need in needs]
         kept = [i for i, r in enumerate(results) if not scope[i] and r.confidence >= threshold and r.passages]
         passages, groups = self._number_passages([results[i] for i in kept])
         passages, removed = neutralise_passages(passages)
@@ -258,6 +259,13 @@ class DraftService:
             timings=timings,
             started=started,
         )
+
+    def _snapshot_date(self) -> date | None:
+        """The date of the fiches searched (their newest update), when the index says it."""
+        try:
+            return date.fromisoformat(str(self.retriever.index_info().get("snapshot_date") or ""))
+        except ValueError:
+            return None
 
     def _read(self, masked_message: str, notices: list[str]) -> list[Need]:
         """The needs of the masked message: by the language model when so configured
@@ -461,7 +469,7 @@ class DraftService:
 
     def _citation(self, number: int, passage) -> Citation:
         """The cited passage with the articles its fiche cites beside it (generation.law)."""
-        store = getattr(self.retriever, "articles", None)
+        store = self.retriever.articles
         if store is None:
             return Citation(number, passage)
         try:

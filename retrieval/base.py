@@ -27,6 +27,8 @@ class Embedder(ABC):
 class Retriever(ABC):
     """Answers a question with the passages of the fiches, on any backend."""
 
+    articles = None  # the article store beside the index (ingest.legi.ArticleStore), if any
+
     @property
     def dense(self) -> bool:
         """Whether it can search dense vectors (False: a BM25-only index)."""

@@ -216,6 +216,19 @@ def test_a_case_the_citizen_denies_does_not_open_the_answer():
     assert negated_words("on n'est ni mariés ni pacsés, pas d'enfant") == {"mari", "pacs", "enfant"}
 
 
+def test_of_two_cases_that_differ_by_a_negation_the_one_the_citizen_states_opens():
+    unsound = passage("F6", ["Location vide", "Cas : État des lieux non conforme"],
+                      "Le dépôt de garantie doit être restitué dans un délai maximal de 2 mois.", 1, title="Dépôt")
+    sound = passage("F6", ["Location vide", "Cas : État des lieux conforme"],
+                    "Le dépôt de garantie doit être restitué dans un délai maximal de 1 mois.", 2, title="Dépôt")
+    question = "Dans quel délai le dépôt de garantie doit-il être restitué ?"
+    body = draft_of(question, [unsound, sound], ["L'état des lieux de sortie était identique à celui d'entrée."])
+    assert body.startswith("Dans le cas « État des lieux conforme », le dépôt de garantie doit être restitué "
+                           "dans un délai maximal de 1 mois")
+    body = draft_of(question, [sound, unsound], ["L'état des lieux n'était pas conforme : un mur abîmé."])
+    assert body.startswith("Dans le cas « État des lieux non conforme »")
+
+
 def test_a_sentence_pointing_back_to_another_passage_is_never_cited():
     cut = passage("F5", ["Délais"], "Pour éviter ces difficultés, le propriétaire peut écrire plus tôt au locataire. "
                   "En effet, un congé donné à l'avance reste valable. Le préavis du locataire est de 3 mois.", 1,
