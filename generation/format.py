@@ -28,12 +28,13 @@ READ_MORE_BY_SOURCE = {
     "travail-emploi": "Pour en savoir plus : la fiche « {title} » du ministère du Travail{updated} [{number}].",
     "cdtn": "Pour en savoir plus : la réponse « {title} » du Code du travail numérique{updated} [{number}].",
 }
+# "officielles": the index may hold several publishers (ingest.model.SOURCES).
 ABSTENTION = (
-    "Les fiches de service-public.fr dont nous disposons ne permettent pas de répondre "
+    "Les fiches officielles dont nous disposons ne permettent pas de répondre "
     "avec certitude à votre question."
 )
 ABSTENTION_FOR_QUESTION = (
-    "Les fiches de service-public.fr dont nous disposons ne permettent pas de répondre "
+    "Les fiches officielles dont nous disposons ne permettent pas de répondre "
     "avec certitude à votre question : « {question} »."
 )
 NEAREST_FICHES = "Les fiches les plus proches de votre demande sont :"
@@ -49,10 +50,14 @@ NON_CLAIM_PATTERNS = [
     re.compile(r"^concernant votre question", re.I),
     re.compile(r"^concernant « [^»]+ » :$", re.I),
     re.compile(r"^pour en savoir plus : la (?:fiche|réponse) « .+ » (?:de service-public\.fr|du ministère du travail|du code du travail numérique)", re.I),
-    re.compile(r"^les fiches de service-public\.fr dont nous disposons ne permettent pas", re.I),
+    re.compile(r"^les fiches (?:de service-public\.fr|officielles) dont nous disposons ne permettent pas", re.I),
     re.compile(r"^les fiches les plus proches", re.I),
     re.compile(r"^aucune fiche ne s'en approche assez", re.I),
-    re.compile(r"^les fiches de service-public\.fr ne (?:renseignent|donnent) pas", re.I),
+    # generation.scope's reasons
+    re.compile(r"^les fiches (?:de service-public\.fr|officielles) (?:ne (?:renseignent|donnent) pas"
+               r"|expliquent les règles et les démarches ; elles ne permettent pas d'agir"
+               r"|décrivent les règles ; elles ne donnent ni conseil"
+               r"|dont nous disposons sont à jour au \d)", re.I),
     re.compile(r"^votre message ne pose pas de question", re.I),
     re.compile(r"^[-*]\s+.+ : https://www\.service-public\.fr/\S+$", re.I),
     re.compile(r"^(?:avertissement|remarque)\s*:", re.I),

@@ -18,26 +18,26 @@ from generation.text import fold
 from generation.types import Need
 
 OWN_FILE = (
-    "Les fiches de service-public.fr ne renseignent pas sur l'état d'un dossier personnel : "
+    "Les fiches officielles ne renseignent pas sur l'état d'un dossier personnel : "
     "seul l'organisme qui traite votre demande peut vous dire où elle en est."
 )
 LOCAL_OFFICE = (
-    "Les fiches de service-public.fr ne donnent pas les horaires ni les conditions d'accueil "
+    "Les fiches officielles ne donnent pas les horaires ni les conditions d'accueil "
     "d'un guichet local : l'annuaire de l'administration sur service-public.fr ou le service "
     "lui-même vous les indiquera."
 )
-NO_QUESTION = "Votre message ne pose pas de question à laquelle les fiches de service-public.fr répondent."
+NO_QUESTION = "Votre message ne pose pas de question à laquelle les fiches officielles répondent."
 ACTION = (
-    "Les fiches de service-public.fr expliquent les règles et les démarches ; elles ne permettent pas "
+    "Les fiches officielles expliquent les règles et les démarches ; elles ne permettent pas "
     "d'agir sur un dossier, un compte ou une commande : seul l'organisme ou l'entreprise concerné peut le faire."
 )
 ADVICE = (
-    "Les fiches de service-public.fr décrivent les règles ; elles ne donnent ni conseil personnalisé "
+    "Les fiches officielles décrivent les règles ; elles ne donnent ni conseil personnalisé "
     "ni pronostic sur l'issue d'une affaire : un professionnel (avocat, conseiller, point-justice) peut vous "
     "accompagner."
 )
 NEWER_LAW = (
-    "Les fiches dont nous disposons sont à jour au {snapshot} : elles ne tiennent pas compte de la réforme "
+    "Les fiches officielles dont nous disposons sont à jour au {snapshot} : elles ne tiennent pas compte de la réforme "
     "ou de la loi de {year} dont parle votre message."
 )
 

@@ -5,9 +5,11 @@ from datetime import date
 
 import pytest
 
+from generation.format import is_non_claim
 from generation.message import parse_message
 from generation.scope import ACTION, ADVICE, LOCAL_OFFICE, NEWER_LAW, NO_QUESTION, OWN_FILE, out_of_scope
 from generation.service import DraftService
+from generation.text import split_paragraph
 from tests.fixtures.generation import PassageRetriever
 
 
@@ -115,3 +117,10 @@ def test_a_draft_names_the_fiches_date_when_the_message_cites_a_newer_reform():
     assert draft.abstained
     assert "à jour au 12 novembre 2020" in draft.text and "2023" in draft.text
     assert draft.unanswered[0].reason == "out_of_scope"
+
+
+@pytest.mark.parametrize("text", [OWN_FILE, LOCAL_OFFICE, NO_QUESTION, ACTION, ADVICE,
+                                  NEWER_LAW.format(snapshot="12 novembre 2020", year=2023)])
+def test_every_reason_is_service_text_that_the_verifier_does_not_flag(text):
+    assert all(is_non_claim(span.text) for span in split_paragraph(text))
+    assert not is_non_claim("Les fiches officielles indiquent que la carte est gratuite.")
