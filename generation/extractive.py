@@ -44,6 +44,12 @@ class Candidate:
     tokens: list[str]
     anaphoric: bool = False  # means nothing without the candidate before it
     unanchored: bool = False  # anaphoric with nothing before it in the passage to lean on
+    path: tuple[str, ...] = ()  # the headings above it: the chunk's breadcrumb, then the chunk's own
+
+    @property
+    def cases(self) -> list[str]:
+        """The labels of its path that name a case or a situation (see case_labels)."""
+        return labels_of_cases(self.path)
 
 
 # Lines that name an online service or a form: links for the agent, not sentences of a reply.
@@ -98,11 +104,19 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
     candidates: list[Candidate] = []
     header: list[str] | None = None
     previous_unit: Candidate | None = None
+    path = list(passage.chunk.breadcrumb)
     i = 0
     while i < len(units):
         unit = units[i]
         i += 1
-        if _HEADING.match(unit) or _TABLE_SEPARATOR.match(unit):
+        if heading := _HEADING.match(unit):
+            # "##### Cas : État des lieux conforme" inside the chunk: a heading of level L
+            # is the L-th label of the fiche's path (the title is the 0th).
+            level = heading.group(0).count("#")
+            path = path[:level] + [collapse_spaces(unit[heading.end():])]
+            previous_unit = None
+            continue
+        if _TABLE_SEPARATOR.match(unit):
             previous_unit = None
             continue
         if unit.lstrip().startswith("|"):
@@ -137,7 +151,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             anaphoric = bool(_ANAPHORA.match(text) or _EARLY_DEMONSTRATIVE.match(text))
             # Its antecedent is in another passage, or is itself unanchored: it cannot be cited.
             unanchored = anaphoric and (not candidates or candidates[-1].unanchored)
-            candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric, unanchored))
+            candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric, unanchored, tuple(path)))
             previous_unit = candidates[-1]
         elif previous_unit is not None and tokens:
             # "Elle est gratuite." only makes sense after the sentence it follows.
@@ -233,8 +247,13 @@ def condition_phrase(label: str) -> str:
 
 def case_labels(passage: Passage) -> list[str]:
     """The labels of the passage's path that name a case or a situation (not chapters)."""
+    return labels_of_cases(passage.chunk.breadcrumb)
+
+
+def labels_of_cases(path) -> list[str]:
+    """The labels of a path (title first) that name a case or a situation (not chapters)."""
     labels = []
-    for label in passage.chunk.breadcrumb[1:]:
+    for label in list(path)[1:]:
         stripped = _CASE_PREFIX.sub("", label)
         first = stripped.split()[0].lower().strip(",") if stripped.split() else ""
         if label.lower().startswith("cas") or first in {"vous", "votre", "vos", "si", "lorsque", "quand"} \
@@ -322,7 +341,7 @@ class ExtractiveDrafter(Drafter):
         sentences, introduced = [], set()
         for candidate in chosen:
             text = candidate.text
-            labels = case_labels(passages[candidate.number - 1])
+            labels = candidate.cases
             condition = condition_phrase(labels[-1]) if labels else ""
             key = (candidate.number, condition)
             if condition and key not in introduced and not candidate.anaphoric \
@@ -359,7 +378,8 @@ class ExtractiveDrafter(Drafter):
             rest.remove((relevance, pick))
             if relevance < 0.35:
                 break
-            if any(jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE for c in chosen) or pick in chosen:
+            if pick in chosen or any(jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE
+                                     and not _another_case(pick, c, passages) for c in chosen):
                 continue
             if _YES_NO.match(pick.text) and any(_YES_NO.match(c.text) for c in chosen):
                 continue  # one "Oui, …" / "Non, …" per answer: a second may contradict it
@@ -395,7 +415,7 @@ class ExtractiveDrafter(Drafter):
         negated = negated_words(" ".join([need.question, *need.situation]))
         situation_words = (set(question) | set(situation)) - negated
         strict, loose = _KIND_SIGNALS.get(question_kind(need.question), (None, None))
-        label_texts = {_CASE_PREFIX.sub("", label) for n in group for label in case_labels(passages[n - 1])}
+        label_texts = {_CASE_PREFIX.sub("", label) for c in candidates for label in c.cases}
         every_label = [_label_words(label) for label in label_texts]
         rank = {n: i for i, n in enumerate(group)}
         lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
@@ -410,7 +430,7 @@ class ExtractiveDrafter(Drafter):
                 score += 0.8  # states what the question asks for: the duration, the amount…
             elif loose is not None and loose.search(candidate.text):
                 score += 0.3
-            score += _case_fit(passages[candidate.number - 1], situation_words, every_label, negated, label_texts)
+            score += _case_fit(candidate.cases, situation_words, every_label, negated, label_texts)
             if candidate.anaphoric:
                 score -= 0.3
             if _EXAMPLE.match(candidate.text):
@@ -430,17 +450,24 @@ _LONG_CANDIDATE = 450
 _OTHER_FICHE_RELEVANCE = 0.8
 
 
+def _another_case(one: Candidate, other: Candidate, passages: list[Passage]) -> bool:
+    """The same sentence with other figures under another case of the fiche ("1 mois" if
+    the inventory matches, "2 mois" if not): both are said, each with its condition."""
+    return (one.text != other.text and passages[one.number - 1].fiche_id == passages[other.number - 1].fiche_id
+            and one.cases != other.cases)
+
+
 def _label_words(label: str) -> set[str]:
     return set(content_tokens(_CASE_PREFIX.sub("", label)))
 
 
-def _case_fit(passage: Passage, need_words: set[str], every_label: list[set[str]],
+def _case_fit(cases: list[str], need_words: set[str], every_label: list[set[str]],
               negated: set[str] = frozenset(), label_texts: set[str] = frozenset()) -> float:
     """+ for a case whose distinctive words (those its sibling cases lack) the citizen
     uses, - for a case whose distinctive words they do not use, or deny ("pas d'enfant");
     of two cases that differ by a negation only, + for the one the citizen's words fit."""
     fit = 0.0
-    for label in case_labels(passage):
+    for label in cases:
         if not condition_phrase(label):
             continue  # "Cas général": the default, neither named nor denied
         words = _label_words(label)

@@ -14,6 +14,7 @@ draft. Draft.questions stay masked (the API stores them as coverage gaps).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from generation.settings import GenerationSettings, LLMSettings
 from generation.text import citations_in, renumber_citations
 from generation.types import Citation, Draft, DraftFormat, DraftMode, NearFiche, Need, SentenceCheck, UnansweredNeed
 from generation.verify import Verifier, allowed_text, redact_leaks, sanitize
+from ingest.model import Chunk
 from retrieval.base import Retriever
 from retrieval.errors import IndexCorrupt
 from retrieval.search.language import foreign_language
@@ -65,6 +67,8 @@ PROMPT_BUDGET_NOTICE = (
 )
 # Fiches kept with each unanswered need: where a content team would start writing.
 NEAREST_UNANSWERED = 3
+# Other cases of the best passage's section added for the drafter to choose among.
+MAX_SIBLING_CASES = 3
 UNSAFE_NOTICE = "Des liens, adresses ou numéros absents des sources ont été masqués dans le brouillon."
 
 
@@ -234,6 +238,7 @@ class DraftService:
         scope = [out_of_scope(need, self._snapshot_date()) for need in needs]
         kept = [i for i, r in enumerate(results) if not scope[i] and r.confidence >= threshold and r.passages]
         passages, groups = self._number_passages([results[i] for i in kept])
+        passages, groups = self._with_sibling_cases(passages, groups)
         passages, removed = neutralise_passages(passages)
         notices = list(parsed.notices) + reading_notices
         notices += [LOW_CONFIDENCE_NOTICE.format(question=needs[i].question) for i in kept
@@ -301,6 +306,46 @@ class DraftService:
                         number_of[passages[rank].chunk.id] = len(numbered)
         groups = [[number_of[p.chunk.id] for p in passages if p.chunk.id in number_of] for passages in per_question]
         return numbered, groups
+
+    def _with_sibling_cases(self, passages: list[Passage], groups: list[list[int]]) -> tuple[list[Passage], list[list[int]]]:
+        """When a question's best passage is one case of a fiche's section ("Cas : État des
+        lieux non conforme"), the other cases of that section come with it, right after it:
+        the drafter then opens with the case the citizen's words fit, or states each case
+        as a condition, instead of answering with whichever case the search ranked first."""
+        passages = list(passages)
+        number_of = {p.chunk.id: i for i, p in enumerate(passages, 1)}
+        extended = []
+        for group in groups:
+            group = list(group)
+            if group:
+                best = passages[group[0] - 1]
+                for chunk in reversed(self._sibling_cases(best)):
+                    if chunk.id not in number_of:
+                        passages.append(Passage(chunk, best.score, len(passages) + 1))
+                        number_of[chunk.id] = len(passages)
+                    if number_of[chunk.id] not in group:
+                        group.insert(1, number_of[chunk.id])
+            extended.append(group)
+        return passages, extended
+
+    def _sibling_cases(self, passage: Passage) -> list[Chunk]:
+        """Chunks of the same fiche holding another case at the level of the passage's
+        last case: as their own chunk (same parents), or under a heading of a chunk
+        higher up ("##### Cas : État des lieux conforme" in the section's chunk)."""
+        path = passage.chunk.breadcrumb
+        if len(path) < 2 or not _is_case(path[-1]):
+            return []
+        parents, heading = path[:-1], re.compile(rf"^#{{{len(path) - 1}}}\s+Cas\b", re.M | re.I)
+        found: dict[str, Chunk] = {}
+        for chunk in self.retriever.chunks(passage.fiche_id):
+            other = chunk.breadcrumb
+            if chunk.id == passage.chunk.id:
+                continue
+            if len(other) == len(path) and other[:-1] == parents and other[-1] != path[-1] and _is_case(other[-1]):
+                found.setdefault(other[-1], chunk)  # a long case's first chunk
+            elif len(other) < len(path) and path[: len(other)] == other and heading.search(chunk.text):
+                found.setdefault(chunk.id, chunk)
+        return list(found.values())[:MAX_SIBLING_CASES]
 
     def _llm_drafter(self, context: _Context) -> LLMDrafter | None:
         if self._llm is None and self.llm_settings is not None and self.llm_settings.configured:
@@ -499,6 +544,10 @@ def _nearest_fiches(results: list[SearchResult], limit: int = 3) -> list[FicheHi
                 seen.add(fiche.fiche_id)
                 nearest.append(fiche)
     return sorted(nearest, key=lambda f: -f.score)[:limit]
+
+
+def _is_case(label: str) -> bool:
+    return label.lower().startswith("cas ") or label.lower().startswith("cas:")
 
 
 def _ms(started: float) -> float:

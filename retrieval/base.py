@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ingest.model import Fiche
+from ingest.model import Chunk, Fiche
 from retrieval.types import SearchFilters, SearchMode, SearchResult
 
 
@@ -71,6 +71,10 @@ class Retriever(ABC):
     @abstractmethod
     def fiche(self, fiche_id: str) -> Fiche | None:
         """The stored fiche (metadata, Markdown, sections, legal references)."""
+
+    def chunks(self, fiche_id: str) -> list[Chunk]:
+        """The fiche's chunks in order ([] where the backend cannot list them)."""
+        return []
 
     def index_info(self) -> dict:
         """How the index was built (embedder, counts, snapshot date); {} when unknown."""

@@ -330,3 +330,35 @@ def test_passages_without_citable_sentences_give_an_abstention_not_an_empty_draf
     titles_only = [replace(c, text=c.text.split("\n", 1)[0] + "\n## Démarche") for c in all_chunks()]
     draft = DraftService(PassageRetriever(titles_only)).draft("La carte d'identité d'un mineur est-elle gratuite ?")
     assert draft.abstained and ABSTENTION in draft.text
+
+
+def _deposit_chunk(index: int, path: list[str], body: str):
+    from ingest.model import Chunk
+
+    breadcrumb = ["Dépôt de garantie", *path]
+    return Chunk(id=f"F31269#{index}", fiche_id="F31269", index=index, text=f"{' > '.join(breadcrumb)}\n{body}",
+                 breadcrumb=breadcrumb, title="Dépôt de garantie",
+                 url="https://www.service-public.fr/particuliers/vosdroits/F31269", date="2020-01-01",
+                 type="Fiche d'information", audiences=["particuliers"], themes=[], words=len(body.split()))
+
+
+def test_the_other_cases_of_the_best_passage_s_section_are_drafted_from_too():
+    from tests.fixtures.generation import PassageRetriever
+
+    # The section's chunk holds the first case under a heading (level 2: the fiche's
+    # path is title > section > case); the second case is a chunk of its own, and the
+    # one the search ranks first.
+    section = _deposit_chunk(1, ["Restitution"], "# Restitution\n\n## Cas : État des lieux conforme\n\n"
+                             "Le dépôt de garantie est rendu dans un délai maximal de 1 mois.")
+    unsound = _deposit_chunk(2, ["Restitution", "Cas : État des lieux non conforme"],
+                             "## Cas : État des lieux non conforme\n\nLe dépôt de garantie est rendu dans un délai "
+                             "maximal de 2 mois. Le locataire peut contester les retenues.")
+    retriever = PassageRetriever([section, unsound])
+    message = ("Bonjour, l'état des lieux de sortie était identique à celui d'entrée. "
+               "Dans quel délai le dépôt de garantie est-il rendu au locataire ?")
+    assert retriever.search(message).passages[0].chunk.id == unsound.id
+    settings = GenerationSettings(min_confidence=0.0, passages_per_question=1)
+    draft = DraftService(retriever, settings=settings).draft(message)
+    assert "Dans le cas « État des lieux conforme », le dépôt de garantie est rendu dans un délai maximal " \
+           "de 1 mois [1]." in draft.text
+    assert not [s for s in draft.sentences if s.flagged]

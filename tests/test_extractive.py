@@ -229,6 +229,16 @@ def test_of_two_cases_that_differ_by_a_negation_the_one_the_citizen_states_opens
     assert body.startswith("Dans le cas « État des lieux non conforme »")
 
 
+def test_the_cases_under_headings_inside_a_passage_become_conditions():
+    both = passage("F7", ["Restitution"], "# Restitution\n\n## Cas : Vous êtes salarié\n\n"
+                   "Le délai de préavis est de 1 mois.\n\n## Cas : Vous êtes fonctionnaire\n\n"
+                   "Le délai de préavis est de 2 mois.", 1, title="Préavis")
+    body = draft_of("Quel est le délai de préavis ?", [both], ["Je suis fonctionnaire territorial."])
+    assert body.startswith("Si vous êtes fonctionnaire, le délai de préavis est de 2 mois [1].")
+    # the other case, with its own condition, may follow; never without it
+    assert "Le délai de préavis est de 1 mois" not in body
+
+
 def test_a_sentence_pointing_back_to_another_passage_is_never_cited():
     cut = passage("F5", ["Délais"], "Pour éviter ces difficultés, le propriétaire peut écrire plus tôt au locataire. "
                   "En effet, un congé donné à l'avance reste valable. Le préavis du locataire est de 3 mois.", 1,
