@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from api.masking import mask_personal_data
 from api.models import FEEDBACK_REASONS, CoverageGap, DraftRecord, Feedback, utcnow
 from generation.reading import GENERIC_WORDS
-from generation.text import STOPWORDS, fold, words
+from generation.text import FOLDED_STOPWORDS, fold, words
 
 NO_NEAREST_TOPIC = "Sans fiche proche"
 # Words that name no subject either, beside reading's generic words: a question made of
@@ -30,7 +30,6 @@ NO_NEAREST_TOPIC = "Sans fiche proche"
 _UNSUBJECT = {fold(w) for w in GENERIC_WORDS} | {fold(w) for w in (
     "coûte coûter coûtent coute couter prix tarif délai délais durée temps date document documents "
     "papier papiers pièce pièces dossier formulaire étape étapes faudrait pourrait quelles quels").split()}
-_FUNCTION_WORDS = {fold(w) for w in STOPWORDS}
 _VOWELS = set("aeiouy")
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
 _PLACEHOLDER = re.compile(r"^\[[A-Z_]+\d*\]$")
@@ -44,7 +43,7 @@ def is_real_question(question: str, situation: list[str] | tuple[str, ...] = ())
     wordlike = [t for t in tokens if _PLACEHOLDER.match(t) or _is_word(t)]
     if len(wordlike) < 3 or len(wordlike) < 0.8 * len(tokens):
         return False  # symbols, bytes, a word or two
-    if not any(w in _FUNCTION_WORDS for w in _word_parts(question)):
+    if not any(w in FOLDED_STOPWORDS for w in _word_parts(question)):
         return False  # not a French sentence
     return any(_is_subject(w) for w in _word_parts(" ".join([question, *situation])))
 
@@ -64,7 +63,7 @@ def _is_word(token: str) -> bool:
 
 
 def _is_subject(word: str) -> bool:
-    return len(word) > 2 and not word.isdigit() and word not in _FUNCTION_WORDS and word not in _UNSUBJECT
+    return len(word) > 2 and not word.isdigit() and word not in FOLDED_STOPWORDS and word not in _UNSUBJECT
 
 
 def record_gaps(session: Session, record: DraftRecord, draft: dict) -> list[CoverageGap]:

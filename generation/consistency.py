@@ -28,7 +28,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 
-from generation.text import STOPWORDS, content_tokens, fold
+from generation.text import FOLDED_STOPWORDS, content_tokens, fold
 
 # Pairs of words whose swap inverts a rule (matched on folded words at word boundaries).
 OPPOSITES: list[tuple[str, str]] = [
@@ -283,7 +283,7 @@ def derive_roles(fiches: Iterable) -> dict[str, tuple[str, set[str]]]:
         agent.update(by or subject for by, subject in _AGENT_CONTEXT.findall(text))
     heads = {w for w, n in office.items() if n >= MIN_OFFICE_CONTEXTS}
     heads |= {w for w, n in agent.items() if n >= MIN_AGENT_CONTEXTS}
-    heads = {w for w in heads if w not in _FOLDED_STOPWORDS and len(w) > 2}
+    heads = {w for w in heads if w not in FOLDED_STOPWORDS and len(w) > 2}
     roles: dict[str, set[str]] = {h: {_plural(h)} for h in heads}
     for name, acronym in sorted(set(_office_names(fiches))):
         if name.split()[0] in heads or (acronym and acronym in heads):
@@ -294,7 +294,6 @@ def derive_roles(fiches: Iterable) -> dict[str, tuple[str, set[str]]]:
     return {role: ("generic" if role in generic else "specific", forms) for role, forms in sorted(roles.items())}
 
 
-_FOLDED_STOPWORDS = {fold(w) for w in STOPWORDS}
 
 
 def _plural(word: str) -> str:
@@ -330,7 +329,7 @@ def _qualified_roles(texts: list[str], heads: set[str]) -> set[str]:
     for phrase, n in counts.items():
         last = phrase.split()[-1]
         prepositional = len(phrase.split()) > 2
-        if n >= MIN_COMPOUND and last not in _FOLDED_STOPWORDS and len(last) > 2 and (
+        if n >= MIN_COMPOUND and last not in FOLDED_STOPWORDS and len(last) > 2 and (
                 prepositional or last.endswith(ADJECTIVE_SUFFIXES)):
             qualified.add(phrase)
     return qualified

@@ -48,7 +48,7 @@ NON_CLAIM_PATTERNS = [
     re.compile(r"^nous restons à votre disposition", re.I),
     re.compile(r"^(?:bien )?cordialement,?$", re.I),
     re.compile(r"^concernant votre question", re.I),
-    re.compile(r"^concernant « [^»]+ » :$", re.I),
+    re.compile(r"^concernant « .+ » :$", re.I),  # a title may quote: « Peut-on … « en sommeil » ? »
     re.compile(r"^pour en savoir plus : la (?:fiche|réponse) « .+ » (?:de service-public\.fr|du ministère du travail|du code du travail numérique)", re.I),
     re.compile(r"^les fiches (?:de service-public\.fr|officielles) dont nous disposons ne permettent pas", re.I),
     re.compile(r"^les fiches les plus proches", re.I),

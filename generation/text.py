@@ -60,6 +60,10 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# The stopwords as folded words compare ("a", "ou", "etre"): for folded, unstemmed text.
+FOLDED_STOPWORDS = frozenset(fold(w) for w in STOPWORDS)
+
+
 @lru_cache(maxsize=50_000)
 def _stem(word: str) -> str:
     stemmer = getattr(_stemmers, "french", None)

@@ -269,3 +269,11 @@ def test_a_sentence_opening_with_a_conjunction_leans_on_the_one_before():
     body = "Vous devez envoyer l'avis d'arrêt de travail à la CPAM. Et vous permet de percevoir des indemnités journalières."
     [first, second] = candidates_of(passage("F3", ["Salarié"], body), 1)
     assert second.anaphoric and not second.unanchored
+
+
+def test_a_paragraph_introduced_by_a_title_that_quotes_is_service_text():
+    from generation.format import QUESTION_INTRO, is_non_claim
+
+    intro = QUESTION_INTRO.format(topic="Peut-on mettre temporairement une association « en sommeil » ?")
+    assert is_non_claim(intro)
+    assert not is_non_claim("Concernant « la carte », elle est gratuite.")

@@ -29,58 +29,51 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ServerProcess:
-    """`python -m api.cli serve` on a free loopback port, its own SQLite file, an
-    admin key from GUICHET_ADMIN_KEY, and no rate limit in the way of the load."""
+class ServeProcess:
+    """`python -m api.cli serve` (or another argv) in a subprocess on 127.0.0.1, its
+    output in a log file, started when `ready_path` answers 200."""
 
-    def __init__(self, index_dir: Path | None, workdir: Path, extra_env: dict[str, str] | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.admin_key = "gch_bench_" + secrets.token_hex(16)
-        self.log_path = workdir / "server.log"
-        self.env = {k: v for k, v in os.environ.items() if k != "GUICHET_ADMIN_KEY"}
-        self.env.update({
-            "GUICHET_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-            "GUICHET_ADMIN_KEY": self.admin_key,
-            "GUICHET_RATE_LIMIT_PER_MINUTE": "100000000",
-            "PYTHONUNBUFFERED": "1",
-        })
-        if index_dir is not None:
-            self.env["GUICHET_INDEX_DIR"] = str(Path(index_dir).resolve())
-        self.env.update(extra_env or {})
+    ready_path = "/readyz"
+
+    def __init__(self, env: dict[str, str], port: int, log_path: Path, argv: list[str] | None = None):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = env
+        self.log_path = log_path
+        self.argv = argv or [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
         self.process: subprocess.Popen | None = None
         self.startup_s: float | None = None
 
-    def start(self) -> ServerProcess:
-        argv = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+    def start(self, timeout_s: float = READY_TIMEOUT_S):
         started = time.monotonic()
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        while time.monotonic() - started < READY_TIMEOUT_S:
+            self.process = subprocess.Popen(self.argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        while time.monotonic() - started < timeout_s:
             if self.process.poll() is not None:
-                raise click.ClickException(f"the server exited with {self.process.returncode}: {self.log_tail()}")
+                raise self.failure(f"the server exited with {self.process.returncode}: {self.log_tail()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200:
                     self.startup_s = round(time.monotonic() - started, 2)
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
         self.stop()
-        raise click.ClickException(f"the server was not ready after {READY_TIMEOUT_S:g} s: {self.log_tail()}")
+        raise self.failure(f"the server was not ready after {timeout_s:g} s: {self.log_tail()}")
+
+    def failure(self, text: str) -> Exception:
+        return RuntimeError(text)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def log_tail(self, chars: int = 1500) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+        return self.output()[-chars:]
 
-    def error_lines(self, limit: int = 5) -> list[str]:
-        """The server's ERROR log lines (the API logs exception types, never message text)."""
-        if not self.log_path.exists():
-            return []
-        lines = [line.strip() for line in self.log_path.read_text(errors="replace").splitlines() if "ERROR" in line]
-        return lines[:limit]
-
-    def rss_mb(self) -> float | None:
-        return rss_mb(self.process.pid) if self.process else None
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(15)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -88,14 +81,43 @@ class ServerProcess:
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(15)
+                self.kill()
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class ServerProcess(ServeProcess):
+    """The benchmarks' server: a free port, its own SQLite file, an admin key from
+    GUICHET_ADMIN_KEY, and no rate limit in the way of the load."""
+
+    def __init__(self, index_dir: Path | None, workdir: Path, extra_env: dict[str, str] | None = None):
+        self.admin_key = "gch_bench_" + secrets.token_hex(16)
+        env = {k: v for k, v in os.environ.items() if k != "GUICHET_ADMIN_KEY"}
+        env.update({
+            "GUICHET_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+            "GUICHET_ADMIN_KEY": self.admin_key,
+            "GUICHET_RATE_LIMIT_PER_MINUTE": "100000000",
+            "PYTHONUNBUFFERED": "1",
+        })
+        if index_dir is not None:
+            env["GUICHET_INDEX_DIR"] = str(Path(index_dir).resolve())
+        env.update(extra_env or {})
+        super().__init__(env, free_port(), workdir / "server.log")
+
+    def failure(self, text: str) -> Exception:
+        return click.ClickException(text)
+
+    def error_lines(self, limit: int = 5) -> list[str]:
+        """The server's ERROR log lines (the API logs exception types, never message text)."""
+        lines = [line.strip() for line in self.output().splitlines() if "ERROR" in line]
+        return lines[:limit]
+
+    def rss_mb(self) -> float | None:
+        return rss_mb(self.process.pid) if self.process else None
 
 
 @dataclass
