@@ -94,3 +94,19 @@ def test_unknown_source_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(eval_group, ["build-sets", "--source", str(tmp_path / "nowhere"), "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "nowhere" in result.output
+
+
+def test_the_calibration_and_evaluation_out_of_scope_pools_share_no_subject():
+    """The confidence model is fitted on one pool of out-of-scope questions and the
+    evaluation measures abstention on another: no question, and no word of an
+    evaluation subject, in both."""
+    from evals.calibrate_needs import OUT_OF_SCOPE_MESSAGES
+    from generation.text import content_tokens
+    from retrieval.dev.calibrate import OUT_OF_SCOPE as CALIBRATION_OUT_OF_SCOPE
+
+    calibration = CALIBRATION_OUT_OF_SCOPE + OUT_OF_SCOPE_MESSAGES
+    evaluation = [template.format(topic) for template, topics in OUT_OF_SCOPE.items() for topic in topics]
+    assert not set(calibration) & set(evaluation)
+    subjects = {t for topics in OUT_OF_SCOPE.values() for topic in topics for t in content_tokens(topic)}
+    shared = {t for question in calibration for t in content_tokens(question)} & subjects
+    assert not shared
