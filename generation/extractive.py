@@ -464,7 +464,7 @@ def _label_words(label: str) -> set[str]:
 def _case_fit(cases: list[str], need_words: set[str], every_label: list[set[str]],
               negated: set[str] = frozenset(), label_texts: set[str] = frozenset()) -> float:
     """+ for a case whose distinctive words (those its sibling cases lack) the citizen
-    uses, - for a case whose distinctive words they do not use, or deny ("pas d'enfant");
+    uses, - for one they deny ("pas d'enfant") or whose sibling their words pick;
     of two cases that differ by a negation only, + for the one the citizen's words fit."""
     fit = 0.0
     for label in cases:
@@ -479,9 +479,21 @@ def _case_fit(cases: list[str], need_words: set[str], every_label: list[set[str]
             fit += 0.6 if (polarity < 0) == denied else -0.6
         elif distinctive and _shares_a_word(distinctive, negated):
             fit -= 3.0  # a case the citizen rules out does not apply to them
-        elif distinctive:
-            fit += 0.6 if _shares_a_word(distinctive, need_words) else -0.6
+        elif distinctive and _shares_a_word(distinctive, need_words):
+            fit += 0.6
+        elif distinctive and any(other != words for other in _fitting(every_label, need_words)):
+            fit -= 0.6  # the citizen's words pick another case; none picked: no case is worse
     return fit
+
+
+def _fitting(every_label: list[set[str]], need_words: set[str]) -> list[set[str]]:
+    """The case labels whose distinctive words the citizen uses."""
+    fitting = []
+    for words in every_label:
+        others = set().union(*(other for other in every_label if other != words))
+        if (distinctive := words - others) and _shares_a_word(distinctive, need_words):
+            fitting.append(words)
+    return fitting
 
 
 _NEGATED = re.compile(r"\b(?:pas|plus|jamais|non)\s+(?:d[e'’]\s*|de la |du |des )?([\wÀ-ÿ-]+)"
