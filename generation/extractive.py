@@ -72,8 +72,10 @@ _ANAPHORA = re.compile(
 )
 
 
-# "Pour éviter ces difficultés, …": a demonstrative among the first words points back too.
-_EARLY_DEMONSTRATIVE = re.compile(r"^(?:[\w'’-]+[\s,]+){1,4}(?:ce|cet|cette|ces)\s+[\w-]+", re.I)
+# "Pour éviter ces difficultés, …", "Vous pouvez alors …": a demonstrative or "alors"
+# among the first words points back too.
+_EARLY_DEMONSTRATIVE = re.compile(r"^(?:[\w'’-]+[\s,]+){1,4}(?:ce|cet|cette|ces)\s+[\w-]+"
+                                  r"|^(?:[\w'’-]+[\s,]+){1,3}alors\b(?!\s+que)", re.I)
 
 
 def clean_markdown(text: str) -> str:

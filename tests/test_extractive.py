@@ -248,6 +248,16 @@ def test_a_sentence_pointing_back_to_another_passage_is_never_cited():
     assert body.startswith("Le préavis du locataire est de 3 mois [1].")
 
 
+def test_then_among_the_first_words_points_back():
+    lost = passage("F8", ["Perte"], "Vous devez déclarer la perte en ligne. Vous pouvez alors télécharger une "
+                   "attestation de perte valable 2 mois.", 1, title="Perte du permis")
+    body = draft_of("Comment avoir une attestation de perte de permis valable 2 mois ?", [lost])
+    assert body.index("Vous devez déclarer la perte en ligne") < body.index("Vous pouvez alors télécharger")
+    alone = passage("F8", ["Perte"], "Vous pouvez alors télécharger une attestation de perte valable 2 mois.", 2,
+                    title="Perte du permis")
+    assert "alors" not in draft_of("Comment avoir une attestation de perte de permis ?", [alone])
+
+
 def test_list_items_cut_from_their_lead_in_are_not_sentences():
     # The chunk starts in the middle of a list: its items end with "," and lead nowhere.
     body = ("- le certificat de situation administrative (daté de moins de 15 jours),\n"
