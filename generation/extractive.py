@@ -126,7 +126,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             if header is None or (i < len(units) and _TABLE_SEPARATOR.match(units[i])):
                 header = cells
                 continue
-            text = " ; ".join(f"{h} : {c}" if h else c for h, c in zip(header, cells) if c)
+            text = table_row_sentence(header, cells)
         else:
             header = None
             text = clean_markdown(unit)
@@ -139,9 +139,10 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 if not items:
                     continue
                 text = f"{text} {' ; '.join(items)}"
-            elif not _LIST_ITEM.match(unit) and not re.search(r"[.!?…»)]$", text) and len(text.split()) < 10:
+            elif not _LIST_ITEM.match(unit) and not re.search(r"[.!?…»)]$", text) and (
+                    len(text.split()) < 10 or (i < len(units) and units[i].lstrip().startswith("|"))):
                 previous_unit = None
-                continue  # a caption or a label ("Plafond de ressources"), not a sentence
+                continue  # a caption, a label ("Plafond de ressources") or a table's title: not a sentence
             elif _LIST_ITEM.match(unit) and re.search(r"[,;]$", text):
                 previous_unit = None
                 continue  # an item of a list whose lead-in is in another passage: a fragment
@@ -160,6 +161,16 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             previous_unit.text = f"{previous_unit.text} {text}"
             previous_unit.tokens = previous_unit.tokens + tokens
     return candidates
+
+
+def table_row_sentence(header: list[str], cells: list[str]) -> str:
+    """A table row as a sentence: with two columns, the second column's heading, the row's
+    case in brackets and its value ("Délai pour échanger le permis (titulaire d'une 1re
+    carte de séjour) : moins d'1 an …"); otherwise each heading with its cell."""
+    if len(header) == 2 and len(cells) == 2 and all(header) and all(cells):
+        case, value = cells
+        return f"{header[1]} ({_lower_first(case)}) : {_lower_first(value)}"
+    return " ; ".join(f"{h} : {c}" if h else c for h, c in zip(header, cells) if c)
 
 
 class _BM25:

@@ -45,7 +45,15 @@ def test_list_intros_carry_their_items_and_table_rows_their_headers(handmade_pas
     assert amounts[0].startswith("Le montant de l'ARS dépend de l'âge de l'enfant : 416,40 € pour un enfant")
     assert "454,60 € pour un enfant de 15 à 18 ans" in amounts[0]
     ceilings = [c.text for c in candidates_of(by_id["F1878#1"], 2)]
-    assert "Nombre d'enfants à charge : 2 enfants ; Plafond de ressources : 32 158 €" in ceilings
+    assert "Plafond de ressources (2 enfants) : 32 158 €" in ceilings
+
+
+def test_a_table_s_title_is_not_a_sentence_and_wider_rows_keep_every_heading():
+    table = passage("F9", ["Délais"], "Délais pour demander l'échange du permis étranger contre un permis français\n\n"
+                    "| Situation | Délai | Où |\n|---|---|---|\n"
+                    "| Titulaire d'une 1re carte de séjour | Moins d'1 an | En ligne |\n", 1, title="Échange du permis")
+    texts = [c.text for c in candidates_of(table, 1)]
+    assert texts == ["Situation : Titulaire d'une 1re carte de séjour ; Délai : Moins d'1 an ; Où : En ligne"]
 
 
 EMAILS = [
