@@ -253,7 +253,9 @@ def formulations(need: Need) -> list[str]:
 _KINDS = [
     ("duration", re.compile(r"\b(?:combien de (?:temps|jours|mois|semaines|ans|années)|quel délai|quel delai|délai"
                             r"|delai|jusqu'à quand|jusqu'a quand|à partir de quand|a partir de quand|quand|durée"
-                            r"|duree|au bout de combien)\b", re.I)),
+                            r"|duree|au bout de combien"
+                            # a delay told in everyday words: "il a le droit de traîner autant ?"
+                            r"|aussi tard|si tard|trop tard|en retard|tra[iî]ner|tarder|toujours pas)\b", re.I)),
     ("amount", re.compile(r"\b(?:combien|montant|coût|cout|coute|coûte|prix|tarif|payant|gratuit|minimum|maximum"
                           r"|quel pourcentage|taux)\b", re.I)),
     ("place", re.compile(r"\b(?:où|ou faut|à qui|a qui|qui (?:peut|doit|contacter)|auprès de qui|aupres de qui"

@@ -126,6 +126,9 @@ def test_deciding_words_leave_out_names_places_dates_and_masked_data():
     ("Comment faire une demande de bourse ?", "procedure"),
     ("Est-ce que mon employeur peut refuser mon conge parental ?", "permission"),
     ("Ma fille est nee en 2003.", "other"),
+    ("Mon proprietaire a le droit de trainer autant pour me rendre ma caution ?", "duration"),
+    ("Il peut me prevenir aussi tard ?", "duration"),
+    ("Est-ce que la mairie peut refuser mon dossier ?", "permission"),
 ])
 def test_question_kinds(question, kind):
     assert question_kind(question) == kind
