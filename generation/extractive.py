@@ -78,6 +78,12 @@ _EARLY_DEMONSTRATIVE = re.compile(r"^(?:[\w'’-]+[\s,]+){1,4}(?:ce|cet|cette|ce
                                   r"|^(?:[\w'’-]+[\s,]+){1,3}alors\b(?!\s+que)", re.I)
 
 
+# A list item that says something on its own has a subject or a verb of the fiches' usual
+# kinds; one without ("Justificatif de domicile de moins de 3 mois") names an item of a list.
+_CLAUSE = re.compile(r"\b(?:vous|il|elle|ils|elles|on|est|sont|doit|doivent|peut|peuvent|a|ont|faut|fait|font"
+                     r"|permet|permettent|sera|seront|reste|restent|dépend|dépendent|s'applique)\b", re.I)
+
+
 def clean_markdown(text: str) -> str:
     text = re.sub(r"\[([^\]]+)\]\((?:[^)]+)\)", r"\1", text)  # [label](url) -> label
     text = re.sub(r"\*\*|__", "", text)
@@ -143,9 +149,9 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                     len(text.split()) < 10 or (i < len(units) and units[i].lstrip().startswith("|"))):
                 previous_unit = None
                 continue  # a caption, a label ("Plafond de ressources") or a table's title: not a sentence
-            elif _LIST_ITEM.match(unit) and re.search(r"[,;]$", text):
+            elif _LIST_ITEM.match(unit) and (re.search(r"[,;]$", text) or not _CLAUSE.search(text)):
                 previous_unit = None
-                continue  # an item of a list whose lead-in is in another passage: a fragment
+                continue  # an item of a list whose lead-in is elsewhere ("Actes de naissance de vos enfants"): a fragment
         if text.endswith("?") or _FIRST_PERSON.search(text) or _SERVICE_LINE.match(text):
             previous_unit = None
             continue  # a question heading of a Q-R fiche, or a guide's "je…": not an answer

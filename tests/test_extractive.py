@@ -266,6 +266,17 @@ def test_then_among_the_first_words_points_back():
     assert "alors" not in draft_of("Comment avoir une attestation de perte de permis ?", [alone])
 
 
+def test_a_list_item_without_a_clause_is_an_item_not_a_sentence():
+    documents = passage("F10", ["Pièces"], "Les pièces dépendent de votre situation\n\n"
+                        "- Actes de naissance de vos enfants nés avant ou après le mariage\n"
+                        "- Vous devez aussi fournir un justificatif de domicile récent.\n\n"
+                        "Vous devez faire la demande auprès de la mairie du lieu de naissance.", 1, title="Nationalité")
+    texts = [c.text for c in candidates_of(documents, 1)]
+    assert not any(t.startswith("Actes de naissance") for t in texts)
+    assert "Vous devez aussi fournir un justificatif de domicile récent." in texts
+    assert "Vous devez faire la demande auprès de la mairie du lieu de naissance." in texts
+
+
 def test_list_items_cut_from_their_lead_in_are_not_sentences():
     # The chunk starts in the middle of a list: its items end with "," and lead nowhere.
     body = ("- le certificat de situation administrative (daté de moins de 15 jours),\n"
