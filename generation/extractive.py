@@ -400,8 +400,8 @@ class ExtractiveDrafter(Drafter):
             if pick in chosen or any(jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE
                                      and not _another_case(pick, c, passages) for c in chosen):
                 continue
-            if _YES_NO.match(pick.text) and any(_YES_NO.match(c.text) for c in chosen):
-                continue  # one "Oui, …" / "Non, …" per answer: a second may contradict it
+            if _YES_NO.match(pick.text):
+                continue  # "Oui, …" / "Non, …" answers its fiche's question: only as the opening answer
             chain = self._with_antecedent(pick, pool)
             if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
                 chosen.extend(c for c in chain if c not in chosen)

@@ -277,6 +277,14 @@ def test_a_list_item_without_a_clause_is_an_item_not_a_sentence():
     assert "Vous devez faire la demande auprès de la mairie du lieu de naissance." in texts
 
 
+def test_a_yes_or_no_answer_only_opens_a_paragraph():
+    syndic = passage("F11", ["Faute"], "Le syndic peut être révoqué par l'assemblée générale des copropriétaires. "
+                     "Oui, si les faits reprochés au syndic sont graves.", 1, title="Révoquer le syndic")
+    body = draft_of("L'assemblée générale peut-elle révoquer le syndic ?", [syndic])
+    assert body.startswith("Le syndic peut être révoqué par l'assemblée générale")
+    assert "Oui, si" not in body
+
+
 def test_list_items_cut_from_their_lead_in_are_not_sentences():
     # The chunk starts in the middle of a list: its items end with "," and lead nowhere.
     body = ("- le certificat de situation administrative (daté de moins de 15 jours),\n"
