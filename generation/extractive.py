@@ -436,6 +436,7 @@ class ExtractiveDrafter(Drafter):
         strict, loose = _KIND_SIGNALS.get(question_kind(need.question), (None, None))
         label_texts = {_CASE_PREFIX.sub("", label) for c in candidates for label in c.cases}
         every_label = [_label_words(label) for label in label_texts]
+        fitting = _fitting(every_label, situation_words)
         rank = {n: i for i, n in enumerate(group)}
         lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
         top_lexical = max(lexical) or 1.0
@@ -449,7 +450,7 @@ class ExtractiveDrafter(Drafter):
                 score += 0.8  # states what the question asks for: the duration, the amount…
             elif loose is not None and loose.search(candidate.text):
                 score += 0.3
-            score += _case_fit(candidate.cases, situation_words, every_label, negated, label_texts)
+            score += _case_fit(candidate.cases, situation_words, every_label, negated, label_texts, fitting)
             if candidate.anaphoric:
                 score -= 0.3
             if _EXAMPLE.match(candidate.text):
@@ -481,10 +482,13 @@ def _label_words(label: str) -> set[str]:
 
 
 def _case_fit(cases: list[str], need_words: set[str], every_label: list[set[str]],
-              negated: set[str] = frozenset(), label_texts: set[str] = frozenset()) -> float:
+              negated: set[str] = frozenset(), label_texts: set[str] = frozenset(),
+              fitting: list[set[str]] | None = None) -> float:
     """+ for a case whose distinctive words (those its sibling cases lack) the citizen
     uses, - for one they deny ("pas d'enfant") or whose sibling their words pick;
-    of two cases that differ by a negation only, + for the one the citizen's words fit."""
+    of two cases that differ by a negation only, + for the one the citizen's words fit.
+    `fitting`: the labels the citizen's words pick (_fitting), when computed already."""
+    fitting = _fitting(every_label, need_words) if fitting is None else fitting
     fit = 0.0
     for label in cases:
         if not condition_phrase(label):
@@ -500,7 +504,7 @@ def _case_fit(cases: list[str], need_words: set[str], every_label: list[set[str]
             fit -= 3.0  # a case the citizen rules out does not apply to them
         elif distinctive and _shares_a_word(distinctive, need_words):
             fit += 0.6
-        elif distinctive and any(other != words for other in _fitting(every_label, need_words)):
+        elif distinctive and any(other != words for other in fitting):
             fit -= 0.6  # the citizen's words pick another case; none picked: no case is worse
     return fit
 
