@@ -4,14 +4,20 @@ No LLM. For each question (a `Need`: the question and the citizen's situation), 
 candidate sentences of the passages retrieved for it are scored with BM25 against the
 question and its situation, plus the rank of their passage, plus what the question's
 kind asks for (a duration for "combien de temps", an amount for "combien", an office
-for "où / à qui", the rule for "puis-je / dois-je", the steps for "comment"), minus
-cases that do not match the situation. The best one opens the paragraph; a few more
-(conditions, exceptions) follow without repeating it, and the paragraph ends with
-where to read more. A sentence that depends on the one before it ("Ce montant…",
-"Passé ce délai…") comes with it or not at all; the case of a passage becomes a French
-condition ("Si vous êtes salarié, …"), never a breadcrumb; first-person guide text
-("Je m'informe…") and question headings are never taken. List introductions carry
-their items, table rows their column headers. Every sentence ends with its [n].
+for "où / à qui", the rule for "puis-je / dois-je", the steps for "comment"), plus or
+minus the fit of its case to the situation. A sentence's case is read from the headings
+above it, the chunk's breadcrumb then the chunk's own headings ("##### Cas : État des
+lieux conforme"); the draft service adds the other cases of the best passage's section
+(generation.service), so the case the citizen's words pick opens, and the same sentence
+with other figures under another case is said too, with its condition. The best one
+opens the paragraph; a few more (conditions, exceptions) follow without repeating it,
+and the paragraph ends with where to read more. A sentence that depends on the one
+before it ("Ce montant…", "Passé ce délai…", "Vous pouvez alors…") comes with it or not
+at all; the case of a passage becomes a French condition ("Si vous êtes salarié, …"),
+never a breadcrumb; first-person guide text ("Je m'informe…"), question headings, list
+items without a clause and table titles are never taken, and "Oui, …" / "Non, …" only
+opens a paragraph. List introductions carry their items, table rows their column
+headers. Every sentence ends with its [n].
 """
 
 from __future__ import annotations
