@@ -146,7 +146,8 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 items = []
                 while i < len(units) and _LIST_ITEM.match(units[i]):
                     if len(items) < _MAX_LIST_ITEMS:  # the rest of a long list is left out, not split off
-                        items.append(clean_markdown(units[i]).rstrip(".;,"))
+                        # after the colon, in lower case: "les documents suivants : justificatif d'identité ; …"
+                        items.append(_lower_first(clean_markdown(units[i]).rstrip(".;,")))
                     i += 1
                 if not items:
                     continue

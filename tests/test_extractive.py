@@ -266,6 +266,15 @@ def test_then_among_the_first_words_points_back():
     assert "alors" not in draft_of("Comment avoir une attestation de perte de permis ?", [alone])
 
 
+def test_list_items_joined_after_their_colon_start_in_lower_case():
+    documents = passage("F12", ["Pièces"], "Vous devez présenter les documents suivants :\n\n"
+                        "- Justificatif d'identité\n- Justificatif de domicile de moins de 3 mois\n- RIB de la CAF", 1,
+                        title="Reconnaissance")
+    texts = [c.text for c in candidates_of(documents, 1)]
+    assert texts == ["Vous devez présenter les documents suivants : justificatif d'identité ; "
+                     "justificatif de domicile de moins de 3 mois ; RIB de la CAF"]
+
+
 def test_a_list_item_without_a_clause_is_an_item_not_a_sentence():
     documents = passage("F10", ["Pièces"], "Les pièces dépendent de votre situation\n\n"
                         "- Actes de naissance de vos enfants nés avant ou après le mariage\n"
