@@ -146,8 +146,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 items = []
                 while i < len(units) and _LIST_ITEM.match(units[i]):
                     if len(items) < _MAX_LIST_ITEMS:  # the rest of a long list is left out, not split off
-                        # after the colon, in lower case: "les documents suivants : justificatif d'identité ; …"
-                        items.append(_lower_first(clean_markdown(units[i]).rstrip(".;,")))
+                        items.append(_item_after_colon(clean_markdown(units[i]).rstrip(".;,")))
                     i += 1
                 if not items:
                     continue
@@ -560,6 +559,18 @@ def _shares_a_word(words: set[str], others: set[str]) -> bool:
 def _mentions(text: str, label: str) -> bool:
     words = _label_words(label)
     return bool(words) and words <= set(content_tokens(text))
+
+
+# Words that open a list item and take lower case after the lead-in's colon ("… : soit
+# le nom de votre époux ; soit …"); any other first word may be a name ("Nouvelle-Calédonie").
+_ITEM_OPENERS = {"le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "soit", "sur", "et", "ou", "en",
+                 "pour", "par", "avec", "sans", "dans", "au", "aux", "si", "ce", "cette", "ces", "son", "sa",
+                 "ses", "leur", "leurs", "votre", "vos", "à", "a", "lorsque", "quand", "dès", "après", "avant"}
+
+
+def _item_after_colon(text: str) -> str:
+    first = re.split(r"[\s'’]", text, maxsplit=1)[0].lower()
+    return _lower_first(text) if first in _ITEM_OPENERS else text
 
 
 def _lower_first(text: str) -> str:

@@ -268,11 +268,15 @@ def test_then_among_the_first_words_points_back():
 
 def test_list_items_joined_after_their_colon_start_in_lower_case():
     documents = passage("F12", ["Pièces"], "Vous devez présenter les documents suivants :\n\n"
-                        "- Justificatif d'identité\n- Justificatif de domicile de moins de 3 mois\n- RIB de la CAF", 1,
-                        title="Reconnaissance")
+                        "- Un justificatif d'identité\n- Le justificatif de domicile de moins de 3 mois\n"
+                        "- Soit un RIB, soit un chèque", 1, title="Reconnaissance")
     texts = [c.text for c in candidates_of(documents, 1)]
-    assert texts == ["Vous devez présenter les documents suivants : justificatif d'identité ; "
-                     "justificatif de domicile de moins de 3 mois ; RIB de la CAF"]
+    assert texts == ["Vous devez présenter les documents suivants : un justificatif d'identité ; "
+                     "le justificatif de domicile de moins de 3 mois ; soit un RIB, soit un chèque"]
+    places = passage("F12", ["Lieux"], "Le mariage est possible dans l'un des territoires suivants :\n\n"
+                     "- Nouvelle-Calédonie\n- Polynésie française", 2, title="Mariage")
+    assert [c.text for c in candidates_of(places, 2)] == [
+        "Le mariage est possible dans l'un des territoires suivants : Nouvelle-Calédonie ; Polynésie française"]
 
 
 def test_a_list_item_without_a_clause_is_an_item_not_a_sentence():
