@@ -54,7 +54,7 @@ class Candidate:
 
     @property
     def cases(self) -> list[str]:
-        """The labels of its path that name a case or a situation (see case_labels)."""
+        """The labels of its path that name a case or a situation (see labels_of_cases)."""
         return labels_of_cases(self.path)
 
 
@@ -270,9 +270,10 @@ def condition_phrase(label: str) -> str:
     return f"Dans le cas « {label} », "
 
 
-def case_labels(passage: Passage) -> list[str]:
-    """The labels of the passage's path that name a case or a situation (not chapters)."""
-    return labels_of_cases(passage.chunk.breadcrumb)
+def is_case_heading(label: str) -> bool:
+    """A label of the fiches' "Cas : …" / "Cas général" form: one case of a section
+    among several."""
+    return bool(re.match(r"cas\b", label, re.I))
 
 
 def labels_of_cases(path) -> list[str]:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from generation.extractive import ExtractiveDrafter
+from generation.extractive import ExtractiveDrafter, is_case_heading
 from generation.format import (
     ABSTENTION,
     ABSTENTION_FOR_QUESTION,
@@ -235,7 +235,8 @@ class DraftService:
         )
         timings["retrieval_ms"] = _ms(retrieval_started)
         threshold = self.settings.min_confidence
-        scope = [out_of_scope(need, self._snapshot_date()) for need in needs]
+        snapshot = self._snapshot_date()
+        scope = [out_of_scope(need, snapshot) for need in needs]
         kept = [i for i, r in enumerate(results) if not scope[i] and r.confidence >= threshold and r.passages]
         passages, groups = self._number_passages([results[i] for i in kept])
         passages, groups = self._with_sibling_cases(passages, groups)
@@ -333,7 +334,7 @@ class DraftService:
         last case: as their own chunk (same parents), or under a heading of a chunk
         higher up ("##### Cas : État des lieux conforme" in the section's chunk)."""
         path = passage.chunk.breadcrumb
-        if len(path) < 2 or not _is_case(path[-1]):
+        if len(path) < 2 or not is_case_heading(path[-1]):
             return []
         parents, heading = path[:-1], re.compile(rf"^#{{{len(path) - 1}}}\s+Cas\b", re.M | re.I)
         found: dict[str, Chunk] = {}
@@ -341,7 +342,7 @@ class DraftService:
             other = chunk.breadcrumb
             if chunk.id == passage.chunk.id:
                 continue
-            if len(other) == len(path) and other[:-1] == parents and other[-1] != path[-1] and _is_case(other[-1]):
+            if len(other) == len(path) and other[:-1] == parents and other[-1] != path[-1] and is_case_heading(other[-1]):
                 found.setdefault(other[-1], chunk)  # a long case's first chunk
             elif len(other) < len(path) and path[: len(other)] == other and heading.search(chunk.text):
                 found.setdefault(chunk.id, chunk)
@@ -544,10 +545,6 @@ def _nearest_fiches(results: list[SearchResult], limit: int = 3) -> list[FicheHi
                 seen.add(fiche.fiche_id)
                 nearest.append(fiche)
     return sorted(nearest, key=lambda f: -f.score)[:limit]
-
-
-def _is_case(label: str) -> bool:
-    return label.lower().startswith("cas ") or label.lower().startswith("cas:")
 
 
 def _ms(started: float) -> float:
