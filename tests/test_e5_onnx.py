@@ -204,6 +204,18 @@ def test_small_token_budget_gives_the_same_vectors(e5_cache_dir, onnx_embedder):
     np.testing.assert_allclose(small_batches.embed_passages(texts), onnx_embedder.embed_passages(texts), atol=1e-4)
 
 
+def test_a_message_queries_go_in_small_batches_with_unchanged_vectors(onnx_embedder, monkeypatch):
+    # A short keyword query is not padded to the length of the message's longest query.
+    queries = ["carte grise délai", QUERIES[0], " ".join(PASSAGES[:2])]
+    batches = []
+    run = onnx_embedder._run
+    monkeypatch.setattr(onnx_embedder, "_run", lambda sequences: batches.append(len(sequences)) or run(sequences))
+    vectors = onnx_embedder.embed_queries(queries)
+    assert len(batches) > 1 and sum(batches) == len(queries)
+    single = np.stack([onnx_embedder.embed_queries([query])[0] for query in queries])
+    np.testing.assert_allclose(vectors, single, atol=1e-4)
+
+
 def test_vectors_are_normalised_float32(onnx_embedder):
     vectors = onnx_embedder.embed_passages(TRICKY)
     assert vectors.shape == (len(TRICKY), 384) and vectors.dtype == np.float32
