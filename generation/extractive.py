@@ -5,7 +5,8 @@ candidate sentences of the passages retrieved for it are scored with BM25 agains
 question and its situation, plus the rank of their passage, plus what the question's
 kind asks for (a duration for "combien de temps", an amount for "combien", an office
 for "où / à qui", the rule for "puis-je / dois-je", the steps for "comment"), plus or
-minus the fit of its case to the situation. A sentence's case is read from the headings
+minus the fit of its case to the situation. A question that asks several facts ("Comment
+je l'obtiens et ça prend combien de temps ?") gets a sentence stating each. A sentence's case is read from the headings
 above it, the chunk's breadcrumb then the chunk's own headings ("##### Cas : État des
 lieux conforme"); the draft service adds the other cases of the best passage's section
 (generation.service), so the case the citizen's words pick opens, and the same sentence
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 from generation.base import Drafter
 from generation.format import QUESTION_INTRO, READ_MORE, READ_MORE_BY_SOURCE, french_date
-from generation.reading import question_kind
+from generation.reading import question_kind, question_kinds
 from generation.settings import GenerationSettings
 from generation.text import collapse_spaces, content_tokens, fold, jaccard, split_paragraph, split_sentences
 from generation.types import Need
@@ -223,7 +224,8 @@ def _cite_sentence(text: str, number: int) -> str:
 
 # What answers each kind of question: the fact itself (strict), or words around it (loose).
 _KIND_SIGNALS = {
-    "duration": (re.compile(r"\b\d+\s*(?:jours?|mois|ans?|années?|semaines?|heures?)\b", re.I),
+    "duration": (re.compile(r"\b\d+\s*(?:jours?|mois|ans?|années?|semaines?|heures?)\b|\b\d{1,2}(?:er)?\s+(?:janvier"
+                            r"|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)\b", re.I),
                  re.compile(r"\bdélai\b|\bdurée\b|\bau plus tard\b|\bavant le\b", re.I)),
     "amount": (re.compile(r"\d[\d\s,.]*\s*(?:€|euros?|%)|\bgratuite?s?\b|\bpayante?s?\b", re.I),
                re.compile(r"\bmontant\b|\bcoûte?\b|\btarif|\bprix\b", re.I)),
@@ -394,6 +396,7 @@ class ExtractiveDrafter(Drafter):
         # The paragraph stays in the answer's fiche unless another one is nearly as relevant.
         rest = [(score / best, c) for score, c in scored if c is not answer
                 if passages[c.number - 1].fiche_id == fiche or score / best >= _OTHER_FICHE_RELEVANCE]
+        others = list(rest)
         while rest and len(chosen) < self.settings.sentences_per_question:
             def mmr(item):
                 relevance, candidate = item
@@ -412,9 +415,34 @@ class ExtractiveDrafter(Drafter):
             chain = self._with_antecedent(pick, pool)
             if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
                 chosen.extend(c for c in chain if c not in chosen)
+        chosen += self._other_asks(need, chosen, others, pool, passages)
         answer_first = [c for c in chosen if c.number == answer.number and c.position <= answer.position]
         others = sorted((c for c in chosen if c not in answer_first), key=lambda c: (c.number, c.position))
         return answer_first + others
+
+    def _other_asks(self, need: Need, chosen: list[Candidate], rest: list[tuple[float, Candidate]],
+                    pool: dict[int, list[Candidate]], passages: list[Passage]) -> list[Candidate]:
+        """For each fact the question asks for, its main kind and its other clauses' ("…
+        et ça prend combien de temps ?"), the best remaining sentence that states it (a
+        duration or date, an amount, an office, a step) when the chosen ones do not: one
+        sentence more per such ask."""
+        added: list[Candidate] = []
+        for kind in question_kinds(need.question):
+            if kind not in _FACT_KINDS:
+                continue
+            states = _KIND_SIGNALS[kind][0]
+            if any(states.search(c.text) for c in chosen + added):
+                continue
+            for relevance, pick in sorted(rest, key=lambda item: -item[0]):
+                if relevance < _OTHER_ASK_RELEVANCE:
+                    break
+                if pick in chosen or pick in added or not states.search(pick.text) or _YES_NO.match(pick.text) \
+                        or any(jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE for c in chosen + added):
+                    continue
+                if chain := self._with_antecedent(pick, pool):
+                    added += [c for c in chain if c not in chosen and c not in added]
+                    break
+        return added
 
     @staticmethod
     def _with_antecedent(candidate: Candidate, pool: dict[int, list[Candidate]]) -> list[Candidate]:
@@ -441,6 +469,9 @@ class ExtractiveDrafter(Drafter):
         negated = negated_words(" ".join([need.question, *need.situation]))
         situation_words = (set(question) | set(situation)) - negated
         strict, loose = _KIND_SIGNALS.get(question_kind(need.question), (None, None))
+        # A sentence that states a fact asked for ("dans un délai de 2 semaines" for "ça prend
+        # combien de temps ?") may share no word with the question: it still answers it.
+        asked = [_KIND_SIGNALS[kind][0] for kind in question_kinds(need.question) if kind in _FACT_KINDS]
         label_texts = {_CASE_PREFIX.sub("", label) for c in candidates for label in c.cases}
         every_label = [_label_words(label) for label in label_texts]
         fitting = _fitting(every_label, situation_words)
@@ -464,7 +495,8 @@ class ExtractiveDrafter(Drafter):
                 score -= 1.0  # an example illustrates the rule; it does not state it
             if len(candidate.text) > _LONG_CANDIDATE:
                 score -= 1.0
-            scored.append((score, candidate, lexical[i] > 0))
+            states_asked = any(fact.search(candidate.text) for fact in asked)
+            scored.append((score, candidate, lexical[i] > 0 or states_asked))
         scored.sort(key=lambda item: (-item[0], item[1].number, item[1].position))
         return scored
 
@@ -475,6 +507,10 @@ _EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
 _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
 _LONG_CANDIDATE = 450
 _OTHER_FICHE_RELEVANCE = 0.8
+# The kinds of question answered by a fact a sentence states; a rule ("puis-je…") is in
+# nearly every sentence of a fiche.
+_FACT_KINDS = ("duration", "amount", "place", "procedure")
+_OTHER_ASK_RELEVANCE = 0.25  # of the answer's score: a second ask is answered from the same passages
 
 
 def _another_case(one: Candidate, other: Candidate, passages: list[Passage]) -> bool:

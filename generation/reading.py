@@ -252,21 +252,27 @@ def formulations(need: Need) -> list[str]:
 
 _KINDS = [
     ("duration", re.compile(r"\b(?:combien de (?:temps|jours|mois|semaines|ans|années)|quel délai|quel delai|délai"
-                            r"|delai|jusqu'à quand|jusqu'a quand|à partir de quand|a partir de quand|quand|durée"
-                            r"|duree|au bout de combien"
+                            r"|delai|jusqu'à quand|jusqu'a quand|à partir de quand|a partir de quand"
+                            r"|quand(?! m[eê]me)|durée|duree|au bout de combien"
                             # a delay told in everyday words: "il a le droit de traîner autant ?"
                             r"|aussi tard|si tard|trop tard|en retard|tra[iî]ner|tarder|toujours pas)\b", re.I)),
     ("amount", re.compile(r"\b(?:combien|montant|coût|cout|coute|coûte|prix|tarif|payant|gratuit|minimum|maximum"
                           r"|quel pourcentage|taux)\b", re.I)),
     ("place", re.compile(r"\b(?:où|ou faut|à qui|a qui|qui (?:peut|doit|contacter)|auprès de qui|aupres de qui"
-                         r"|quel (?:service|organisme|bureau)|m'adresser|m'adresse)\b", re.I)),
+                         r"|quel (?:service|organisme|bureau)|m'adresser|m'adresse)\b|\bet (?:o[uù])\s*\?", re.I)),
     ("procedure", re.compile(r"\b(?:comment|quelles? (?:démarches?|demarches?|formalités?|formalites?|papiers?"
-                             r"|documents?|pièces?|pieces?)|que (?:dois-je|faut-il|faire)|qu'est[- ]ce que"
-                             r" (?:je dois|je peux|il faut|on doit|on peut) faire|procédure|procedure)\b", re.I)),
+                             r"|documents?|pièces?|pieces?)|que (?:dois-je|faut-il|faire)|qu'est[- ]ce (?:que|qu'il)"
+                             r" (?:je dois|je peux|il faut|on doit|on peut|faut)? ?faire|procédure|procedure)\b", re.I)),
     ("permission", re.compile(r"\b(?:puis-je|peut-on|peut-il|peut-elle|peuvent|peut|doit|est[- ]ce qu\w*|dois-je|faut-il"
                               r"|obligée?s?|obligatoire|a le droit|ai le droit|le droit|possible|légal|legal"
                               r"|je peux|on peut|il peut|elle peut)\b", re.I)),
 ]
+# The asks of one question are its clauses: "Comment je l'obtiens et ça prend combien de
+# temps ?" asks for the steps and for a duration.
+_CLAUSES = re.compile(r"\s*(?:[,;?]|\bet\b|\bpuis\b)\s*", re.I)
+# Facts a clause can ask for beside the question's main one ("permission" is the main
+# kind of most questions: as a second ask it says nothing more).
+_SECOND_KINDS = ("duration", "amount", "place", "procedure")
 
 
 def question_kind(question: str) -> str:
@@ -275,3 +281,14 @@ def question_kind(question: str) -> str:
         if pattern.search(question):
             return kind
     return "other"
+
+
+def question_kinds(question: str) -> list[str]:
+    """Everything a question asks for, its main kind (question_kind) first, then what
+    its other clauses ask: ["procedure", "duration"] for "Comment faire et quand ?"."""
+    kinds = [question_kind(question)]
+    for clause in _CLAUSES.split(question):
+        kind = question_kind(clause)
+        if kind in _SECOND_KINDS and kind not in kinds:
+            kinds.append(kind)
+    return kinds

@@ -194,6 +194,30 @@ def test_the_answer_to_how_long_opens_with_the_duration(handmade_passages):
     assert body.split(" [")[0].endswith("est de 16 semaines pour une naissance unique si vous avez moins de 2 enfants")
 
 
+CASIER = passage("F1420", ["Demande en ligne"], "Vous pouvez faire la demande sur le site du casier judiciaire "
+                 "national. Il faut indiquer votre état civil et l'adresse où envoyer le bulletin. Le bulletin "
+                 "est gratuit. Si votre bulletin ne comporte aucune condamnation, il vous sera envoyé par "
+                 "courrier dans un délai de 2 semaines maximum.", 1, title="Demande d'extrait de casier judiciaire")
+
+
+def test_a_question_that_asks_two_things_gets_a_sentence_for_each():
+    # "ça prend combien de temps" shares no word with the sentence that answers it.
+    body = draft_of("Comment je l'obtiens et ça prend combien de temps ?", [CASIER],
+                    ["On me demande un extrait de mon casier judiciaire pour mon embauche."])
+    assert "dans un délai de 2 semaines maximum [1]." in body
+    assert "Vous pouvez faire la demande sur le site du casier judiciaire national [1]." in body
+
+
+def test_a_date_answers_until_when():
+    deadline = passage("F12214", ["Demande"], "Vous devez faire une demande de bourse avec le dossier social "
+                       "étudiant. Le dossier social étudiant permet de faire une demande de bourse et de logement. "
+                       "Vous pouvez demander une bourse si vous avez moins de 28 ans. La bourse est versée en 10 "
+                       "mensualités. Les demandes se font entre le 15 janvier et le 15 mai.", 1,
+                       title="Bourse sur critères sociaux")
+    body = draft_of("Comment faire pour avoir une bourse et quand faut-il la demander ?", [deadline])
+    assert "entre le 15 janvier et le 15 mai [1]." in body
+
+
 def test_each_question_has_its_paragraph_introduced_and_a_read_more_line(handmade_passages):
     questions = ["Combien de semaines dure le congé de maternité ?", "La carte d'identité d'un mineur est-elle gratuite ?"]
     needs = [Need(question=q) for q in questions]

@@ -7,7 +7,7 @@ first, follow-ups, several questions); none comes from the evaluation sets.
 import pytest
 
 from generation.message import parse_message
-from generation.reading import formulations, is_question, keyword_query, question_kind, read_needs
+from generation.reading import formulations, is_question, keyword_query, question_kind, question_kinds, read_needs
 
 
 def needs_of(message: str):
@@ -132,6 +132,19 @@ def test_deciding_words_leave_out_names_places_dates_and_masked_data():
 ])
 def test_question_kinds(question, kind):
     assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize("question, kinds", [
+    ("Comment je l'obtiens et ça prend combien de temps ?", ["duration", "procedure"]),
+    ("Comment on fait et est ce que c'est payant ?", ["amount", "procedure"]),
+    ("Qu'est-ce que je dois faire et où ?", ["place", "procedure"]),
+    ("On a combien de temps et ou faut il aller ?", ["duration", "place"]),
+    ("Est-ce que je peux annuler et jusqu'à quand ?", ["duration"]),
+    ("Est-ce qu'on peut quand meme faire payer les obseques avec son argent ?", ["permission"]),
+    ("Combien de temps je peux partir au maximum ?", ["duration"]),
+])
+def test_every_ask_of_a_question_is_read(question, kinds):
+    assert question_kinds(question) == kinds
 
 
 def test_a_line_opening_with_thanks_that_goes_on_to_ask_is_not_a_closing():
