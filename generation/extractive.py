@@ -3,22 +3,22 @@
 No LLM. For each question (a `Need`: the question and the citizen's situation), the
 candidate sentences of the passages retrieved for it are scored with BM25 against the
 question and its situation, plus the rank of their passage, plus what the question's
-kind asks for (a duration for "combien de temps", an amount for "combien", an office
-for "où / à qui", the rule for "puis-je / dois-je", the steps for "comment"), plus or
-minus the fit of its case to the situation. A question that asks several facts ("Comment
-je l'obtiens et ça prend combien de temps ?") gets a sentence stating each. A sentence's case is read from the headings
-above it, the chunk's breadcrumb then the chunk's own headings ("##### Cas : État des
-lieux conforme"); the draft service adds the other cases of the best passage's section
-(generation.service), so the case the citizen's words pick opens, and the same sentence
-with other figures under another case is said too, with its condition. The best one
-opens the paragraph; a few more (conditions, exceptions) follow without repeating it,
-and the paragraph ends with where to read more. A sentence that depends on the one
-before it ("Ce montant…", "Passé ce délai…", "Vous pouvez alors…") comes with it or not
-at all; the case of a passage becomes a French condition ("Si vous êtes salarié, …"),
-never a breadcrumb; first-person guide text ("Je m'informe…"), question headings, list
-items without a clause and table titles are never taken, and "Oui, …" / "Non, …" only
-opens a paragraph. List introductions carry their items, table rows their column
-headers. Every sentence ends with its [n].
+kind asks for (a duration for "combien de temps", an amount for "combien", an office for
+"où / à qui", the rule for "puis-je / dois-je", the steps for "comment"), plus or minus
+the fit of its case to the situation; a question that asks several facts ("Comment je
+l'obtiens et ça prend combien de temps ?") gets a sentence stating each. A sentence's
+case is read from the headings above it, the chunk's breadcrumb then the chunk's own
+headings ("##### Cas : État des lieux conforme"); the draft service adds the other cases
+of the best passage's section (generation.service), so the case the citizen's words pick
+opens, and the same sentence with other figures under another case is said too, with its
+condition. The best one opens the paragraph; a few more (conditions, exceptions) follow
+without repeating it, and the paragraph ends with where to read more. A sentence that
+depends on the one before it ("Ce montant…", "Passé ce délai…", "Vous pouvez alors…")
+comes with it or not at all; the case of a passage becomes a French condition ("Si vous
+êtes salarié, …"), never a breadcrumb; first-person guide text ("Je m'informe…"),
+question headings, list items without a clause and table titles are never taken, and
+"Oui, …" / "Non, …" only opens a paragraph. List introductions carry their items, table
+rows their column headers. Every sentence ends with its [n].
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from generation.base import Drafter
 from generation.format import QUESTION_INTRO, READ_MORE, READ_MORE_BY_SOURCE, french_date
-from generation.reading import question_kind, question_kinds
+from generation.reading import FACT_KINDS, question_kind, question_kinds
 from generation.settings import GenerationSettings
 from generation.text import collapse_spaces, content_tokens, fold, jaccard, split_paragraph, split_sentences
 from generation.types import Need
@@ -396,7 +396,7 @@ class ExtractiveDrafter(Drafter):
         # The paragraph stays in the answer's fiche unless another one is nearly as relevant.
         rest = [(score / best, c) for score, c in scored if c is not answer
                 if passages[c.number - 1].fiche_id == fiche or score / best >= _OTHER_FICHE_RELEVANCE]
-        others = list(rest)
+        remaining = list(rest)  # the MMR loop below consumes `rest`
         while rest and len(chosen) < self.settings.sentences_per_question:
             def mmr(item):
                 relevance, candidate = item
@@ -415,7 +415,7 @@ class ExtractiveDrafter(Drafter):
             chain = self._with_antecedent(pick, pool)
             if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
                 chosen.extend(c for c in chain if c not in chosen)
-        chosen += self._other_asks(need, chosen, others, pool, passages)
+        chosen += self._other_asks(need, chosen, remaining, pool, passages)
         answer_first = [c for c in chosen if c.number == answer.number and c.position <= answer.position]
         others = sorted((c for c in chosen if c not in answer_first), key=lambda c: (c.number, c.position))
         return answer_first + others
@@ -428,7 +428,7 @@ class ExtractiveDrafter(Drafter):
         sentence more per such ask."""
         added: list[Candidate] = []
         for kind in question_kinds(need.question):
-            if kind not in _FACT_KINDS:
+            if kind not in FACT_KINDS:
                 continue
             states = _KIND_SIGNALS[kind][0]
             if any(states.search(c.text) for c in chosen + added):
@@ -471,7 +471,7 @@ class ExtractiveDrafter(Drafter):
         strict, loose = _KIND_SIGNALS.get(question_kind(need.question), (None, None))
         # A sentence that states a fact asked for ("dans un délai de 2 semaines" for "ça prend
         # combien de temps ?") may share no word with the question: it still answers it.
-        asked = [_KIND_SIGNALS[kind][0] for kind in question_kinds(need.question) if kind in _FACT_KINDS]
+        asked = [_KIND_SIGNALS[kind][0] for kind in question_kinds(need.question) if kind in FACT_KINDS]
         label_texts = {_CASE_PREFIX.sub("", label) for c in candidates for label in c.cases}
         every_label = [_label_words(label) for label in label_texts]
         fitting = _fitting(every_label, situation_words)
@@ -507,9 +507,6 @@ _EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
 _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
 _LONG_CANDIDATE = 450
 _OTHER_FICHE_RELEVANCE = 0.8
-# The kinds of question answered by a fact a sentence states; a rule ("puis-je…") is in
-# nearly every sentence of a fiche.
-_FACT_KINDS = ("duration", "amount", "place", "procedure")
 _OTHER_ASK_RELEVANCE = 0.25  # of the answer's score: a second ask is answered from the same passages
 
 

@@ -270,9 +270,10 @@ _KINDS = [
 # The asks of one question are its clauses: "Comment je l'obtiens et ça prend combien de
 # temps ?" asks for the steps and for a duration.
 _CLAUSES = re.compile(r"\s*(?:[,;?]|\bet\b|\bpuis\b)\s*", re.I)
-# Facts a clause can ask for beside the question's main one ("permission" is the main
-# kind of most questions: as a second ask it says nothing more).
-_SECOND_KINDS = ("duration", "amount", "place", "procedure")
+# The kinds answered by a fact a sentence states: what a clause can ask beside the
+# question's main kind ("permission", the rule, is the main kind of most questions and is
+# in nearly every sentence of a fiche).
+FACT_KINDS = ("duration", "amount", "place", "procedure")
 
 
 def question_kind(question: str) -> str:
@@ -289,6 +290,6 @@ def question_kinds(question: str) -> list[str]:
     kinds = [question_kind(question)]
     for clause in _CLAUSES.split(question):
         kind = question_kind(clause)
-        if kind in _SECOND_KINDS and kind not in kinds:
+        if kind in FACT_KINDS and kind not in kinds:
             kinds.append(kind)
     return kinds
