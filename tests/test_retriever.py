@@ -95,7 +95,7 @@ def test_a_fiche_found_by_its_title_alone_gets_its_best_passages(sample_retrieve
     lists = ranked_lists(store, MODE_LISTS[SearchMode.HYBRID], sparse, dense, None, 50)
     for name in (SPARSE, DENSE):  # as if no passage of the fiche had matched
         lists[name] = [h for h in lists[name] if h.fiche_id != fiche.id]
-    fiches = fuse_by_fiche(store, [lists], sparse, dense, None, k=20, per_fiche=2)
+    fiches = fuse_by_fiche(store, [lists], sparse, dense, None, k=100, per_fiche=2)
     found = next(f for f in fiches if f.fiche_id == fiche.id)
     assert 1 <= len(found.passages) <= 2
     assert all(p.fiche_id == fiche.id for p in found.passages)
