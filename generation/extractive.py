@@ -64,6 +64,9 @@ _SERVICE_LINE = re.compile(
     r"^(?:téléservice|teleservice|formulaire|simulateur|modèle de document|modele de document|où s'adresser"
     r"|ou s'adresser|service en ligne|pour en savoir plus|et aussi|voir aussi|cerfa)\b", re.I
 )
+# A branch of a guided search ("Pour un enfant mineur > Renouvellement > … → Renouvellement
+# du passeport d'un mineur (F21092)"): it routes to a fiche, it says nothing itself.
+_ROUTE_LINE = re.compile(r"→\s*.+\((?:[FNR]\d+|TE-[\w-]+|CDTN-\d+)\)\.?$")
 # Callout labels of the fiches: the content stays, the label goes.
 _CALLOUT = re.compile(r"^(?:à savoir|a savoir|à noter|a noter|attention|important|rappel|exemple)\s*:\s*", re.I)
 # Guide fiches ("Je…" steps) speak in the citizen's first person: not a reply's voice.
@@ -159,9 +162,9 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             elif _LIST_ITEM.match(unit) and (re.search(r"[,;]$", text) or not _CLAUSE.search(text)):
                 previous_unit = None
                 continue  # an item of a list whose lead-in is elsewhere ("Actes de naissance de vos enfants"): a fragment
-        if text.endswith("?") or _FIRST_PERSON.search(text) or _SERVICE_LINE.match(text):
+        if text.endswith("?") or _FIRST_PERSON.search(text) or _SERVICE_LINE.match(text) or _ROUTE_LINE.search(text):
             previous_unit = None
-            continue  # a question heading of a Q-R fiche, or a guide's "je…": not an answer
+            continue  # a question heading of a Q-R fiche, a guide's "je…", a guided search's route: not an answer
         tokens = content_tokens(text)
         if len(tokens) >= _MIN_TOKENS:
             anaphoric = bool(_ANAPHORA.match(text) or _EARLY_DEMONSTRATIVE.match(text))

@@ -181,6 +181,17 @@ def test_guide_first_person_and_question_headings_are_never_taken():
     assert "L'âge minimum de départ à la retraite est fixé à 62 ans [1]." in body
 
 
+def test_a_guided_search_route_is_never_taken():
+    guide = passage("F34478", ["Passeport"], "- Pour un enfant mineur > Renouvellement > Le passeport est périmé → "
+                    "Renouvellement du passeport d'un mineur (F21092)\n- Pour un majeur > Première demande → "
+                    "Passeport d'un majeur : première demande (F14929)", 1, title="Passeport")
+    rule = passage("F21092", ["Cas général"], "Le passeport d'un mineur est valable 5 ans.", 2,
+                   title="Renouvellement du passeport d'un mineur")
+    body = draft_of("Le passeport de mon fils mineur est périmé, combien de temps est valable le nouveau ?", [guide, rule])
+    assert "→" not in body and "(F21092)" not in body
+    assert "Le passeport d'un mineur est valable 5 ans [2]." in body
+
+
 def test_a_sentence_that_points_back_comes_with_the_one_before_it():
     suspension = passage("F3", ["Suspension"], "Votre permis est suspendu pendant 6 mois par le préfet. "
                          "Passé ce délai, votre permis de conduire est renvoyé à l'ANTS qui le restitue.", 1,
