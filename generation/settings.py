@@ -55,11 +55,11 @@ class GenerationSettings(BaseModel):
     # derived from the corpus and their own out-of-scope pool (evals/calibrate_needs.py),
     # after generation.scope has set aside the requests no fiche answers (a file's state,
     # an office's hours, an action on an account, advice, a reform newer than the
-    # fiches): 0.08 answers at most 20 % of the out-of-scope ones, 0.34 at most 10 %.
+    # fiches): 0.09 answers at most 20 % of the out-of-scope ones, 0.28 at most 10 %.
     # The agent reads every draft: a doubtful draft, flagged, costs less than an
     # abstention that hides the right fiche.
-    min_confidence: float = 0.08
-    low_confidence: float = 0.34
+    min_confidence: float = 0.09
+    low_confidence: float = 0.28
     # An abstention lists the nearest fiches only for questions searched with at least
     # this confidence; below, it says that none is close.
     nearest_min_confidence: float = 0.2
