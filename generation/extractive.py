@@ -239,8 +239,13 @@ _KIND_SIGNALS = {
                               r"|n'est pas obligatoire|est obligatoire|a le droit|avez le droit|ne peut pas|ne doit pas"
                               r"|peut refuser|ne peut refuser)\b", re.I),
                    re.compile(r"\b(?:il faut|peut|doit|à condition|si vous|sauf)\b", re.I)),
-    "procedure": (re.compile(r"\b(?:vous devez|il faut)\b.{0,60}\b(?:demande|formulaire|adresser|fournir|déposer"
-                             r"|envoyer|rendre|remplir|déclarer|saisir)\b", re.I),
+    # A step: an obligation to act ("vous devez fournir", "les partenaires doivent adresser"),
+    # "… est à envoyer", or the fiches' imperative ("Envoyez le formulaire…").
+    "procedure": (re.compile(r"\b(?:vous devez|il faut|doit|doivent)\b.{0,60}\b(?:demande|formulaire|adresser|fournir"
+                             r"|déposer|envoyer|rendre|remplir|déclarer|saisir|contacter|joindre)\b"
+                             r"|\b(?:est|sont) à (?:envoyer|adresser|déposer|remplir|fournir)\b"
+                             r"|^(?:envoyez|adressez|déposez|remplissez|présentez|contactez|joignez|rendez-vous"
+                             r"|connectez-vous)\b", re.I),
                   re.compile(r"\b(?:demande|démarche|formulaire|en ligne|téléservice|dossier)\b", re.I)),
 }
 _PERSON_NOUNS = set(

@@ -219,6 +219,17 @@ def test_a_question_that_asks_two_things_gets_a_sentence_for_each():
     assert "Vous pouvez faire la demande sur le site du casier judiciaire national [1]." in body
 
 
+def test_a_step_written_for_third_parties_answers_how():
+    # "Les partenaires doivent adresser…": a step, though not addressed to "vous".
+    pacs = passage("F1620", ["Séparation"], "En général, la séparation du Pacs se fait à l'amiable. En cas de "
+                   "désaccord sur la séparation, le juge peut statuer sur les conséquences de la séparation. La "
+                   "séparation est opposable aux tiers à la date de sa publicité. La séparation met fin au Pacs "
+                   "entre les partenaires. Les partenaires doivent adresser une déclaration conjointe par lettre "
+                   "recommandée.", 1, title="Dissoudre un Pacs")
+    body = draft_of("Comment on fait pour annuler notre Pacs ?", [pacs], ["On se sépare d'un commun accord."])
+    assert "Les partenaires doivent adresser une déclaration conjointe par lettre recommandée [1]." in body
+
+
 def test_a_date_answers_until_when():
     deadline = passage("F12214", ["Demande"], "Vous devez faire une demande de bourse avec le dossier social "
                        "étudiant. Le dossier social étudiant permet de faire une demande de bourse et de logement. "
