@@ -30,10 +30,11 @@ from dataclasses import dataclass
 
 from generation.base import Drafter
 from generation.format import QUESTION_INTRO, READ_MORE, READ_MORE_BY_SOURCE, french_date
-from generation.reading import FACT_KINDS, question_kind, question_kinds
+from generation.reading import FACT_KINDS, question_kinds
 from generation.settings import GenerationSettings
 from generation.text import collapse_spaces, content_tokens, fold, jaccard, split_paragraph, split_sentences
 from generation.types import Need
+from ingest.model import FICHE_ID
 from retrieval.types import Passage
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
@@ -66,7 +67,7 @@ _SERVICE_LINE = re.compile(
 )
 # A branch of a guided search ("Pour un enfant mineur > Renouvellement > … → Renouvellement
 # du passeport d'un mineur (F21092)"): it routes to a fiche, it says nothing itself.
-_ROUTE_LINE = re.compile(r"→\s*.+\((?:[FNR]\d+|TE-[\w-]+|CDTN-\d+)\)\.?$")
+_ROUTE_LINE = re.compile(r"→\s*.+\((?P<target>[^()]+)\)\.?$")
 # Callout labels of the fiches: the content stays, the label goes.
 _CALLOUT = re.compile(r"^(?:à savoir|a savoir|à noter|a noter|attention|important|rappel|exemple)\s*:\s*", re.I)
 # Guide fiches ("Je…" steps) speak in the citizen's first person: not a reply's voice.
@@ -162,7 +163,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             elif _LIST_ITEM.match(unit) and (re.search(r"[,;]$", text) or not _CLAUSE.search(text)):
                 previous_unit = None
                 continue  # an item of a list whose lead-in is elsewhere ("Actes de naissance de vos enfants"): a fragment
-        if text.endswith("?") or _FIRST_PERSON.search(text) or _SERVICE_LINE.match(text) or _ROUTE_LINE.search(text):
+        if text.endswith("?") or _FIRST_PERSON.search(text) or _SERVICE_LINE.match(text) or _is_route(text):
             previous_unit = None
             continue  # a question heading of a Q-R fiche, a guide's "je…", a guided search's route: not an answer
         tokens = content_tokens(text)
@@ -177,6 +178,11 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             previous_unit.text = f"{previous_unit.text} {text}"
             previous_unit.tokens = previous_unit.tokens + tokens
     return candidates
+
+
+def _is_route(text: str) -> bool:
+    route = _ROUTE_LINE.search(text)
+    return bool(route and FICHE_ID.match(route.group("target")))
 
 
 def table_row_sentence(header: list[str], cells: list[str]) -> str:
@@ -390,7 +396,8 @@ class ExtractiveDrafter(Drafter):
     def select(self, need: Need, group: list[int], pool: dict[int, list[Candidate]], passages: list[Passage],
                used: set[tuple[int, int]], expansion: str = "") -> list[Candidate]:
         """The answer first, then up to sentences_per_question - 1 more, in passage order."""
-        scored = self._scored(need, group, pool, passages, expansion)
+        kinds = question_kinds(need.question)
+        scored = self._scored(need, group, pool, passages, kinds, expansion)
         scored = [(score, c) for score, c, overlap in scored if (c.number, c.position) not in used and overlap]
         if not scored:
             return []  # no sentence shares a word with the question or its situation
@@ -423,25 +430,25 @@ class ExtractiveDrafter(Drafter):
             chain = self._with_antecedent(pick, pool)
             if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
                 chosen.extend(c for c in chain if c not in chosen)
-        chosen += self._other_asks(need, chosen, remaining, pool, passages)
+        chosen += self._other_asks(kinds, chosen, remaining, pool)
         answer_first = [c for c in chosen if c.number == answer.number and c.position <= answer.position]
         others = sorted((c for c in chosen if c not in answer_first), key=lambda c: (c.number, c.position))
         return answer_first + others
 
-    def _other_asks(self, need: Need, chosen: list[Candidate], rest: list[tuple[float, Candidate]],
-                    pool: dict[int, list[Candidate]], passages: list[Passage]) -> list[Candidate]:
-        """For each fact the question asks for, its main kind and its other clauses' ("…
-        et ça prend combien de temps ?"), the best remaining sentence that states it (a
-        duration or date, an amount, an office, a step) when the chosen ones do not: one
-        sentence more per such ask."""
+    def _other_asks(self, kinds: list[str], chosen: list[Candidate], rest: list[tuple[float, Candidate]],
+                    pool: dict[int, list[Candidate]]) -> list[Candidate]:
+        """For each fact the question asks for (`kinds`: its main kind and its other
+        clauses', "… et ça prend combien de temps ?"), the best remaining sentence (`rest`:
+        relevance, candidate, best first) that states it (a duration or date, an amount, an
+        office, a step) when the chosen ones do not: one sentence more per such ask."""
         added: list[Candidate] = []
-        for kind in question_kinds(need.question):
+        for kind in kinds:
             if kind not in FACT_KINDS:
                 continue
             states = _KIND_SIGNALS[kind][0]
             if any(states.search(c.text) for c in chosen + added):
                 continue
-            for relevance, pick in sorted(rest, key=lambda item: -item[0]):
+            for relevance, pick in rest:
                 if relevance < _OTHER_ASK_RELEVANCE:
                     break
                 if pick in chosen or pick in added or not states.search(pick.text) or _YES_NO.match(pick.text) \
@@ -463,8 +470,10 @@ class ExtractiveDrafter(Drafter):
             chain.insert(0, pool[candidate.number][chain[0].position - 1])
         return chain
 
-    def _scored(self, need: Need, group: list[int], pool, passages, expansion: str = "") -> list[tuple[float, Candidate, bool]]:
-        """(score, candidate, shares a word with the need), best first."""
+    def _scored(self, need: Need, group: list[int], pool, passages, kinds: list[str],
+                expansion: str = "") -> list[tuple[float, Candidate, bool]]:
+        """(score, candidate, shares a word with the need or states a fact it asks for),
+        best first; `kinds`: question_kinds of the need's question."""
         candidates = [c for number in group for c in pool.get(number, []) if not c.unanchored]
         if not candidates:
             return []
@@ -476,10 +485,10 @@ class ExtractiveDrafter(Drafter):
         top_passage = max(passage_scores.values()) or 1.0
         negated = negated_words(" ".join([need.question, *need.situation]))
         situation_words = (set(question) | set(situation)) - negated
-        strict, loose = _KIND_SIGNALS.get(question_kind(need.question), (None, None))
+        strict, loose = _KIND_SIGNALS.get(kinds[0], (None, None))
         # A sentence that states a fact asked for ("dans un délai de 2 semaines" for "ça prend
         # combien de temps ?") may share no word with the question: it still answers it.
-        asked = [_KIND_SIGNALS[kind][0] for kind in question_kinds(need.question) if kind in FACT_KINDS]
+        asked = [_KIND_SIGNALS[kind][0] for kind in kinds if kind in FACT_KINDS]
         label_texts = {_CASE_PREFIX.sub("", label) for c in candidates for label in c.cases}
         every_label = [_label_words(label) for label in label_texts]
         fitting = _fitting(every_label, situation_words)

@@ -7,7 +7,7 @@ import re
 
 from generation.types import DraftFormat, Source
 from ingest.french import MONTH_NAMES
-from ingest.model import SOURCES
+from ingest.model import publisher_of
 from retrieval.errors import IndexCorrupt
 from retrieval.types import Passage
 
@@ -106,7 +106,7 @@ def build_sources(cited: list[int], passages: list[Passage], fiche_lookup) -> li
                 url=chunk.url,
                 legal_references=_legal_references(fiche_lookup, chunk.fiche_id),
                 source=chunk.source,
-                publisher=SOURCES.get(chunk.source, chunk.source),
+                publisher=publisher_of(chunk.source),
             )
             sources[chunk.fiche_id] = source
         source.numbers.append(number)

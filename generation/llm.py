@@ -31,7 +31,7 @@ from generation.message import is_closing_line, strip_greeting_and_signature
 from generation.settings import LLMSettings
 from generation.text import citations_in, split_sentences
 from generation.types import Need
-from ingest.model import SOURCES
+from ingest.model import publisher_of
 from retrieval.types import Passage
 
 SYSTEM_PROMPT = """Tu aides les agents d'un service public français à rédiger des réponses aux usagers.
@@ -102,7 +102,7 @@ def render_passages(passages: list[Passage]) -> str:
                 number=number,
                 title=chunk.title,
                 section=chunk.section or chunk.title,
-                publisher=SOURCES.get(chunk.source, chunk.source),
+                publisher=publisher_of(chunk.source),
                 date=french_date(chunk.date),
                 text=_FENCE.sub("", passage_body(passage)),
             )

@@ -28,6 +28,12 @@ SOURCES = {
     "cdtn": "Code du travail numérique",
 }
 SourceName = Literal["service-public", "travail-emploi", "cdtn"]  # the keys of SOURCES
+
+
+def publisher_of(source: str) -> str:
+    """How drafts name a source's publisher ("Ministère du Travail"); the key itself when unknown."""
+    return SOURCES.get(source, source)
+
 # The IDs each source gives its fiches: service-public.fr (F1234, N19, R42), travail-emploi
 # (TE-article374530, TE-12509, TE-article-ACFg1E) and cdtn (CDTN-45).
 FICHE_ID = re.compile(r"^(?:[FNR]\d+|TE-[A-Za-z0-9-]+|CDTN-\d+)$")
