@@ -78,6 +78,7 @@ _ANAPHORA = re.compile(
     r"^(?:ce|cet|cette|ces|celui-ci|celle-ci|ceux-ci|cela|ceci|il|elle|ils|elles|passé ce|dans ce cas"
     r"|dans les 2 cas|dans les deux cas|de même|en revanche|sinon|à défaut|a défaut|là|y compris|en outre"
     r"|cependant|toutefois|par contre|pour cela|pour en|pour y|à cette|a cette|au-delà|au delà|en effet|ainsi|donc"
+    r"|si ce n'est pas le cas|si tel n'est pas le cas|si ce n’est pas le cas|dans le cas contraire"
     r"|leur|leurs|son|sa|ses|celui|celle|ceux|celles|les 2|les deux|l'autre|même|et|mais|or|puis)\b",
     re.I,
 )
@@ -87,6 +88,13 @@ _ANAPHORA = re.compile(
 # among the first words points back too.
 _EARLY_DEMONSTRATIVE = re.compile(r"^(?:[\w'’-]+[\s,]+){1,4}(?:ce|cet|cette|ces)\s+[\w-]+"
                                   r"|^(?:[\w'’-]+[\s,]+){1,3}alors\b(?!\s+que)", re.I)
+
+
+# A sentence that announces what comes after it ("Vous devez remplir toutes les conditions
+# suivantes.", then headings): without its items it says nothing. A lead-in ending with
+# ":" carries its items and is not one; "le mois suivant" is a time, not an announcement.
+_ANNOUNCEMENT = re.compile(r"\b(?:suivant(?:e?s)|ci-dessous|ci-après|ci-apres)\b"
+                           r"|\b(?:condition|situation|règle|pièce|démarche|manière|façon|procédure) suivante\b", re.I)
 
 
 # A list item that says something on its own has a subject or a verb of the fiches' usual
@@ -140,10 +148,10 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             continue
         if unit.lstrip().startswith("|"):
             cells = _table_row(unit)
-            if header is None or (i < len(units) and _TABLE_SEPARATOR.match(units[i])):
+            if i < len(units) and _TABLE_SEPARATOR.match(units[i]):
                 header = cells
                 continue
-            text = table_row_sentence(header, cells)
+            texts = row_sentences(header, cells)
         else:
             header = None
             text = clean_markdown(unit)
@@ -156,6 +164,9 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 if not items:
                     continue
                 text = f"{text} {' ; '.join(items)}"
+            elif _ANNOUNCEMENT.search(text):
+                previous_unit = None
+                continue  # "… les conditions suivantes." whose items are headings below: says nothing alone
             elif not _LIST_ITEM.match(unit) and not re.search(r"[.!?…»)]$", text) and (
                     len(text.split()) < 10 or (i < len(units) and units[i].lstrip().startswith("|"))):
                 previous_unit = None
@@ -163,20 +174,22 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
             elif _LIST_ITEM.match(unit) and (re.search(r"[,;]$", text) or not _CLAUSE.search(text)):
                 previous_unit = None
                 continue  # an item of a list whose lead-in is elsewhere ("Actes de naissance de vos enfants"): a fragment
-        if text.endswith("?") or _FIRST_PERSON.search(text) or _SERVICE_LINE.match(text) or _is_route(text):
-            previous_unit = None
-            continue  # a question heading of a Q-R fiche, a guide's "je…", a guided search's route: not an answer
-        tokens = content_tokens(text)
-        if len(tokens) >= _MIN_TOKENS:
-            anaphoric = bool(_ANAPHORA.match(text) or _EARLY_DEMONSTRATIVE.match(text))
-            # Its antecedent is in another passage, or is itself unanchored: it cannot be cited.
-            unanchored = anaphoric and (not candidates or candidates[-1].unanchored)
-            candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric, unanchored, tuple(path)))
-            previous_unit = candidates[-1]
-        elif previous_unit is not None and tokens:
-            # "Elle est gratuite." only makes sense after the sentence it follows.
-            previous_unit.text = f"{previous_unit.text} {text}"
-            previous_unit.tokens = previous_unit.tokens + tokens
+            texts = [text]
+        for text in texts:
+            if text.endswith("?") or _FIRST_PERSON.search(text) or _SERVICE_LINE.match(text) or _is_route(text):
+                previous_unit = None
+                continue  # a question heading of a Q-R fiche, a guide's "je…", a guided search's route: not an answer
+            tokens = content_tokens(text)
+            if len(tokens) >= _MIN_TOKENS:
+                anaphoric = bool(_ANAPHORA.match(text) or _EARLY_DEMONSTRATIVE.match(text))
+                # Its antecedent is in another passage, or is itself unanchored: it cannot be cited.
+                unanchored = anaphoric and (not candidates or candidates[-1].unanchored)
+                candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric, unanchored, tuple(path)))
+                previous_unit = candidates[-1]
+            elif previous_unit is not None and tokens:
+                # "Elle est gratuite." only makes sense after the sentence it follows.
+                previous_unit.text = f"{previous_unit.text} {text}"
+                previous_unit.tokens = previous_unit.tokens + tokens
     return candidates
 
 
@@ -193,6 +206,35 @@ def table_row_sentence(header: list[str], cells: list[str]) -> str:
         case, value = cells
         return f"{header[1]} ({_lower_first(case)}) : {_lower_first(value)}"
     return " ; ".join(f"{h} : {c}" if h else c for h, c in zip(header, cells) if c)
+
+
+def row_sentences(header: list[str] | None, cells: list[str]) -> list[str]:
+    """A table row as citable sentences. A row whose cells hold one sentence each is one
+    sentence (table_row_sentence); a cell of several sentences gives one sentence each,
+    named by the row ("Société à responsabilité limitée (SARL) : aucun capital minimum"),
+    so that no sentence of a draft is cut inside a cell. Headings that are questions
+    ("Qui peut l'utiliser ?") lose their question mark. A table continued from the chunk
+    before has lost its heading row: its rows are read by their first cell."""
+    header = [h.rstrip(" ?") for h in header] if header else None
+    pieces = [[p.text.rstrip(".") for p in split_paragraph(cell)] or [""] for cell in cells]
+    if all(len(p) == 1 for p in pieces):
+        cells = [cell.rstrip(".") for cell in cells]  # "… capitaux. ; Qui…" would end a sentence
+        return [table_row_sentence(header, cells) if header else _headerless_row(cells)]
+    label = cells[0]
+    if header and len(cells) == 2 and all(header):
+        label = f"{header[1]} ({_lower_first(cells[0])})"
+    texts = []
+    for column, sentences in enumerate(pieces[1:], 1):
+        named = label
+        if header and len(cells) > 2 and column < len(header) and header[column]:
+            named = f"{label}, {_lower_first(header[column])}"
+        texts += [f"{named} : {_lower_first(sentence)}" for sentence in sentences if sentence]
+    return texts
+
+
+def _headerless_row(cells: list[str]) -> str:
+    cells = [c for c in cells if c]
+    return f"{cells[0]} : {' ; '.join(cells[1:])}" if len(cells) > 1 else "".join(cells)
 
 
 class _BM25:
@@ -625,6 +667,8 @@ def _item_after_colon(text: str) -> str:
 
 
 def _lower_first(text: str) -> str:
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
+    word = text.split(" ", 1)[0]
+    # "PreParE", "CAF", "McDonald": a name keeps its capitals
+    if len(text) > 1 and text[0].isupper() and text[1].islower() and not any(c.isupper() for c in word[1:]):
         return text[0].lower() + text[1:]
     return text

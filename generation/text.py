@@ -126,6 +126,7 @@ def strip_citations(text: str) -> str:
 
 # --- sentence splitting -------------------------------------------------------------
 
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _BLOCK_LINE = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|#{1,6}\s+|>\s*|\|)")
 _END = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[»\")\]])*(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s+|$)")
 
@@ -195,6 +196,11 @@ def split_sentences(text: str, *, line_breaks: bool = False, offset: int = 0) ->
     for line in text.splitlines(keepends=True):
         if not line.strip():
             flush()
+        elif _TABLE_ROW.match(line):
+            flush()  # a row is one unit: its cells' sentences belong to the row
+            row = line.rstrip("\n")
+            start = position + len(row) - len(row.lstrip())
+            spans.append(Span(start, position + len(row.rstrip()), row.strip()))
         elif line_breaks or _BLOCK_LINE.match(line):
             flush()
             spans.extend(split_paragraph(line.rstrip("\n"), position))

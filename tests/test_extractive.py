@@ -373,3 +373,56 @@ def test_a_paragraph_introduced_by_a_title_that_quotes_is_service_text():
     intro = QUESTION_INTRO.format(topic="Peut-on mettre temporairement une association « en sommeil » ?")
     assert is_non_claim(intro)
     assert not is_non_claim("Concernant « la carte », elle est gratuite.")
+
+
+def test_a_sentence_announcing_conditions_set_out_below_is_not_taken_without_them():
+    # F2726: the conditions are headings below the announcement, not a list after a colon.
+    body = ("## Conditions\n\nVous devez remplir toutes les conditions suivantes pour acquérir la nationalité "
+            "française par déclaration de mariage.\n\nSi ce n'est pas le cas, vérifiez si vous pouvez devenir "
+            "français par une autre procédure.\n\n### Durée du mariage\n\nVous devez être marié(e) depuis 4 ans "
+            "minimum avec un(e) Français(e) à la date de votre déclaration.\n\nLe mois suivant, la demande est "
+            "transmise au ministère.")
+    candidates = candidates_of(passage("F2726", ["Nationalité française par mariage"], body, 1), 1)
+    texts = [c.text for c in candidates]
+    assert not any("conditions suivantes" in t for t in texts)
+    assert "Vous devez être marié(e) depuis 4 ans minimum avec un(e) Français(e) à la date de votre déclaration." in texts
+    assert "Le mois suivant, la demande est transmise au ministère." in texts  # a time, not an announcement
+    after = next(c for c in candidates if c.text.startswith("Si ce n'est pas le cas"))
+    assert after.anaphoric and after.unanchored  # what it points back to was not taken
+
+
+def test_a_table_continued_from_the_chunk_before_reads_its_rows_by_their_first_cell():
+    # The chunk starts inside F32886's table: its heading row stayed in the chunk before.
+    body = ("| Société anonyme (SA) | Société de capitaux, 2 associés au minimum. | Artisan, commerçant |\n"
+            "| Société à responsabilité limitée (SARL) | Société dans laquelle chacun des associés (entre 2 et 100) "
+            "n'est responsable des dettes qu'à hauteur de ses apports. Aucun capital minimum. | Artisan, commerçant |\n")
+    texts = [c.text for c in candidates_of(passage("F32886", ["Créer une société"], body, 1), 1)]
+    assert texts == [
+        "Société anonyme (SA) : Société de capitaux, 2 associés au minimum ; Artisan, commerçant",
+        # a cell of two sentences: one sentence each, named by the row, none cut in a draft
+        "Société à responsabilité limitée (SARL) : société dans laquelle chacun des associés (entre 2 et 100) "
+        "n'est responsable des dettes qu'à hauteur de ses apports",
+        "Société à responsabilité limitée (SARL) : aucun capital minimum",
+        "Société à responsabilité limitée (SARL) : artisan, commerçant",
+    ]
+
+
+def test_a_heading_that_asks_loses_its_question_mark_and_a_long_cell_is_cut_by_sentence():
+    body = ("| Statut | Caractéristiques | Qui peut l'utiliser ? |\n|---|---|---|\n"
+            "| SA | Société de capitaux. | Industriel |\n"
+            "| EURL | Société d'un associé unique. Aucun capital minimum. | Artisan |\n")
+    texts = [c.text for c in candidates_of(passage("F32886", ["Créer une société"], body, 1), 1)]
+    assert texts == [
+        "Statut : SA ; Caractéristiques : Société de capitaux ; Qui peut l'utiliser : Industriel",
+        "EURL, caractéristiques : société d'un associé unique",
+        "EURL, caractéristiques : aucun capital minimum",
+        "EURL, qui peut l'utiliser : artisan",
+    ]
+
+
+def test_a_table_row_is_one_unit_even_when_its_cells_hold_sentences():
+    text = "| SARL | Société à associés. Aucun capital minimum. | Artisan |\n| SA | Société de capitaux. | Industriel |"
+    spans = split_sentences(text)
+    assert [s.text for s in spans] == ["| SARL | Société à associés. Aucun capital minimum. | Artisan |",
+                                       "| SA | Société de capitaux. | Industriel |"]
+    assert all(text[s.start : s.end] == s.text for s in spans)
