@@ -50,15 +50,18 @@ def dedupe(items: Iterable[str]) -> list[str]:
 
 
 _SPACES = re.compile(r"\s+")
-_MARKUP = re.compile(r"[*_`#>|]")
+_EMPHASIS = re.compile(r"[*_`]")
+_MARKUP = re.compile(r"[#>|]")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+(?=[.,;:!?])")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "«": '"', "»": '"', "“": '"', "”": '"', "–": "-", "—": "-"})
 
 
 def normalise(text: str) -> str:
-    """Case, whitespace (non-breaking included), apostrophes and Markdown marks don't count."""
+    """Case, whitespace (non-breaking included, and before punctuation), apostrophes and
+    Markdown marks don't count: "fixé à **62 ans**." reads "fixé à 62 ans."."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = _MARKUP.sub(" ", text)
-    return _SPACES.sub(" ", text).strip().casefold()
+    text = _MARKUP.sub(" ", _EMPHASIS.sub("", text))
+    return _SPACE_BEFORE_PUNCTUATION.sub("", _SPACES.sub(" ", text)).strip().casefold()
 
 
 def span_recall(spans: Sequence[str], texts: Iterable[str]) -> float:

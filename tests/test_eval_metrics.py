@@ -35,6 +35,10 @@ def test_span_recall_ignores_case_whitespace_and_markdown():
     assert metrics.span_recall(["délai est de 2 mois", "trois ans"], texts) == 0.5
     assert metrics.span_recall(["l’avis"], ["Demandez l'avis du maire"]) == 1.0
     assert metrics.span_recall([], texts) == 0.0
+    # bold around the last words of a sentence: the span's final period still follows them
+    passage = "L'âge légal est fixé à **62 ans**. Vous pouvez partir avant."
+    assert metrics.span_recall(["L'âge légal est fixé à 62 ans."], [passage]) == 1.0
+    assert metrics.span_recall(["Le délai est de 2 mois : passé ce délai"], ["Le délai est de 2 mois: passé ce délai"]) == 1.0
 
 
 def test_percentiles_interpolate_linearly():
