@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from generation.base import Drafter
 from generation.format import QUESTION_INTRO, READ_MORE, READ_MORE_BY_SOURCE, french_date
-from generation.reading import FACT_KINDS, question_kinds
+from generation.reading import FACT_KINDS, citizen_age, question_kinds
 from generation.settings import GenerationSettings
 from generation.text import collapse_spaces, content_tokens, fold, jaccard, split_paragraph, split_sentences
 from generation.types import Need
@@ -535,6 +535,7 @@ class ExtractiveDrafter(Drafter):
         every_label = [_label_words(label) for label in label_texts]
         fitting = _fitting(every_label, situation_words)
         rank = {n: i for i, n in enumerate(group)}
+        age = citizen_age(need)
         lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
         top_lexical = max(lexical) or 1.0
         scored = []
@@ -548,6 +549,7 @@ class ExtractiveDrafter(Drafter):
             elif loose is not None and loose.search(candidate.text):
                 score += 0.3
             score += _case_fit(candidate.cases, situation_words, every_label, negated, label_texts, fitting)
+            score += _age_fit(candidate, age)
             if candidate.anaphoric:
                 score -= 0.3
             if _EXAMPLE.match(candidate.text):
@@ -606,6 +608,54 @@ def _case_fit(cases: list[str], need_words: set[str], every_label: list[set[str]
         elif distinctive and any(other != words for other in fitting):
             fit -= 0.6  # the citizen's words pick another case; none picked: no case is worse
     return fit
+
+
+# An age the fiche sets for the reader: "Vous avez plus de 75 ans" (a case), "si … vous aviez
+# plus de 65 ans et moins de 75 ans", "Vous devez être âgé(e) d'au minimum 65 ans".
+_YOUR_AGE = re.compile(
+    r"\bvous (?:avez|aviez|aurez|êtes âgée?s?|etes agee?s?|devez être âgée?s?|devez etre agee?s?|devez avoir)"
+    r"(?:\(e\)|\(s\))?\s+(?P<bounds>(?:(?:d['’])?(?:plus de|moins de|au moins|au minimum|au maximum|au plus|entre)"
+    r"\s+\d{1,3}(?:\s+(?:et|à)\s+\d{1,3})?\s*ans\b(?:\s*(?:et|,)\s*)?)+)", re.I)
+_AGE_BOUND = re.compile(r"(plus de|moins de|au moins|au minimum|au maximum|au plus|entre)\s+(\d{1,3})"
+                        r"(?:\s+(?:et|à)\s+(\d{1,3}))?", re.I)
+_AGE_FITS = 0.8  # as much as stating what the question asks: it is the citizen's case
+_AGE_FIT_SPAN = 20  # years from the bound at which a met condition stops telling anything
+_AGE_EXCLUDES = -3.0  # as a case the citizen rules out
+
+
+def age_range(text: str) -> tuple[int, int] | None:
+    """(lowest, highest) age of the reader that a sentence or case label sets, if any."""
+    found = _YOUR_AGE.search(text)
+    if not found:
+        return None
+    low, high = 0, 200
+    for bound, first, second in _AGE_BOUND.findall(found.group("bounds")):
+        bound, first = bound.lower(), int(first)
+        if bound == "entre" and second:
+            low, high = max(low, first), min(high, int(second))
+        elif bound in ("plus de", "au moins", "au minimum"):
+            low = max(low, first)
+        elif bound != "entre":
+            high = min(high, first)
+    return low, high
+
+
+def _age_fit(candidate: Candidate, age: int | None) -> float:
+    """+ for a sentence or case whose age condition the citizen's age meets, the more the
+    nearer its bound ("plus de 70 ans" at 73 is their case; "au moins 23 ans" at 73 is
+    everyone's), - for one it does not meet. A bound itself is neither ("plus de 75 ans"
+    at 75: the day decides)."""
+    if age is None:
+        return 0.0
+    for text in [*(_CASE_PREFIX.sub("", label) for label in candidate.cases), candidate.text]:
+        if bounds := age_range(text):
+            low, high = bounds
+            if age < low or age > high:
+                return _AGE_EXCLUDES
+            if low < age < high:
+                nearest = min(age - low, high - age)
+                return _AGE_FITS * max(0.0, 1 - nearest / _AGE_FIT_SPAN)
+    return 0.0
 
 
 def _fitting(every_label: list[set[str]], need_words: set[str]) -> list[set[str]]:

@@ -238,6 +238,19 @@ def keyword_query(need: Need) -> str:
     return " ".join(dict.fromkeys(kept))
 
 
+# The citizen's own age, told in the present: "J'ai 73 ans", "je suis âgée de 78 ans"; not
+# "j'avais 34 ans" (then), not "mon fils de 15 ans" (someone else's).
+_OWN_AGE = re.compile(r"(?<![\w'’])(?:j['’]ai|je suis (?:âgée?|agée?) de|je vais avoir|j['’]aurai)\s+(\d{1,3})\s*ans\b", re.I)
+
+
+def citizen_age(need: Need) -> int | None:
+    """The age the citizen says they are, if they say it (question or situation)."""
+    for text in [need.question, *need.situation]:
+        if (found := _OWN_AGE.search(text)) and 0 < int(found.group(1)) < 120:
+            return int(found.group(1))
+    return None
+
+
 def formulations(need: Need) -> list[str]:
     """The phrasings a need is searched with, main one first: the question with its
     situation, its deciding words, and the question alone when it stands alone."""

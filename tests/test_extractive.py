@@ -426,3 +426,37 @@ def test_a_table_row_is_one_unit_even_when_its_cells_hold_sentences():
     assert [s.text for s in spans] == ["| SARL | Société à associés. Aucun capital minimum. | Artisan |",
                                        "| SA | Société de capitaux. | Industriel |"]
     assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+# F59's cases by age, as the fiche writes them.
+TAX_BY_AGE = [
+    passage("F59", ["Personnes pouvant en être exonérées", "Cas : Vous avez entre 65 et 75 ans"],
+            "Vous bénéficiez d'une réduction de 100 € de la taxe foncière si vos revenus ne dépassent pas le plafond.",
+            1, title="Taxe foncière"),
+    passage("F59", ["Personnes pouvant en être exonérées", "Cas : Vous avez plus de 75 ans"],
+            "Vous bénéficiez d'une exonération de taxe foncière pour votre habitation principale.", 2, title="Taxe foncière"),
+]
+
+
+@pytest.mark.parametrize("age, opening", [
+    ("78", "Si vous avez plus de 75 ans, vous bénéficiez d'une exonération de taxe foncière"),
+    ("68", "Si vous avez entre 65 et 75 ans, vous bénéficiez d'une réduction de 100 €"),
+])
+def test_the_case_that_the_citizen_s_age_meets_opens_the_answer(age, opening):
+    situation = [f"Je suis veuve, j'ai {age} ans et je vis seule dans ma maison."]
+    for passages in (TAX_BY_AGE, TAX_BY_AGE[::-1]):
+        body = draft_of("Est-ce que je peux être dispensée de la taxe foncière ?", passages, situation)
+        assert body.startswith(opening)
+
+
+def test_an_age_condition_far_below_the_citizen_s_age_tells_nothing_a_near_one_does():
+    jury = passage("F1044", ["Dispense"], "Vous ne pouvez pas refuser d'être juré. Vous pouvez être juré si vous "
+                   "remplissez les conditions suivantes :\n\n- Vous êtes âgé d'au moins 23 ans\n- Vous savez lire\n\n"
+                   "Vous pouvez demander une dispense si vous êtes dans l'une des situations suivantes :\n\n"
+                   "- Vous avez plus de 70 ans\n- Vous rencontrez des difficultés graves", 1, title="Juré d'assises")
+    body = draft_of("Suis-je obligé d'y aller comme juré ?", [jury], ["J'ai 73 ans et des problèmes de dos."])
+    dispense = "Vous pouvez demander une dispense si vous êtes dans l'une des situations suivantes : Vous avez plus de 70 ans"
+    assert dispense in body
+    without_age = draft_of("Suis-je obligé d'y aller comme juré ?", [jury], ["J'ai des problèmes de dos."])
+    assert dispense not in without_age
+    assert dispense not in draft_of("Suis-je obligé d'y aller comme juré ?", [jury], ["J'ai 45 ans."])

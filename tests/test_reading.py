@@ -7,7 +7,16 @@ first, follow-ups, several questions); none comes from the evaluation sets.
 import pytest
 
 from generation.message import parse_message
-from generation.reading import formulations, is_question, keyword_query, question_kind, question_kinds, read_needs
+from generation.reading import (
+    citizen_age,
+    formulations,
+    is_question,
+    keyword_query,
+    question_kind,
+    question_kinds,
+    read_needs,
+)
+from generation.types import Need
 
 
 def needs_of(message: str):
@@ -152,3 +161,15 @@ def test_a_line_opening_with_thanks_that_goes_on_to_ask_is_not_a_closing():
                      "mais j'ai une autre question : puis-je cumuler ma pension avec un emploi ?\nCordialement\nLuc")
     assert [n.question for n in needs] == ["Merci pour votre reponse de la semaine derniere, mais j'ai une autre "
                                            "question : puis-je cumuler ma pension avec un emploi ?"]
+
+
+@pytest.mark.parametrize("situation, age", [
+    (["J'ai 73 ans et des problemes de dos."], 73),
+    (["Je suis veuve, j'ai 78 ans et je vis seule."], 78),
+    (["Je suis âgée de 66 ans."], 66),
+    (["Ma CNI a ete faite en 2012 (j'avais 34 ans)."], None),  # then, not now
+    (["Mon fils a 15 ans."], None),  # someone else's
+    (["J'ai 2 enfants de 3 et 5 ans."], None),
+])
+def test_the_citizen_s_own_age_is_read_from_the_present_first_person_only(situation, age):
+    assert citizen_age(Need(question="Suis-je concerné ?", situation=situation)) == age
