@@ -275,7 +275,9 @@ def _cite_sentence(text: str, number: int) -> str:
 
 # What answers each kind of question: the fact itself (strict), or words around it (loose).
 _KIND_SIGNALS = {
-    "duration": (re.compile(r"\b\d+\s*(?:jours?|mois|ans?|années?|semaines?|heures?)\b|\b\d{1,2}(?:er)?\s+(?:janvier"
+    # "Acte de naissance de moins de 3 mois" is a document's age, not how long anything takes.
+    "duration": (re.compile(r"(?<!de moins de )\b\d+\s*(?:jours?|mois|ans?|années?|semaines?|heures?)\b"
+                            r"|\b\d{1,2}(?:er)?\s+(?:janvier"
                             r"|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)\b", re.I),
                  re.compile(r"\bdélai\b|\bdurée\b|\bau plus tard\b|\bavant le\b", re.I)),
     "amount": (re.compile(r"\d[\d\s,.]*\s*(?:€|euros?|%)|\bgratuite?s?\b|\bpayante?s?\b", re.I),

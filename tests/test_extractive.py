@@ -460,3 +460,12 @@ def test_an_age_condition_far_below_the_citizen_s_age_tells_nothing_a_near_one_d
     without_age = draft_of("Suis-je obligé d'y aller comme juré ?", [jury], ["J'ai des problèmes de dos."])
     assert dispense not in without_age
     assert dispense not in draft_of("Suis-je obligé d'y aller comme juré ?", [jury], ["J'ai 45 ans."])
+
+
+def test_a_document_s_age_is_not_the_duration_a_question_asks_for():
+    b3 = [passage("F1420", ["Né en métropole"], "La procédure pour obtenir l'extrait de casier judiciaire dépend de "
+                  "votre lieu de naissance. Pour obtenir l'extrait sur place, munissez-vous d'un acte de naissance de "
+                  "moins de 3 mois. Pour obtenir l'extrait par courrier, écrivez au casier judiciaire national. "
+                  "La réponse arrive dans un délai de 2 semaines maximum.", 1, title="Extrait de casier judiciaire")]
+    body = draft_of("Comment obtenir l'extrait de casier judiciaire et ça prend combien de temps ?", b3)
+    assert "dans un délai de 2 semaines maximum" in body
