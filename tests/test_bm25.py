@@ -40,3 +40,12 @@ def test_different_words_do_not_collide():
 def test_settings_round_trip():
     settings = Bm25Settings(k=1.5, avg_len=150)
     assert Bm25Settings.from_dict(settings.to_dict() | {"unknown": 1}) == settings
+
+
+def test_terms_keep_the_order_of_the_words_and_the_ids_of_the_sparse_vector():
+    bm25 = FrenchBm25()
+    terms = bm25.terms("La carte d'identité perdue")
+    assert len(terms) == 3  # "la" and "d'" are stopwords
+    assert set(terms) == set(bm25.embed_query("La carte d'identité perdue").indices)
+    assert bm25.terms("perdue la carte d'identité") == [terms[2], terms[0], terms[1]]
+    assert bm25.terms("cartes") == bm25.terms("carte")  # stemmed like the index

@@ -6,7 +6,7 @@ import pytest
 
 from ingest.model import GUIDED_SEARCH
 from retrieval.dev.calibrate import OUT_OF_SCOPE
-from retrieval.index.store import DENSE, SPARSE
+from retrieval.index.store import DENSE, SPARSE, Hit
 from retrieval.index.versions import EdgeIndex
 from retrieval.search.fusion import RRF_K
 from retrieval.search.retriever import (
@@ -17,6 +17,8 @@ from retrieval.search.retriever import (
     fuse_by_fiche,
     ranked_lists,
     title_match,
+    with_title_phrases,
+    word_pairs,
 )
 from retrieval.types import SearchFilters, SearchMode
 
@@ -278,3 +280,25 @@ def test_everyday_words_bring_the_fiches_words_into_the_query():
     assert lexicon.expansions("le contact de ma voiture") == []  # whole words only
     with pytest.raises(ValueError, match="everyday_words.tsv:1"):
         EverydayLexicon.parse("caution sans tabulation")
+
+
+def test_a_title_that_repeats_a_phrase_of_the_message_moves_up_one_that_all_share_does_not(sample_retriever):
+    store, bm25 = sample_retriever.version.store, sample_retriever.bm25
+    # "justificatif de domicile" is in two of the three titles; "carte grise" in one.
+    ranking = [("F31847", 0.050), ("F33052", 0.049), ("F1028", 0.048)]
+    every = [[Hit(f"{fiche_id}#0", score) for fiche_id, score in ranking]]
+    message = "Quel justificatif de domicile pour la carte grise de la voiture que je viens d'acheter ?"
+    reranked = with_title_phrases(store, ranking, every, word_pairs(bm25, message), bm25)
+    assert [fiche_id for fiche_id, _ in reranked] == ["F1028", "F31847", "F33052"]
+    shared_by_most = "Je cherche quel justificatif de domicile fournir pour ma demande."
+    assert with_title_phrases(store, ranking, every, word_pairs(bm25, shared_by_most), bm25) == ranking
+
+
+def test_a_typed_question_is_not_reranked_by_phrases_a_message_need_is(sample_retriever):
+    message = ["Quel justificatif de domicile pour la carte grise de la voiture que je viens d'acheter ?",
+               "justificatif domicile carte grise voiture acheter"]
+    typed = sample_retriever.search(message[0], k=5)
+    alone = sample_retriever.search_many([message[:1]], k=5)[0]
+    assert [f.fiche_id for f in typed.fiches] == [f.fiche_id for f in alone.fiches]
+    need = sample_retriever.search_many([message], k=5)[0]
+    assert need.fiches[0].fiche_id == "F1028"

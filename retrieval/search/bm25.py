@@ -9,9 +9,13 @@ same vectors as the embedded Edge index.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 import qdrant_edge as qe
+
+_WORD = re.compile(r"\w+")
+_TERM_CACHE_SIZE = 50_000  # words typed by anyone: emptied when full
 
 # Stopwords are matched after accent folding: the folded forms of accented French
 # stopwords ("à", "où", "été"…) must be listed too.
@@ -72,10 +76,25 @@ class FrenchBm25:
             stemmer=qe.SnowballParams(qe.SnowballLanguage.French),
         )
         self._model = qe.Bm25(config)
+        self._term_cache: dict[str, int | None] = {}  # word -> term ID (a vocabulary: bounded)
 
     def embed_document(self, text: str) -> SparseVec:
         vector = self._model.embed_document(text)
         return SparseVec(list(vector.indices), [float(v) for v in vector.values])
+
+    def terms(self, text: str) -> list[int]:
+        """The text's terms in their order (stemmed, stopwords left out), as the term IDs
+        of the sparse vectors: "carte d'identité perdue" -> [carte, identit, perdu]."""
+        found = []
+        for word in _WORD.findall(text):
+            if word not in self._term_cache:
+                if len(self._term_cache) >= _TERM_CACHE_SIZE:
+                    self._term_cache.clear()
+                indices = self._model.embed_query(word).indices
+                self._term_cache[word] = indices[0] if len(indices) else None
+            if (term := self._term_cache[word]) is not None:
+                found.append(term)
+        return found
 
     def embed_query(self, text: str) -> SparseVec:
         vector = self._model.embed_query(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -22,7 +23,7 @@ from retrieval.index.versions import EdgeIndex, IndexVersion, VersionedIndex, ch
 from retrieval.search.bm25 import Bm25Settings, FrenchBm25, SparseVec
 from retrieval.search.confidence import Calibration, calibration_for
 from retrieval.search.expansion import QueryExpander, everyday_lexicon
-from retrieval.search.fusion import best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches
+from retrieval.search.fusion import best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches, rrf_scores
 from retrieval.search.language import FOREIGN_QUERY_NOTICE, foreign_language
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
 
@@ -37,7 +38,14 @@ MIN_CANDIDATES = 50
 # subject, so at full weight it put the Q-R fiches ("Peut-on… ?", "Qu'est-ce que… ?")
 # first for questions they do not answer (a Q-R fiche was first for 19 of the 50
 # e-mails whose gold was not).
-LIST_WEIGHTS: dict[str, float] = {DENSE: 2.0, TITLE_SPARSE: 0.5, TITLE_DENSE: 0.25}
+#
+# The title phrase list (with_title_phrases) reranks the fused first fiches of a message's
+# need by the pairs of adjacent words their title shares with it: "carte d'identité" and
+# "carte grise" share "carte" for BM25, not a phrase.
+TITLE_PHRASE = "title_phrase"
+LIST_WEIGHTS: dict[str, float] = {DENSE: 2.0, TITLE_SPARSE: 0.5, TITLE_DENSE: 0.25, TITLE_PHRASE: 1.0}
+PHRASE_CANDIDATES = 20
+PHRASE_MAX_SHARE = 0.5
 TITLE_MATCH_CANDIDATES = 3
 TITLE_MATCH_JACCARD = 0.8
 
@@ -300,7 +308,12 @@ class IndexRetriever(Retriever):
         lists = ranked_lists_many(store, MODE_LISTS[mode], list(zip(sparse, vectors)), filters, limit)
         if mode == SearchMode.HYBRID:
             first = title_match(store, lists[0], sparse[0], snapshot.bm25)
-            fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first)
+            # A message's need (several formulations) is long and noisy: its phrases pick
+            # between the fiches its words match. A typed question needs no such help
+            # (measured: it costs the restated questions and labels their first place).
+            phrases = word_pairs(snapshot.bm25, queries[0]) if len(queries) > 1 else None
+            fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first,
+                                   phrases=phrases, bm25=snapshot.bm25)
         elif len(lists) == 1:
             fiches = group_by_fiche(store, lists[0].get(MODE_LISTS[mode][0], []), k, per_fiche)
         else:
@@ -394,14 +407,19 @@ def ranked_lists_many(store, names, queries: list[tuple[SparseVec, object]], fil
 
 
 def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filters, k: int, per_fiche: int,
-                  first: str | None = None) -> list[FicheHit]:
+                  first: str | None = None, phrases: set[tuple[int, int]] | None = None,
+                  bm25: FrenchBm25 | None = None) -> list[FicheHit]:
     """The k best fiches by fiche-level RRF over all the lists (of every formulation of
     the query), each with its best passages by RRF over the passage lists, scored
     fiche + passage (see retrieval.search.fusion). `sparse` / `dense`: the main query's vectors;
-    `first`: a fiche put first whatever its fused rank (a title match)."""
+    `first`: a fiche put first whatever its fused rank (a title match); `phrases`: the
+    main query's word pairs (word_pairs), which rerank the first fiches by their title."""
     every = [hits for named in lists for hits in named.values()]
     weights = [LIST_WEIGHTS.get(name, 1.0) for named in lists for name in named]
-    ranking = put_first(rank_fiches(every, weights), first)[:k]
+    ranking = rank_fiches(every, weights)
+    if phrases and bm25 is not None:
+        ranking = with_title_phrases(store, ranking, every, phrases, bm25)
+    ranking = put_first(ranking, first)[:k]
     chosen = [fiche_id for fiche_id, _ in ranking]
     passage_lists = [hits for named in lists for hits in _passage_lists(named)]
     groups = best_chunks_by_fiche(rank_chunks(passage_lists), chosen, per_fiche)
@@ -430,6 +448,36 @@ def title_match(store, lists: dict[str, list[Hit]], query: SparseVec, bm25: Fren
         if title and len(wanted & title) / len(wanted | title) >= TITLE_MATCH_JACCARD:
             return hit.fiche_id
     return None
+
+
+def word_pairs(bm25: FrenchBm25, text: str) -> set[tuple[int, int]]:
+    """The pairs of adjacent terms of a text (stopwords left out): its phrases."""
+    terms = bm25.terms(text)
+    return set(zip(terms, terms[1:]))
+
+
+def with_title_phrases(store, ranking: list[tuple[str, float]], every: list[list[Hit]],
+                       phrases: set[tuple[int, int]], bm25: FrenchBm25) -> list[tuple[str, float]]:
+    """`ranking` with one more list fused in: among its first PHRASE_CANDIDATES fiches,
+    those whose title shares a phrase with the query, most shared first."""
+    head = [fiche_id for fiche_id, _ in ranking[:PHRASE_CANDIDATES]]
+    any_chunk: dict[str, str] = {}
+    for hits in every:
+        for hit in hits:
+            any_chunk.setdefault(hit.fiche_id, hit.chunk_id)
+    payloads = store.payloads([any_chunk[f] for f in head if f in any_chunk])
+    pairs = {f: word_pairs(bm25, payloads.get(any_chunk.get(f, ""), {}).get("title", "")) & phrases for f in head}
+    # A phrase most of these titles share ("casier judiciaire" for every casier fiche)
+    # tells none of them apart.
+    frequency = Counter(pair for found in pairs.values() for pair in found)
+    telling = {pair for pair, count in frequency.items() if count <= len(head) * PHRASE_MAX_SHARE}
+    shared = {f: len(found & telling) for f, found in pairs.items() if found & telling}
+    if not shared:
+        return ranking
+    phrase_list = sorted(shared, key=lambda f: (-shared[f], head.index(f)))
+    bonus = rrf_scores([phrase_list], weights=[LIST_WEIGHTS[TITLE_PHRASE]])
+    rescored = [(fiche_id, score + bonus.get(fiche_id, 0.0)) for fiche_id, score in ranking]
+    return sorted(rescored, key=lambda item: -item[1])
 
 
 def put_first(ranking: list[tuple[str, float]], fiche_id: str | None) -> list[tuple[str, float]]:
