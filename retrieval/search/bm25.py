@@ -16,6 +16,7 @@ import qdrant_edge as qe
 
 _WORD = re.compile(r"\w+")
 _TERM_CACHE_SIZE = 50_000  # words typed by anyone: emptied when full
+_UNSEEN = object()
 
 # Stopwords are matched after accent folding: the folded forms of accented French
 # stopwords ("à", "où", "été"…) must be listed too.
@@ -76,7 +77,7 @@ class FrenchBm25:
             stemmer=qe.SnowballParams(qe.SnowballLanguage.French),
         )
         self._model = qe.Bm25(config)
-        self._term_cache: dict[str, int | None] = {}  # word -> term ID (a vocabulary: bounded)
+        self._term_cache: dict[str, int | None] = {}  # word -> term ID, or None for a stopword
 
     def embed_document(self, text: str) -> SparseVec:
         vector = self._model.embed_document(text)
@@ -87,12 +88,13 @@ class FrenchBm25:
         of the sparse vectors: "carte d'identité perdue" -> [carte, identit, perdu]."""
         found = []
         for word in _WORD.findall(text):
-            if word not in self._term_cache:
+            term = self._term_cache.get(word, _UNSEEN)  # one read: another request may empty it
+            if term is _UNSEEN:
                 if len(self._term_cache) >= _TERM_CACHE_SIZE:
                     self._term_cache.clear()
                 indices = self._model.embed_query(word).indices
-                self._term_cache[word] = indices[0] if len(indices) else None
-            if (term := self._term_cache[word]) is not None:
+                term = self._term_cache[word] = indices[0] if len(indices) else None
+            if term is not None:
                 found.append(term)
         return found
 
