@@ -87,7 +87,10 @@ _ANAPHORA = re.compile(
 # "Pour éviter ces difficultés, …", "Vous pouvez alors …": a demonstrative or "alors"
 # among the first words points back too.
 _EARLY_DEMONSTRATIVE = re.compile(r"^(?:[\w'’-]+[\s,]+){1,4}(?:ce|cet|cette|ces)\s+[\w-]+"
-                                  r"|^(?:[\w'’-]+[\s,]+){1,3}alors\b(?!\s+que)", re.I)
+                                  r"|^(?:[\w'’-]+[\s,]+){1,3}alors\b(?!\s+que)"
+                                  # "Vous pouvez néanmoins demander une dispense": despite the one before
+                                  r"|^(?:[\w'’-]+[\s,]+){1,3}(?:néanmoins|toutefois|cependant|pourtant|en revanche"
+                                  r"|par contre|quand même)\b", re.I)
 
 
 # A sentence that announces what comes after it ("Vous devez remplir toutes les conditions
@@ -317,8 +320,9 @@ def condition_phrase(label: str) -> str:
     """A case of a fiche as a French condition opening a sentence ("" if not a case):
     "Vous vivez seul" -> "Si vous vivez seul, "; "Salarié" -> "Si vous êtes salarié, "."""
     label = _CASE_PREFIX.sub("", label.strip()).rstrip(" .:")
-    # "Cas général (Caf)" is the default case, whatever follows it: nothing to state.
-    if not label or re.match(r"(?:cas general|general|autres? cas)\b", fold(label)):
+    # "Cas général (Caf)" is the default case, whatever follows it: nothing to state; a
+    # heading that asks ("Quand faire le 1er contrôle ?") is a question, not a case.
+    if not label or label.endswith("?") or re.match(r"(?:cas general|general|autres? cas)\b", fold(label)):
         return ""
     first = label.split()[0].lower().strip(",")
     if first in {"vous", "votre", "vos"}:
@@ -471,7 +475,7 @@ class ExtractiveDrafter(Drafter):
                 continue
             if _YES_NO.match(pick.text):
                 continue  # "Oui, …" / "Non, …" answers its fiche's question: only as the opening answer
-            chain = self._with_antecedent(pick, pool)
+            chain = _one_yes_no(self._with_antecedent(pick, pool), chosen)
             if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
                 chosen.extend(c for c in chain if c not in chosen)
         chosen += self._other_asks(kinds, chosen, remaining, pool)
@@ -498,7 +502,7 @@ class ExtractiveDrafter(Drafter):
                 if pick in chosen or pick in added or not states.search(pick.text) or _YES_NO.match(pick.text) \
                         or any(jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE for c in chosen + added):
                     continue
-                if chain := self._with_antecedent(pick, pool):
+                if chain := _one_yes_no(self._with_antecedent(pick, pool), chosen + added):
                     added += [c for c in chain if c not in chosen and c not in added]
                     break
         return added
@@ -571,6 +575,19 @@ _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
 _LONG_CANDIDATE = 450
 _OTHER_FICHE_RELEVANCE = 0.8
 _OTHER_ASK_RELEVANCE = 0.25  # of the answer's score: a second ask is answered from the same passages
+
+
+def _one_yes_no(chain: list[Candidate], chosen: list[Candidate]) -> list[Candidate]:
+    """A sentence's chain (it and what it points back to) without a second "Oui / Non":
+    after an opening "Non, …" the chain's own "Non, …" goes and the sentence leans on the
+    opening one ("Non, vous n'êtes pas obligé… Si vous voulez néanmoins…"); with no
+    opening yes/no, a chain that would bring one mid-paragraph is not taken ([])."""
+    brought = [c for c in chain if c not in chosen and _YES_NO.match(c.text)]
+    if not brought:
+        return chain
+    if any(_YES_NO.match(c.text) for c in chosen):
+        return [c for c in chain if c not in brought]
+    return []
 
 
 def _another_case(one: Candidate, other: Candidate, passages: list[Passage]) -> bool:

@@ -263,6 +263,7 @@ def formulations(need: Need) -> list[str]:
     return queries
 
 
+# Citizens drop the hyphens ("que faut il faire", "dois je"): both spellings are read.
 _KINDS = [
     ("duration", re.compile(r"\b(?:combien de (?:temps|jours|mois|semaines|ans|années)|quel délai|quel delai|délai"
                             r"|delai|jusqu'à quand|jusqu'a quand|à partir de quand|a partir de quand"
@@ -274,9 +275,10 @@ _KINDS = [
     ("place", re.compile(r"\b(?:où|ou faut|à qui|a qui|qui (?:peut|doit|contacter)|auprès de qui|aupres de qui"
                          r"|quel (?:service|organisme|bureau)|m'adresser|m'adresse)\b|\bet (?:o[uù])\s*\?", re.I)),
     ("procedure", re.compile(r"\b(?:comment|quelles? (?:démarches?|demarches?|formalités?|formalites?|papiers?"
-                             r"|documents?|pièces?|pieces?)|que (?:dois-je|faut-il|faire)|qu'est[- ]ce (?:que|qu'il)"
+                             r"|documents?|pièces?|pieces?)|que (?:dois[- ]je|faut[- ]il|faire)|qu'est[- ]ce (?:que|qu'il)"
                              r" (?:je dois|je peux|il faut|on doit|on peut|faut)? ?faire|procédure|procedure)\b", re.I)),
-    ("permission", re.compile(r"\b(?:puis-je|peut-on|peut-il|peut-elle|peuvent|peut|doit|est[- ]ce qu\w*|dois-je|faut-il"
+    ("permission", re.compile(r"\b(?:puis[- ]je|peut[- ]on|peut[- ]il|peut[- ]elle|peuvent|peut|doit|est[- ]ce qu\w*"
+                              r"|dois[- ]je|faut[- ]il"
                               r"|obligée?s?|obligatoire|a le droit|ai le droit|le droit|possible|légal|legal"
                               r"|je peux|on peut|il peut|elle peut)\b", re.I)),
 ]

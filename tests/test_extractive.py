@@ -167,6 +167,7 @@ def test_the_case_that_matches_the_situation_opens_the_answer():
     ("Cas général", ""),
     ("Cas général (Caf)", ""),
     ("Location meublée", "Dans le cas « Location meublée », "),
+    ("Quand faire le 1er contrôle ?", ""),  # a question heading, not a case
 ])
 def test_condition_phrases(label, phrase):
     assert condition_phrase(label) == phrase
@@ -469,3 +470,24 @@ def test_a_document_s_age_is_not_the_duration_a_question_asks_for():
                   "La réponse arrive dans un délai de 2 semaines maximum.", 1, title="Extrait de casier judiciaire")]
     body = draft_of("Comment obtenir l'extrait de casier judiciaire et ça prend combien de temps ?", b3)
     assert "dans un délai de 2 semaines maximum" in body
+
+
+def test_a_sentence_that_qualifies_the_one_before_comes_after_it():
+    jury = passage("F1044", ["Dispense"], "Vous ne pouvez pas refuser d'être juré d'assises. Vous pouvez néanmoins "
+                   "demander une dispense si vous avez plus de 70 ans.", 1, title="Juré d'assises")
+    [rule, dispense] = candidates_of(jury, 1)
+    assert dispense.anaphoric and not dispense.unanchored
+    body = draft_of("Suis-je obligé d'y aller comme juré ?", [jury], ["J'ai 73 ans."])
+    assert body.index("Vous ne pouvez pas refuser") < body.index("Vous pouvez néanmoins demander une dispense")
+
+
+def test_a_second_yes_or_no_is_not_brought_in_by_the_sentence_that_leans_on_it():
+    card = passage("F1", ["Adresse"], "Non, après un déménagement, vous n'êtes pas obligé de refaire votre carte "
+                   "d'identité.", 1, title="Carte d'identité et déménagement")
+    renewal = passage("F1", ["Nouvelle adresse"], "Non, modifier l'adresse de sa carte d'identité n'est pas obligatoire. "
+                      "Si vous voulez néanmoins que votre nouvelle adresse figure sur la carte d'identité, vous devez "
+                      "faire une demande de renouvellement.", 2, title="Carte d'identité et déménagement")
+    body = draft_of("Dois-je refaire ma carte d'identité pour y mettre ma nouvelle adresse ?", [card, renewal])
+    assert body.startswith("Non, après un déménagement")
+    assert body.count("Non,") == 1
+    assert "Si vous voulez néanmoins que votre nouvelle adresse figure" in body

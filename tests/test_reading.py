@@ -173,3 +173,13 @@ def test_a_line_opening_with_thanks_that_goes_on_to_ask_is_not_a_closing():
 ])
 def test_the_citizen_s_own_age_is_read_from_the_present_first_person_only(situation, age):
     assert citizen_age(Need(question="Suis-je concerné ?", situation=situation)) == age
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Que faut il faire pour qu'il ait son propre passeport ?", "procedure"),
+    ("Que dois je faire pour le renouveler ?", "procedure"),
+    ("Puis je partir avant la fin du préavis ?", "permission"),
+    ("Peut on refuser l'héritage ?", "permission"),
+])
+def test_questions_without_their_hyphens_are_read_like_with_them(question, kind):
+    assert question_kind(question) == kind
