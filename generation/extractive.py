@@ -436,7 +436,11 @@ class ExtractiveDrafter(Drafter):
             key = (candidate.number, condition)
             if condition and key not in introduced and not candidate.anaphoric \
                     and not _mentions(text, labels[-1]):
-                text = f"{condition}{_lower_first(text)}"
+                if condition.startswith("Si ") and re.match(r"(?:si|s'il|s'ils)\b", text, re.I):
+                    # "Si vous êtes français et si vous avez droit à l'aide…", not "…, si vous…"
+                    text = f"{condition.rstrip(', ')} et {_lower_first(text)}"
+                else:
+                    text = f"{condition}{_lower_first(text)}"
                 introduced.add(key)
             sentences.append(with_citation(text, candidate.number))
         return sentences
@@ -453,6 +457,7 @@ class ExtractiveDrafter(Drafter):
         best, answer, chosen = next(((sc, c, chain) for sc, c, chain in chains if chain), (0.0, None, []))
         if answer is None:
             return []
+        chain_length = len(chosen)
         best = best or 1.0
         lam = self.settings.mmr_lambda
         fiche = passages[answer.number - 1].fiche_id
@@ -479,9 +484,12 @@ class ExtractiveDrafter(Drafter):
             if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
                 chosen.extend(c for c in chain if c not in chosen)
         chosen += self._other_asks(kinds, chosen, remaining, pool)
-        answer_first = [c for c in chosen if c.number == answer.number and c.position <= answer.position]
-        others = sorted((c for c in chosen if c not in answer_first), key=lambda c: (c.number, c.position))
-        return answer_first + others
+        # The answer (with what it leans on) opens, then the rest of its passage, then the
+        # other passages, each in its own order.
+        opening = chosen[: chain_length]
+        others = sorted((c for c in chosen if c not in opening),
+                        key=lambda c: (c.number != answer.number, c.number, c.position))
+        return opening + others
 
     def _other_asks(self, kinds: list[str], chosen: list[Candidate], rest: list[tuple[float, Candidate]],
                     pool: dict[int, list[Candidate]]) -> list[Candidate]:

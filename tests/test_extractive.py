@@ -491,3 +491,23 @@ def test_a_second_yes_or_no_is_not_brought_in_by_the_sentence_that_leans_on_it()
     assert body.startswith("Non, après un déménagement")
     assert body.count("Non,") == 1
     assert "Si vous voulez néanmoins que votre nouvelle adresse figure" in body
+
+
+def test_a_case_and_a_sentence_that_both_set_a_condition_read_as_one():
+    lawyer = passage("F18074", ["Vous êtes français"], "Si vous avez droit à l'aide juridictionnelle, vous pouvez "
+                     "choisir votre avocat.", 1, title="Aide juridictionnelle")
+    body = draft_of("Est-ce que je peux choisir mon avocat avec l'aide juridictionnelle ?", [lawyer])
+    assert body.startswith("Si vous êtes français et si vous avez droit à l'aide juridictionnelle, vous pouvez "
+                           "choisir votre avocat [1].")
+
+
+def test_the_answer_opens_and_the_rest_of_its_passage_follows_before_other_passages():
+    letters = passage("F1", ["Lettres"], "Chaque retrait de points de votre permis est notifié par une lettre.",
+                      1, title="Points du permis")
+    points = passage("F1", ["Information"], "Pour connaître le nombre de points restant sur votre permis, vous "
+                     "pouvez utiliser le téléservice Télépoints. Le nombre de points restant sur votre permis "
+                     "figure aussi sur le relevé intégral, à demander en préfecture.", 2, title="Points du permis")
+    body = draft_of("Comment connaître le nombre de points restant sur mon permis ?", [letters, points])
+    answer, same_passage, other = (body.index("Télépoints"), body.index("relevé intégral"),
+                                   body.index("Chaque retrait"))
+    assert answer < same_passage < other
