@@ -6,6 +6,7 @@ reciprocal rank fusion at the fiche level: see retrieval.search.fusion.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -308,12 +309,14 @@ class IndexRetriever(Retriever):
         lists = ranked_lists_many(store, MODE_LISTS[mode], list(zip(sparse, vectors)), filters, limit)
         if mode == SearchMode.HYBRID:
             first = title_match(store, lists[0], sparse[0], snapshot.bm25)
-            # A message's need (several formulations) is long and noisy: its phrases pick
-            # between the fiches its words match. A typed question needs no such help
-            # (measured: it costs the restated questions and labels their first place).
+            # A message's need (several formulations) is long and noisy: its phrases and
+            # its sector pick between the fiches its words match. A typed question needs
+            # no such help (measured: phrases cost the restated questions and labels their
+            # first place).
             phrases = word_pairs(snapshot.bm25, queries[0]) if len(queries) > 1 else None
+            sector = sector_of_need(queries[0]) if phrases is not None else None
             fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first,
-                                   phrases=phrases, bm25=snapshot.bm25)
+                                   phrases=phrases, bm25=snapshot.bm25, sector=sector)
         elif len(lists) == 1:
             fiches = group_by_fiche(store, lists[0].get(MODE_LISTS[mode][0], []), k, per_fiche)
         else:
@@ -408,17 +411,22 @@ def ranked_lists_many(store, names, queries: list[tuple[SparseVec, object]], fil
 
 def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filters, k: int, per_fiche: int,
                   first: str | None = None, phrases: set[tuple[int, int]] | None = None,
-                  bm25: FrenchBm25 | None = None) -> list[FicheHit]:
+                  bm25: FrenchBm25 | None = None, sector: str | None = None) -> list[FicheHit]:
     """The k best fiches by fiche-level RRF over all the lists (of every formulation of
     the query), each with its best passages by RRF over the passage lists, scored
     fiche + passage (see retrieval.search.fusion). `sparse` / `dense`: the main query's vectors;
     `first`: a fiche put first whatever its fused rank (a title match); `phrases`: the
-    main query's word pairs (word_pairs), which rerank the first fiches by their title."""
+    main query's word pairs (word_pairs), which rerank the first fiches by their title;
+    `sector`: the need's ("public" / "private", sector_of_need), which lowers the first
+    fiches written for the other one."""
     every = [hits for named in lists for hits in named.values()]
     weights = [LIST_WEIGHTS.get(name, 1.0) for named in lists for name in named]
     ranking = rank_fiches(every, weights)
     if phrases and bm25 is not None:
-        ranking = with_title_phrases(store, ranking, every, phrases, bm25)
+        titles = head_titles(store, ranking, every)
+        ranking = with_title_phrases(ranking, titles, phrases, bm25)
+        if sector:
+            ranking = with_sector(ranking, titles, sector)
     ranking = put_first(ranking, first)[:k]
     chosen = [fiche_id for fiche_id, _ in ranking]
     passage_lists = [hits for named in lists for hits in _passage_lists(named)]
@@ -456,17 +464,23 @@ def word_pairs(bm25: FrenchBm25, text: str) -> set[tuple[int, int]]:
     return set(zip(terms, terms[1:]))
 
 
-def with_title_phrases(store, ranking: list[tuple[str, float]], every: list[list[Hit]],
-                       phrases: set[tuple[int, int]], bm25: FrenchBm25) -> list[tuple[str, float]]:
-    """`ranking` with one more list fused in: among its first PHRASE_CANDIDATES fiches,
-    those whose title shares a phrase with the query, most shared first."""
+def head_titles(store, ranking: list[tuple[str, float]], every: list[list[Hit]]) -> dict[str, str]:
+    """The titles of the first PHRASE_CANDIDATES fiches of a ranking, best first."""
     head = [fiche_id for fiche_id, _ in ranking[:PHRASE_CANDIDATES]]
     any_chunk: dict[str, str] = {}
     for hits in every:
         for hit in hits:
             any_chunk.setdefault(hit.fiche_id, hit.chunk_id)
     payloads = store.payloads([any_chunk[f] for f in head if f in any_chunk])
-    pairs = {f: word_pairs(bm25, payloads.get(any_chunk.get(f, ""), {}).get("title", "")) & phrases for f in head}
+    return {f: payloads.get(any_chunk.get(f, ""), {}).get("title", "") for f in head}
+
+
+def with_title_phrases(ranking: list[tuple[str, float]], titles: dict[str, str],
+                       phrases: set[tuple[int, int]], bm25: FrenchBm25) -> list[tuple[str, float]]:
+    """`ranking` with one more list fused in: among its first fiches (`titles`, best
+    first), those whose title shares a phrase with the query, most shared first."""
+    head = list(titles)
+    pairs = {f: word_pairs(bm25, title) & phrases for f, title in titles.items()}
     # A phrase most of these titles share ("casier judiciaire" for every casier fiche)
     # tells none of them apart.
     frequency = Counter(pair for found in pairs.values() for pair in found)
@@ -477,6 +491,47 @@ def with_title_phrases(store, ranking: list[tuple[str, float]], every: list[list
     phrase_list = sorted(shared, key=lambda f: (-shared[f], head.index(f)))
     bonus = rrf_scores([phrase_list], weights=[LIST_WEIGHTS[TITLE_PHRASE]])
     rescored = [(fiche_id, score + bonus.get(fiche_id, 0.0)) for fiche_id, score in ranking]
+    return sorted(rescored, key=lambda item: -item[1])
+
+
+# Public service or private sector: the split that decides between most labour fiches
+# ("Arrêt maladie : indemnités journalières versées au salarié" / "Arrêt maladie d'un
+# fonctionnaire"). Read from the need ("je suis contractuel à la préfecture", "mon
+# patron") and from the titles; the labour sources' fiches are the Code du travail's.
+_PUBLIC_NEED = re.compile(
+    r"\b(?:fonctionnaire|agente? (?:public|publique|territorial|territoriale|hospitalier|hospitali[eè]re)"
+    r"|fonction publique|contractuel(?:le)?\b.{0,60}\b(?:pr[eé]fecture|mairie|commune|h[oô]pital|minist[eè]re"
+    r"|collectivit[eé]|rectorat|[eé]ducation nationale))", re.I)
+_PRIVATE_NEED = re.compile(r"\b(?:salari[eé]e?|mon (?:patron|employeur|chef)|ma (?:bo[iî]te|soci[eé]t[eé]|entreprise)"
+                           r"|secteur priv[eé]|en (?:cdi|cdd)\b)", re.I)
+_PUBLIC_TITLE = re.compile(r"\b(?:fonctionnaire|agents? publics?|fonction publique|agent contractuel|secteur public"
+                           r"|agent territorial|militaire)", re.I)
+_PRIVATE_TITLE = re.compile(r"\b(?:secteur priv[eé]|salari[eé])", re.I)
+SECTOR_FACTOR = 0.85  # a fiche of the other sector keeps its place only well ahead (0.7: the same figures)
+
+
+def sector_of_need(text: str) -> str | None:
+    """"public", "private" or None: the sector a need's words place the citizen in (a
+    public employer named beats "CDI": a contractual agent asks about a CDI too)."""
+    if _PUBLIC_NEED.search(text):
+        return "public"
+    return "private" if _PRIVATE_NEED.search(text) else None
+
+
+def sector_of_fiche(fiche_id: str, title: str) -> str | None:
+    """The sector a fiche's title is written for, if it names one."""
+    if _PUBLIC_TITLE.search(title):
+        return "public"
+    if _PRIVATE_TITLE.search(title) or fiche_id.startswith(("TE-", "CDTN-")):
+        return "private"
+    return None
+
+
+def with_sector(ranking: list[tuple[str, float]], titles: dict[str, str], sector: str) -> list[tuple[str, float]]:
+    """`ranking` with its first fiches (`titles`) that are written for the other sector
+    than the need's scored SECTOR_FACTOR lower."""
+    rescored = [(f, score * SECTOR_FACTOR if f in titles and sector_of_fiche(f, titles[f]) not in (None, sector)
+                 else score) for f, score in ranking]
     return sorted(rescored, key=lambda item: -item[1])
 
 
