@@ -457,7 +457,7 @@ class ExtractiveDrafter(Drafter):
         best, answer, chosen = next(((sc, c, chain) for sc, c, chain in chains if chain), (0.0, None, []))
         if answer is None:
             return []
-        chain_length = len(chosen)
+        opening = list(chosen)  # the answer and what it leans on
         best = best or 1.0
         lam = self.settings.mmr_lambda
         fiche = passages[answer.number - 1].fiche_id
@@ -486,7 +486,6 @@ class ExtractiveDrafter(Drafter):
         chosen += self._other_asks(kinds, chosen, remaining, pool)
         # The answer (with what it leans on) opens, then the rest of its passage, then the
         # other passages, each in its own order.
-        opening = chosen[: chain_length]
         others = sorted((c for c in chosen if c not in opening),
                         key=lambda c: (c.number != answer.number, c.number, c.position))
         return opening + others
@@ -639,12 +638,12 @@ def _case_fit(cases: list[str], need_words: set[str], every_label: list[set[str]
 
 # An age the fiche sets for the reader: "Vous avez plus de 75 ans" (a case), "si … vous aviez
 # plus de 65 ans et moins de 75 ans", "Vous devez être âgé(e) d'au minimum 65 ans".
+_LOWER_BOUNDS = ("plus de", "au moins", "au minimum")
+_BOUNDS = "|".join([*_LOWER_BOUNDS, "moins de", "au maximum", "au plus", "entre"])
+_AGE_BOUND = rf"({_BOUNDS})\s+(\d{{1,3}})(?:\s+(?:et|à)\s+(\d{{1,3}}))?"
 _YOUR_AGE = re.compile(
     r"\bvous (?:avez|aviez|aurez|êtes âgée?s?|etes agee?s?|devez être âgée?s?|devez etre agee?s?|devez avoir)"
-    r"(?:\(e\)|\(s\))?\s+(?P<bounds>(?:(?:d['’])?(?:plus de|moins de|au moins|au minimum|au maximum|au plus|entre)"
-    r"\s+\d{1,3}(?:\s+(?:et|à)\s+\d{1,3})?\s*ans\b(?:\s*(?:et|,)\s*)?)+)", re.I)
-_AGE_BOUND = re.compile(r"(plus de|moins de|au moins|au minimum|au maximum|au plus|entre)\s+(\d{1,3})"
-                        r"(?:\s+(?:et|à)\s+(\d{1,3}))?", re.I)
+    rf"(?:\(e\)|\(s\))?\s+(?P<bounds>(?:(?:d['’])?{_AGE_BOUND}\s*ans\b(?:\s*(?:et|,)\s*)?)+)", re.I)
 _AGE_FITS = 0.8  # as much as stating what the question asks: it is the citizen's case
 _AGE_FIT_SPAN = 20  # years from the bound at which a met condition stops telling anything
 _AGE_EXCLUDES = -3.0  # as a case the citizen rules out
@@ -656,11 +655,11 @@ def age_range(text: str) -> tuple[int, int] | None:
     if not found:
         return None
     low, high = 0, 200
-    for bound, first, second in _AGE_BOUND.findall(found.group("bounds")):
+    for bound, first, second in re.findall(_AGE_BOUND, found.group("bounds"), re.I):
         bound, first = bound.lower(), int(first)
         if bound == "entre" and second:
             low, high = max(low, first), min(high, int(second))
-        elif bound in ("plus de", "au moins", "au minimum"):
+        elif bound in _LOWER_BOUNDS:
             low = max(low, first)
         elif bound != "entre":
             high = min(high, first)

@@ -15,7 +15,7 @@ from retrieval.search.retriever import (
     MODE_LISTS,
     IndexRetriever,
     fuse_by_fiche,
-    head_titles,
+    head_payloads,
     ranked_lists,
     sector_of_fiche,
     sector_of_need,
@@ -292,10 +292,10 @@ def test_a_title_that_repeats_a_phrase_of_the_message_moves_up_one_that_all_shar
     ranking = [("F31847", 0.050), ("F33052", 0.049), ("F1028", 0.048)]
     every = [[Hit(f"{fiche_id}#0", score) for fiche_id, score in ranking]]
     message = "Quel justificatif de domicile pour la carte grise de la voiture que je viens d'acheter ?"
-    reranked = with_title_phrases(ranking, head_titles(store, ranking, every), word_pairs(bm25, message), bm25)
+    reranked = with_title_phrases(ranking, head_payloads(store, ranking, every), word_pairs(bm25, message), bm25)
     assert [fiche_id for fiche_id, _ in reranked] == ["F1028", "F31847", "F33052"]
     shared_by_most = "Je cherche quel justificatif de domicile fournir pour ma demande."
-    assert with_title_phrases(ranking, head_titles(store, ranking, every), word_pairs(bm25, shared_by_most), bm25) == ranking
+    assert with_title_phrases(ranking, head_payloads(store, ranking, every), word_pairs(bm25, shared_by_most), bm25) == ranking
 
 
 def test_a_typed_question_is_not_reranked_by_phrases_a_message_need_is(sample_retriever):
@@ -321,11 +321,12 @@ def test_the_sector_of_a_need_is_read_from_its_words(need, sector):
 
 
 def test_the_first_fiches_written_for_the_other_sector_come_lower():
-    titles = {"F2": "Arrêt maladie d'un fonctionnaire : congé de maladie ordinaire",
-              "F1": "Arrêt maladie : indemnités journalières versées au salarié",
-              "F3": "Arrêt maladie : quelles démarches ?"}
+    head = {"F2": {"title": "Arrêt maladie d'un fonctionnaire : congé de maladie ordinaire"},
+            "F1": {"title": "Arrêt maladie : indemnités journalières versées au salarié"},
+            "F3": {"title": "Arrêt maladie : quelles démarches ?", "source": "service-public"}}
     ranking = [("F2", 0.050), ("F1", 0.048), ("F3", 0.047)]
-    assert [f for f, _ in with_sector(ranking, titles, "private")] == ["F1", "F3", "F2"]
-    assert [f for f, _ in with_sector(ranking, titles, "public")] == ["F2", "F3", "F1"]
-    assert sector_of_fiche("TE-article374530", "Les congés payés") == "private"  # the Code du travail's
-    assert sector_of_fiche("F3", titles["F3"]) is None
+    assert [f for f, _ in with_sector(ranking, head, "private")] == ["F1", "F3", "F2"]
+    assert [f for f, _ in with_sector(ranking, head, "public")] == ["F2", "F3", "F1"]
+    labour = {"title": "Les congés payés", "source": "travail-emploi"}
+    assert sector_of_fiche(labour) == "private"  # the Code du travail's
+    assert sector_of_fiche(head["F3"]) is None

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ingest.model import Chunk, Fiche
+from ingest.model import DEFAULT_SOURCE, Chunk, Fiche
 from retrieval.base import Embedder, Retriever
 from retrieval.errors import IndexNotFound, InvalidQuery
 from retrieval.index.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, Hit, VectorQuery, VectorStore
@@ -313,8 +313,9 @@ class IndexRetriever(Retriever):
             # its sector pick between the fiches its words match. A typed question needs
             # no such help (measured: phrases cost the restated questions and labels their
             # first place).
-            phrases = word_pairs(snapshot.bm25, queries[0]) if len(queries) > 1 else None
-            sector = sector_of_need(queries[0]) if phrases is not None else None
+            message_need = len(queries) > 1
+            phrases = word_pairs(snapshot.bm25, queries[0]) if message_need else None
+            sector = sector_of_need(queries[0]) if message_need else None
             fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first,
                                    phrases=phrases, bm25=snapshot.bm25, sector=sector)
         elif len(lists) == 1:
@@ -422,11 +423,12 @@ def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filte
     every = [hits for named in lists for hits in named.values()]
     weights = [LIST_WEIGHTS.get(name, 1.0) for named in lists for name in named]
     ranking = rank_fiches(every, weights)
-    if phrases and bm25 is not None:
-        titles = head_titles(store, ranking, every)
-        ranking = with_title_phrases(ranking, titles, phrases, bm25)
+    if (phrases and bm25 is not None) or sector:
+        head = head_payloads(store, ranking, every)
+        if phrases and bm25 is not None:
+            ranking = with_title_phrases(ranking, head, phrases, bm25)
         if sector:
-            ranking = with_sector(ranking, titles, sector)
+            ranking = with_sector(ranking, head, sector)
     ranking = put_first(ranking, first)[:k]
     chosen = [fiche_id for fiche_id, _ in ranking]
     passage_lists = [hits for named in lists for hits in _passage_lists(named)]
@@ -464,23 +466,24 @@ def word_pairs(bm25: FrenchBm25, text: str) -> set[tuple[int, int]]:
     return set(zip(terms, terms[1:]))
 
 
-def head_titles(store, ranking: list[tuple[str, float]], every: list[list[Hit]]) -> dict[str, str]:
-    """The titles of the first PHRASE_CANDIDATES fiches of a ranking, best first."""
+def head_payloads(store, ranking: list[tuple[str, float]], every: list[list[Hit]]) -> dict[str, dict]:
+    """A payload (title, source…) of each of the first PHRASE_CANDIDATES fiches of a
+    ranking, best first: any of their chunks found by the lists carries them."""
     head = [fiche_id for fiche_id, _ in ranking[:PHRASE_CANDIDATES]]
     any_chunk: dict[str, str] = {}
     for hits in every:
         for hit in hits:
             any_chunk.setdefault(hit.fiche_id, hit.chunk_id)
     payloads = store.payloads([any_chunk[f] for f in head if f in any_chunk])
-    return {f: payloads.get(any_chunk.get(f, ""), {}).get("title", "") for f in head}
+    return {f: payloads.get(any_chunk.get(f, ""), {}) for f in head}
 
 
-def with_title_phrases(ranking: list[tuple[str, float]], titles: dict[str, str],
+def with_title_phrases(ranking: list[tuple[str, float]], head: dict[str, dict],
                        phrases: set[tuple[int, int]], bm25: FrenchBm25) -> list[tuple[str, float]]:
-    """`ranking` with one more list fused in: among its first fiches (`titles`, best
-    first), those whose title shares a phrase with the query, most shared first."""
-    head = list(titles)
-    pairs = {f: word_pairs(bm25, title) & phrases for f, title in titles.items()}
+    """`ranking` with one more list fused in: among its first fiches (`head`, best first,
+    head_payloads), those whose title shares a phrase with the query, most shared first."""
+    place = {fiche_id: index for index, fiche_id in enumerate(head)}
+    pairs = {f: word_pairs(bm25, payload.get("title", "")) & phrases for f, payload in head.items()}
     # A phrase most of these titles share ("casier judiciaire" for every casier fiche)
     # tells none of them apart.
     frequency = Counter(pair for found in pairs.values() for pair in found)
@@ -488,7 +491,7 @@ def with_title_phrases(ranking: list[tuple[str, float]], titles: dict[str, str],
     shared = {f: len(found & telling) for f, found in pairs.items() if found & telling}
     if not shared:
         return ranking
-    phrase_list = sorted(shared, key=lambda f: (-shared[f], head.index(f)))
+    phrase_list = sorted(shared, key=lambda f: (-shared[f], place[f]))
     bonus = rrf_scores([phrase_list], weights=[LIST_WEIGHTS[TITLE_PHRASE]])
     rescored = [(fiche_id, score + bonus.get(fiche_id, 0.0)) for fiche_id, score in ranking]
     return sorted(rescored, key=lambda item: -item[1])
@@ -518,19 +521,21 @@ def sector_of_need(text: str) -> str | None:
     return "private" if _PRIVATE_NEED.search(text) else None
 
 
-def sector_of_fiche(fiche_id: str, title: str) -> str | None:
-    """The sector a fiche's title is written for, if it names one."""
+def sector_of_fiche(payload: dict) -> str | None:
+    """The sector a fiche is written for, if its title names one; the other sources than
+    service-public.fr are the Code du travail's: the private sector's."""
+    title = payload.get("title", "")
     if _PUBLIC_TITLE.search(title):
         return "public"
-    if _PRIVATE_TITLE.search(title) or fiche_id.startswith(("TE-", "CDTN-")):
+    if _PRIVATE_TITLE.search(title) or payload.get("source", DEFAULT_SOURCE) != DEFAULT_SOURCE:
         return "private"
     return None
 
 
-def with_sector(ranking: list[tuple[str, float]], titles: dict[str, str], sector: str) -> list[tuple[str, float]]:
-    """`ranking` with its first fiches (`titles`) that are written for the other sector
-    than the need's scored SECTOR_FACTOR lower."""
-    rescored = [(f, score * SECTOR_FACTOR if f in titles and sector_of_fiche(f, titles[f]) not in (None, sector)
+def with_sector(ranking: list[tuple[str, float]], head: dict[str, dict], sector: str) -> list[tuple[str, float]]:
+    """`ranking` with its first fiches (`head`, head_payloads) that are written for the
+    other sector than the need's scored SECTOR_FACTOR lower."""
+    rescored = [(f, score * SECTOR_FACTOR if f in head and sector_of_fiche(head[f]) not in (None, sector)
                  else score) for f, score in ranking]
     return sorted(rescored, key=lambda item: -item[1])
 
