@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from generation.base import Drafter
 from generation.format import QUESTION_INTRO, READ_MORE, READ_MORE_BY_SOURCE, french_date
-from generation.reading import FACT_KINDS, citizen_age, question_kinds
+from generation.reading import FACT_KINDS, citizen_age, lives_abroad, question_kinds
 from generation.settings import GenerationSettings
 from generation.text import collapse_spaces, content_tokens, fold, jaccard, split_paragraph, split_sentences
 from generation.types import Need
@@ -340,16 +340,18 @@ def is_case_heading(label: str) -> bool:
     return bool(re.match(r"cas\b", label, re.I))
 
 
+def is_situation_label(label: str) -> bool:
+    """A label that names a case or a situation ("Cas : …", "Vous vivez en France",
+    "Salarié"), not a chapter ("Pièces à fournir")."""
+    stripped = _CASE_PREFIX.sub("", label)
+    first = stripped.split()[0].lower().strip(",") if stripped.split() else ""
+    return label.lower().startswith("cas") or first in {"vous", "votre", "vos", "si", "lorsque", "quand"} \
+        or first in _PERSON_NOUNS
+
+
 def labels_of_cases(path) -> list[str]:
     """The labels of a path (title first) that name a case or a situation (not chapters)."""
-    labels = []
-    for label in list(path)[1:]:
-        stripped = _CASE_PREFIX.sub("", label)
-        first = stripped.split()[0].lower().strip(",") if stripped.split() else ""
-        if label.lower().startswith("cas") or first in {"vous", "votre", "vos", "si", "lorsque", "quand"} \
-                or first in _PERSON_NOUNS:
-            labels.append(label)
-    return labels
+    return [label for label in list(path)[1:] if is_situation_label(label)]
 
 
 class ExtractiveDrafter(Drafter):
@@ -549,6 +551,7 @@ class ExtractiveDrafter(Drafter):
         fitting = _fitting(every_label, situation_words)
         rank = {n: i for i, n in enumerate(group)}
         age = citizen_age(need)
+        abroad = lives_abroad(need)
         lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
         top_lexical = max(lexical) or 1.0
         scored = []
@@ -563,6 +566,7 @@ class ExtractiveDrafter(Drafter):
                 score += 0.3
             score += _case_fit(candidate.cases, situation_words, every_label, negated, label_texts, fitting)
             score += _age_fit(candidate, age)
+            score += _residence_fit(candidate.cases, abroad)
             if candidate.anaphoric:
                 score -= 0.3
             if _EXAMPLE.match(candidate.text):
@@ -681,6 +685,24 @@ def _age_fit(candidate: Candidate, age: int | None) -> float:
             if low < age < high:
                 nearest = min(age - low, high - age)
                 return _AGE_FITS * max(0.0, 1 - nearest / _AGE_FIT_SPAN)
+    return 0.0
+
+
+# A case for those who live abroad ("Vous vivez à l'étranger", "Français établi hors de
+# France") or in France ("Vous résidez en France", "En France").
+_ABROAD_LABEL = re.compile(r"^(?:cas\s*:\s*)?(?:(?:vous (?:vivez|résidez|habitez|êtes|êtes installée?|êtes domiciliée?)"
+                           r"|français(?:e)? (?:établie?|installée?|résidant)) )?(?:à l['’]étranger|hors de france)\b", re.I)
+_FRANCE_LABEL = re.compile(r"^(?:cas\s*:\s*)?(?:vous (?:vivez|résidez|habitez|êtes|êtes installée?|êtes domiciliée?) )?"
+                           r"en france\b", re.I)
+_RESIDENCE_MISFITS = -1.0  # more than a case the citizen's words pick another of (-0.6)
+
+
+def _residence_fit(cases: list[str], abroad: bool) -> float:
+    """- for a case of the other residence than the citizen's: they live in France unless
+    they say they live abroad (lives_abroad)."""
+    for label in cases:
+        if (_ABROAD_LABEL.match(label) and not abroad) or (_FRANCE_LABEL.match(label) and abroad):
+            return _RESIDENCE_MISFITS
     return 0.0
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from generation.extractive import ExtractiveDrafter, is_case_heading
+from generation.extractive import ExtractiveDrafter, is_case_heading, is_situation_label
 from generation.format import (
     ABSTENTION,
     ABSTENTION_FOR_QUESTION,
@@ -332,19 +332,25 @@ class DraftService:
     def _sibling_cases(self, passage: Passage) -> list[Chunk]:
         """Chunks of the same fiche holding another case at the level of the passage's
         last case: as their own chunk (same parents), or under a heading of a chunk
-        higher up ("##### Cas : État des lieux conforme" in the section's chunk)."""
+        higher up ("##### Cas : État des lieux conforme" in the section's chunk). A
+        passage under a situation of the fiche higher up ("Vous vivez à l'étranger >
+        Pièces à fournir") brings the same place under the other situations ("Vous vivez
+        en France > Pièces à fournir")."""
         path = passage.chunk.breadcrumb
-        if len(path) < 2 or not is_case_heading(path[-1]):
+        level = next((i for i in range(len(path) - 1, 0, -1) if is_situation_label(path[i])), 0)
+        if not level:
             return []
-        parents, heading = path[:-1], re.compile(rf"^#{{{len(path) - 1}}}\s+Cas\b", re.M | re.I)
+        heading = re.compile(rf"^#{{{len(path) - 1}}}\s+Cas\b", re.M | re.I)
+        last_case = level == len(path) - 1 and is_case_heading(path[-1])
         found: dict[str, Chunk] = {}
         for chunk in self.retriever.chunks(passage.fiche_id):
             other = chunk.breadcrumb
             if chunk.id == passage.chunk.id:
                 continue
-            if len(other) == len(path) and other[:-1] == parents and other[-1] != path[-1] and is_case_heading(other[-1]):
-                found.setdefault(other[-1], chunk)  # a long case's first chunk
-            elif len(other) < len(path) and path[: len(other)] == other and heading.search(chunk.text):
+            if len(other) == len(path) and other[:level] == path[:level] and other[level + 1:] == path[level + 1:] \
+                    and other[level] != path[level] and is_situation_label(other[level]):
+                found.setdefault(other[level], chunk)  # a long case's first chunk
+            elif last_case and len(other) < len(path) and path[: len(other)] == other and heading.search(chunk.text):
                 found.setdefault(chunk.id, chunk)
         return list(found.values())[:MAX_SIBLING_CASES]
 

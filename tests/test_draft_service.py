@@ -362,3 +362,46 @@ def test_the_other_cases_of_the_best_passage_s_section_are_drafted_from_too():
     assert "Dans le cas « État des lieux conforme », le dépôt de garantie est rendu dans un délai maximal " \
            "de 1 mois [1]." in draft.text
     assert not [s for s in draft.sentences if s.flagged]
+
+
+def _nationality_chunk(index: int, path: list[str], body: str):
+    from ingest.model import Chunk
+
+    breadcrumb = ["Nationalité française par mariage", *path]
+    return Chunk(id=f"F2726#{index}", fiche_id="F2726", index=index, text=f"{' > '.join(breadcrumb)}\n{body}",
+                 breadcrumb=breadcrumb, title="Nationalité française par mariage",
+                 url="https://www.service-public.fr/particuliers/vosdroits/F2726", date="2020-10-12",
+                 type="Fiche d'information", audiences=["particuliers"], themes=[], words=len(body.split()))
+
+
+ABROAD_CONDITIONS = ("# Vous vivez à l'étranger\n\n## Conditions\n\nVous devez être marié(e) depuis 5 ans minimum "
+                     "avec un(e) Français(e) à la date de votre déclaration de nationalité.")
+FRANCE_CONDITIONS = ("# Vous vivez en France\n\n## Conditions\n\nVous devez être marié(e) depuis 4 ans minimum "
+                     "avec un(e) Français(e) à la date de votre déclaration de nationalité.")
+
+
+@pytest.mark.parametrize("where, expected", [
+    ("Nous vivons ensemble à Bordeaux depuis le mariage.", "Si vous vivez en France, vous devez être marié(e) "
+                                                          "depuis 4 ans minimum"),
+    ("Nous habitons au Canada depuis le mariage.", "Si vous vivez à l'étranger, vous devez être marié(e) "
+                                                   "depuis 5 ans minimum"),
+])
+def test_a_fiche_s_other_situation_comes_with_its_passage_and_the_citizen_s_residence_picks(where, expected):
+    from tests.fixtures.generation import PassageRetriever
+
+    # The search ranks the tab for those who live abroad first; the same place under the
+    # other tab ("Vous vivez en France > Conditions") comes with it, and a citizen who
+    # says nothing of living abroad lives in France.
+    abroad = _nationality_chunk(9, ["Vous vivez à l'étranger"], ABROAD_CONDITIONS)
+    france = _nationality_chunk(1, ["Vous vivez en France"], FRANCE_CONDITIONS)
+    pieces = _nationality_chunk(3, ["Vous vivez en France", "Pièces à fournir"],
+                                "## Pièces à fournir\n\nFormulaire cerfa n°15277 en 2 exemplaires.")
+    retriever = PassageRetriever([abroad, france, pieces])
+    message = (f"Bonjour, je suis brésilienne, mariée avec un Français depuis avril 2018. {where} "
+               "Depuis combien d'années de mariage peut-on faire la déclaration de nationalité française ?")
+    assert retriever.search(message).passages[0].chunk.id == abroad.id
+    settings = GenerationSettings(min_confidence=0.0, passages_per_question=1)
+    draft = DraftService(retriever, settings=settings).draft(message)
+    body = draft.text.split("Sources :")[0]
+    assert expected in body.split("\n\n")[1], body
+    assert "Formulaire cerfa" not in body  # another place of the other tab is not brought

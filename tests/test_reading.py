@@ -12,6 +12,7 @@ from generation.reading import (
     formulations,
     is_question,
     keyword_query,
+    lives_abroad,
     question_kind,
     question_kinds,
     read_needs,
@@ -173,6 +174,19 @@ def test_a_line_opening_with_thanks_that_goes_on_to_ask_is_not_a_closing():
 ])
 def test_the_citizen_s_own_age_is_read_from_the_present_first_person_only(situation, age):
     assert citizen_age(Need(question="Suis-je concerné ?", situation=situation)) == age
+
+
+@pytest.mark.parametrize("situation, abroad", [
+    (["Nous habitons au Canada depuis 2015."], True),
+    (["Je suis expatriée à Dubaï."], True),
+    (["Je vis à l'étranger depuis mon mariage."], True),
+    (["Nous vivons ensemble a Bordeaux depuis le mariage."], False),
+    (["On part a Rome avec ma fille pour la Toussaint."], False),  # a journey, not a home
+    (["Je vis en couple depuis 3 ans."], False),
+    (["J'habite en France depuis 2010."], False),
+])
+def test_the_citizen_lives_in_france_unless_they_say_they_live_abroad(situation, abroad):
+    assert lives_abroad(Need(question="Que dois-je faire ?", situation=situation)) is abroad
 
 
 @pytest.mark.parametrize("question, kind", [
