@@ -24,6 +24,7 @@ import re
 
 from generation.text import collapse_spaces, content_tokens, fold, jaccard, split_paragraph
 from generation.types import Need
+from retrieval.search.situation import lives_abroad as says_lives_abroad
 
 REQUEST_PATTERNS = re.compile(
     r"\b(?:je (?:voudrais|souhaiterais|souhaite|aimerais|veux|désire|desire)"
@@ -251,18 +252,9 @@ def citizen_age(need: Need) -> int | None:
     return None
 
 
-# Where the citizen lives: in France unless they say otherwise (a citizen abroad says so:
-# "j'habite au Canada", "nous sommes expatriés"). Travelling abroad is not living there.
-_ABROAD = re.compile(r"\b(?:(?:j['’]habite|je vis|je r[ée]side|nous vivons|nous habitons|nous r[ée]sidons"
-                     r"|(?:je suis|nous sommes) install[ée]e?s?|vivant|r[ée]sidant)\s+[àa] l['’][ée]tranger"
-                     r"|expatri[ée]e?s?|hors de france)\b", re.I)
-_ABROAD_COUNTRY = re.compile(r"\b(?:[Jj]['’]habite|[Jj]e vis|[Jj]e r[ée]side|[Nn]ous vivons|[Nn]ous habitons"
-                             r"|[Nn]ous r[ée]sidons|install[ée]e?s?)\s+(?:au|aux|en)\s+(?!France\b)[A-ZÉ]")
-
-
 def lives_abroad(need: Need) -> bool:
     """The citizen says they live outside France (question or situation)."""
-    return any(_ABROAD.search(text) or _ABROAD_COUNTRY.search(text) for text in [need.question, *need.situation])
+    return any(says_lives_abroad(text) for text in [need.question, *need.situation])
 
 
 def formulations(need: Need) -> list[str]:

@@ -17,10 +17,7 @@ from retrieval.search.retriever import (
     fuse_by_fiche,
     head_payloads,
     ranked_lists,
-    sector_of_fiche,
-    sector_of_need,
     title_match,
-    with_sector,
     with_title_phrases,
     word_pairs,
 )
@@ -306,27 +303,3 @@ def test_a_typed_question_is_not_reranked_by_phrases_a_message_need_is(sample_re
     assert [f.fiche_id for f in typed.fiches] == [f.fiche_id for f in alone.fiches]
     need = sample_retriever.search_many([message], k=5)[0]
     assert need.fiches[0].fiche_id == "F1028"
-
-
-@pytest.mark.parametrize("need, sector", [
-    ("Je suis contractuel au service informatique d'une préfecture depuis 5 ans, ils sont obligés de me passer en CDI ?",
-     "public"),
-    ("Je suis fonctionnaire territoriale, combien de temps puis-je partir en disponibilité ?", "public"),
-    ("Mon patron dit que les premiers jours d'arrêt ne seront pas payés, c'est normal ?", "private"),
-    ("Je suis en CDI de serveur depuis mai, il peut me virer comme ça ?", "private"),
-    ("Combien coûte un passeport pour mon fils ?", None),
-])
-def test_the_sector_of_a_need_is_read_from_its_words(need, sector):
-    assert sector_of_need(need) == sector
-
-
-def test_the_first_fiches_written_for_the_other_sector_come_lower():
-    head = {"F2": {"title": "Arrêt maladie d'un fonctionnaire : congé de maladie ordinaire"},
-            "F1": {"title": "Arrêt maladie : indemnités journalières versées au salarié"},
-            "F3": {"title": "Arrêt maladie : quelles démarches ?", "source": "service-public"}}
-    ranking = [("F2", 0.050), ("F1", 0.048), ("F3", 0.047)]
-    assert [f for f, _ in with_sector(ranking, head, "private")] == ["F1", "F3", "F2"]
-    assert [f for f, _ in with_sector(ranking, head, "public")] == ["F2", "F3", "F1"]
-    labour = {"title": "Les congés payés", "source": "travail-emploi"}
-    assert sector_of_fiche(labour) == "private"  # the Code du travail's
-    assert sector_of_fiche(head["F3"]) is None

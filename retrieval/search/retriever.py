@@ -6,7 +6,6 @@ reciprocal rank fusion at the fiche level: see retrieval.search.fusion.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import Counter
@@ -16,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ingest.model import DEFAULT_SOURCE, Chunk, Fiche
+from ingest.model import Chunk, Fiche
 from retrieval.base import Embedder, Retriever
 from retrieval.errors import IndexNotFound, InvalidQuery
 from retrieval.index.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, Hit, VectorQuery, VectorStore
@@ -26,6 +25,7 @@ from retrieval.search.confidence import Calibration, calibration_for
 from retrieval.search.expansion import QueryExpander, everyday_lexicon
 from retrieval.search.fusion import best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches, rrf_scores
 from retrieval.search.language import FOREIGN_QUERY_NOTICE, foreign_language
+from retrieval.search.situation import situation_of_need, with_situation
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
 
 MAX_QUERY_CHARS = 2000
@@ -310,14 +310,15 @@ class IndexRetriever(Retriever):
         if mode == SearchMode.HYBRID:
             first = title_match(store, lists[0], sparse[0], snapshot.bm25)
             # A message's need (several formulations) is long and noisy: its phrases and
-            # its sector pick between the fiches its words match. A typed question needs
+            # what it says of the citizen (retrieval.search.situation) pick between the
+            # fiches its words match. A typed question needs
             # no such help (measured: phrases cost the restated questions and labels their
             # first place).
             message_need = len(queries) > 1
             phrases = word_pairs(snapshot.bm25, queries[0]) if message_need else None
-            sector = sector_of_need(queries[0]) if message_need else None
+            situation = situation_of_need(queries[0]) if message_need else None
             fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first,
-                                   phrases=phrases, bm25=snapshot.bm25, sector=sector)
+                                   phrases=phrases, bm25=snapshot.bm25, situation=situation)
         elif len(lists) == 1:
             fiches = group_by_fiche(store, lists[0].get(MODE_LISTS[mode][0], []), k, per_fiche)
         else:
@@ -412,23 +413,23 @@ def ranked_lists_many(store, names, queries: list[tuple[SparseVec, object]], fil
 
 def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filters, k: int, per_fiche: int,
                   first: str | None = None, phrases: set[tuple[int, int]] | None = None,
-                  bm25: FrenchBm25 | None = None, sector: str | None = None) -> list[FicheHit]:
+                  bm25: FrenchBm25 | None = None, situation: dict[str, str] | None = None) -> list[FicheHit]:
     """The k best fiches by fiche-level RRF over all the lists (of every formulation of
     the query), each with its best passages by RRF over the passage lists, scored
     fiche + passage (see retrieval.search.fusion). `sparse` / `dense`: the main query's vectors;
     `first`: a fiche put first whatever its fused rank (a title match); `phrases`: the
     main query's word pairs (word_pairs), which rerank the first fiches by their title;
-    `sector`: the need's ("public" / "private", sector_of_need), which lowers the first
-    fiches written for the other one."""
+    `situation`: the need's (situation_of_need: its sector, residence…), which lowers
+    the first fiches written for another one."""
     every = [hits for named in lists for hits in named.values()]
     weights = [LIST_WEIGHTS.get(name, 1.0) for named in lists for name in named]
     ranking = rank_fiches(every, weights)
-    if (phrases and bm25 is not None) or sector:
+    if (phrases and bm25 is not None) or situation:
         head = head_payloads(store, ranking, every)
         if phrases and bm25 is not None:
             ranking = with_title_phrases(ranking, head, phrases, bm25)
-        if sector:
-            ranking = with_sector(ranking, head, sector)
+        if situation:
+            ranking = with_situation(ranking, head, situation)
     ranking = put_first(ranking, first)[:k]
     chosen = [fiche_id for fiche_id, _ in ranking]
     passage_lists = [hits for named in lists for hits in _passage_lists(named)]
@@ -494,49 +495,6 @@ def with_title_phrases(ranking: list[tuple[str, float]], head: dict[str, dict],
     phrase_list = sorted(shared, key=lambda f: (-shared[f], place[f]))
     bonus = rrf_scores([phrase_list], weights=[LIST_WEIGHTS[TITLE_PHRASE]])
     rescored = [(fiche_id, score + bonus.get(fiche_id, 0.0)) for fiche_id, score in ranking]
-    return sorted(rescored, key=lambda item: -item[1])
-
-
-# Public service or private sector: the split that decides between most labour fiches
-# ("Arrêt maladie : indemnités journalières versées au salarié" / "Arrêt maladie d'un
-# fonctionnaire"). Read from the need ("je suis contractuel à la préfecture", "mon
-# patron") and from the titles; the labour sources' fiches are the Code du travail's.
-_PUBLIC_NEED = re.compile(
-    r"\b(?:fonctionnaire|agente? (?:public|publique|territorial|territoriale|hospitalier|hospitali[eè]re)"
-    r"|fonction publique|contractuel(?:le)?\b.{0,60}\b(?:pr[eé]fecture|mairie|commune|h[oô]pital|minist[eè]re"
-    r"|collectivit[eé]|rectorat|[eé]ducation nationale))", re.I)
-_PRIVATE_NEED = re.compile(r"\b(?:salari[eé]e?|mon (?:patron|employeur|chef)|ma (?:bo[iî]te|soci[eé]t[eé]|entreprise)"
-                           r"|secteur priv[eé]|en (?:cdi|cdd)\b)", re.I)
-_PUBLIC_TITLE = re.compile(r"\b(?:fonctionnaire|agents? publics?|fonction publique|agent contractuel|secteur public"
-                           r"|agent territorial|militaire)", re.I)
-_PRIVATE_TITLE = re.compile(r"\b(?:secteur priv[eé]|salari[eé])", re.I)
-SECTOR_FACTOR = 0.85  # a fiche of the other sector keeps its place only well ahead (0.7: the same figures)
-
-
-def sector_of_need(text: str) -> str | None:
-    """"public", "private" or None: the sector a need's words place the citizen in (a
-    public employer named beats "CDI": a contractual agent asks about a CDI too)."""
-    if _PUBLIC_NEED.search(text):
-        return "public"
-    return "private" if _PRIVATE_NEED.search(text) else None
-
-
-def sector_of_fiche(payload: dict) -> str | None:
-    """The sector a fiche is written for, if its title names one; the other sources than
-    service-public.fr are the Code du travail's: the private sector's."""
-    title = payload.get("title", "")
-    if _PUBLIC_TITLE.search(title):
-        return "public"
-    if _PRIVATE_TITLE.search(title) or payload.get("source", DEFAULT_SOURCE) != DEFAULT_SOURCE:
-        return "private"
-    return None
-
-
-def with_sector(ranking: list[tuple[str, float]], head: dict[str, dict], sector: str) -> list[tuple[str, float]]:
-    """`ranking` with its first fiches (`head`, head_payloads) that are written for the
-    other sector than the need's scored SECTOR_FACTOR lower."""
-    rescored = [(f, score * SECTOR_FACTOR if f in head and sector_of_fiche(head[f]) not in (None, sector)
-                 else score) for f, score in ranking]
     return sorted(rescored, key=lambda item: -item[1])
 
 

@@ -1,0 +1,142 @@
+"""The citizen's situation, read from a message's need, against the situation a fiche
+is written for.
+
+Many fiches come in pairs that differ by whom they are for: "Arrêt maladie : indemnités
+journalières versées au salarié" / "Arrêt maladie d'un fonctionnaire", "Vote par
+procuration" / "Vote d'un Français installé à l'étranger", "Passeport en urgence" / "…
+pour un mineur". A long e-mail matches both by its words; what the citizen says of
+themselves ("mon patron", "nous vivons à Bordeaux", no child named) tells them apart.
+Each axis reads a value from the need and from a fiche's title (and source); the first
+fiches written for another value than the need's are scored MISMATCH_FACTOR lower, once
+per axis they miss.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingest.model import DEFAULT_SOURCE
+
+MISMATCH_FACTOR = 0.85  # a fiche for another situation keeps its place only well ahead (0.7: the same figures)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One way fiches differ by whom they are for: its value for a need's text and for a
+    fiche's payload (None: the text or the fiche does not say)."""
+
+    name: str
+    of_need: Callable[[str], str | None]
+    of_fiche: Callable[[dict], str | None]
+
+
+# Public service or private sector: the split that decides between most labour fiches.
+# Read from the need ("je suis contractuel à la préfecture", "mon patron") and from the
+# titles; the labour sources' fiches are the Code du travail's.
+_PUBLIC_NEED = re.compile(
+    r"\b(?:fonctionnaire|agente? (?:public|publique|territorial|territoriale|hospitalier|hospitali[eè]re)"
+    r"|fonction publique|contractuel(?:le)?\b.{0,60}\b(?:pr[eé]fecture|mairie|commune|h[oô]pital|minist[eè]re"
+    r"|collectivit[eé]|rectorat|[eé]ducation nationale))", re.I)
+_PRIVATE_NEED = re.compile(r"\b(?:salari[eé]e?|mon (?:patron|employeur|chef)|ma (?:bo[iî]te|soci[eé]t[eé]|entreprise)"
+                           r"|secteur priv[eé]|en (?:cdi|cdd)\b)", re.I)
+_PUBLIC_TITLE = re.compile(r"\b(?:fonctionnaire|agents? publics?|fonction publique|agent contractuel|secteur public"
+                           r"|agent territorial|militaire)", re.I)
+_PRIVATE_TITLE = re.compile(r"\b(?:secteur priv[eé]|salari[eé])", re.I)
+
+
+def sector_of_need(text: str) -> str | None:
+    """"public", "private" or None: the sector a need's words place the citizen in (a
+    public employer named beats "CDI": a contractual agent asks about a CDI too)."""
+    if _PUBLIC_NEED.search(text):
+        return "public"
+    return "private" if _PRIVATE_NEED.search(text) else None
+
+
+def sector_of_fiche(payload: dict) -> str | None:
+    """The sector a fiche is written for, if its title names one; the other sources than
+    service-public.fr are the Code du travail's: the private sector's."""
+    title = payload.get("title", "")
+    if _PUBLIC_TITLE.search(title):
+        return "public"
+    if _PRIVATE_TITLE.search(title) or payload.get("source", DEFAULT_SOURCE) != DEFAULT_SOURCE:
+        return "private"
+    return None
+
+
+# Where the citizen lives: in France unless they say otherwise (a citizen abroad says so:
+# "j'habite au Canada", "nous sommes expatriés"). Travelling abroad is not living there.
+_ABROAD_NEED = re.compile(r"\b(?:(?:j['’]habite|je vis|je r[ée]side|nous vivons|nous habitons|nous r[ée]sidons"
+                          r"|(?:je suis|nous sommes) install[ée]e?s?|vivant|r[ée]sidant)\s+[àa] l['’][ée]tranger"
+                          r"|expatri[ée]e?s?|hors de france)\b", re.I)
+_ABROAD_COUNTRY_NEED = re.compile(r"\b(?:[Jj]['’]habite|[Jj]e vis|[Jj]e r[ée]side|[Nn]ous vivons|[Nn]ous habitons"
+                                  r"|[Nn]ous r[ée]sidons|install[ée]e?s?)\s+(?:au|aux|en)\s+(?!France\b)[A-ZÉ]")
+_ABROAD_TITLE = re.compile(r"\b(?:(?:install[ée]|vivant|r[ée]sidant|[ée]tabli|domicili[ée])e?s? (?:[àa] l['’][ée]tranger"
+                           r"|hors de france)|fran[çc]ais(?:es?)? de l['’][ée]tranger|expatri[ée]e?s?)\b", re.I)
+
+
+def lives_abroad(text: str) -> bool:
+    """The text says its writer lives outside France."""
+    return bool(_ABROAD_NEED.search(text) or _ABROAD_COUNTRY_NEED.search(text))
+
+
+def residence_of_need(text: str) -> str:
+    return "abroad" if lives_abroad(text) else "france"
+
+
+def residence_of_fiche(payload: dict) -> str | None:
+    """"abroad" for a fiche written for those who live abroad ("Vote d'un Français
+    installé à l'étranger"); None for the others, which are for everyone."""
+    return "abroad" if _ABROAD_TITLE.search(payload.get("title", "")) else None
+
+
+# A minor or an adult: "Passeport en urgence : passeport temporaire pour un mineur" is for
+# a parent asking about their child. A need that names no child is an adult's own.
+_CHILD_NEED = re.compile(r"\b(?:enfants?|fils|filles?|b[ée]b[ée]s?|mineure?s?|ados?|adolescente?s?|petite?s?"
+                         r"-(?:fils|fille|enfants?)|n[ée]e? en 20[0-2]\d|[ée]l[eè]ves?|coll[ée]gien(?:ne)?s?"
+                         r"|lyc[ée]en(?:ne)?s?)\b", re.I)
+_MINOR_TITLE = re.compile(r"\bmineure?s?\b", re.I)
+_ADULT_TITLE = re.compile(r"\b(?:majeure?s?|adultes?)\b", re.I)
+
+
+def age_group_of_need(text: str) -> str | None:
+    """"adult" when the need names no child (the citizen asks for themselves); None
+    when it does (the question may be the child's or the parent's)."""
+    return None if _CHILD_NEED.search(text) else "adult"
+
+
+def age_group_of_fiche(payload: dict) -> str | None:
+    title = payload.get("title", "")
+    if _MINOR_TITLE.search(title) and not _ADULT_TITLE.search(title):
+        return "minor"
+    return None
+
+
+AXES = (
+    Axis("sector", sector_of_need, sector_of_fiche),
+    Axis("residence", residence_of_need, residence_of_fiche),
+    Axis("age", age_group_of_need, age_group_of_fiche),
+)
+
+
+def situation_of_need(text: str) -> dict[str, str]:
+    """The value of each axis the need's words tell."""
+    return {axis.name: value for axis in AXES if (value := axis.of_need(text)) is not None}
+
+
+def with_situation(ranking: list[tuple[str, float]], head: dict[str, dict],
+                   situation: dict[str, str]) -> list[tuple[str, float]]:
+    """`ranking` with its first fiches (`head`: their payloads, best first) scored
+    MISMATCH_FACTOR lower for each axis on which they are written for another value
+    than the need's (`situation`, situation_of_need)."""
+    def factor(fiche_id: str) -> float:
+        payload = head.get(fiche_id)
+        if payload is None:
+            return 1.0
+        misses = sum(1 for axis in AXES if axis.name in situation
+                     and axis.of_fiche(payload) not in (None, situation[axis.name]))
+        return MISMATCH_FACTOR ** misses
+
+    rescored = [(fiche_id, score * factor(fiche_id)) for fiche_id, score in ranking]
+    return sorted(rescored, key=lambda item: -item[1])

@@ -1,0 +1,88 @@
+"""The citizen's situation read from a need, against the situation a fiche is written for."""
+
+import pytest
+
+from retrieval.search.situation import (
+    MISMATCH_FACTOR,
+    age_group_of_fiche,
+    age_group_of_need,
+    lives_abroad,
+    residence_of_fiche,
+    sector_of_fiche,
+    sector_of_need,
+    situation_of_need,
+    with_situation,
+)
+
+
+@pytest.mark.parametrize("need, sector", [
+    ("Je suis contractuel au service informatique d'une préfecture depuis 5 ans, ils sont obligés de me passer en CDI ?",
+     "public"),
+    ("Je suis fonctionnaire territoriale, combien de temps puis-je partir en disponibilité ?", "public"),
+    ("Mon patron dit que les premiers jours d'arrêt ne seront pas payés, c'est normal ?", "private"),
+    ("Je suis en CDI de serveur depuis mai, il peut me virer comme ça ?", "private"),
+    ("Combien coûte un passeport pour mon fils ?", None),
+])
+def test_the_sector_of_a_need_is_read_from_its_words(need, sector):
+    assert sector_of_need(need) == sector
+
+
+def test_the_first_fiches_written_for_the_other_sector_come_lower():
+    head = {"F2": {"title": "Arrêt maladie d'un fonctionnaire : congé de maladie ordinaire"},
+            "F1": {"title": "Arrêt maladie : indemnités journalières versées au salarié"},
+            "F3": {"title": "Arrêt maladie : quelles démarches ?", "source": "service-public"}}
+    ranking = [("F2", 0.050), ("F1", 0.048), ("F3", 0.047)]
+    assert [f for f, _ in with_situation(ranking, head, {"sector": "private"})] == ["F1", "F3", "F2"]
+    assert [f for f, _ in with_situation(ranking, head, {"sector": "public"})] == ["F2", "F3", "F1"]
+    labour = {"title": "Les congés payés", "source": "travail-emploi"}
+    assert sector_of_fiche(labour) == "private"  # the Code du travail's
+    assert sector_of_fiche(head["F3"]) is None
+
+
+@pytest.mark.parametrize("text, abroad", [
+    ("Nous habitons au Canada depuis 2015.", True),
+    ("Je suis expatriée à Dubaï.", True),
+    ("Je vis à l'étranger depuis mon mariage.", True),
+    ("Nous vivons ensemble a Bordeaux depuis le mariage.", False),
+    ("On part a Rome avec ma fille pour la Toussaint.", False),  # a journey, not a home
+    ("Je vis en couple depuis 3 ans.", False),
+    ("J'habite en France depuis 2010.", False),
+])
+def test_a_need_says_whether_the_citizen_lives_abroad(text, abroad):
+    assert lives_abroad(text) is abroad
+    assert situation_of_need(text)["residence"] == ("abroad" if abroad else "france")
+
+
+@pytest.mark.parametrize("title, residence", [
+    ("Vote d'un Français installé à l'étranger", "abroad"),
+    ("Deux étrangers vivant à l'étranger peuvent-ils se marier en France ?", "abroad"),
+    ("Remboursement des soins à l'étranger (vacances ou séjour temporaire)", None),  # for those who live here
+    ("Vote par procuration", None),
+])
+def test_a_fiche_is_for_those_who_live_abroad_when_its_title_says_so(title, residence):
+    assert residence_of_fiche({"title": title}) == residence
+
+
+@pytest.mark.parametrize("need, group", [
+    ("Ma mère est hospitalisée à Alger, puis-je avoir un passeport en urgence ?", "adult"),
+    ("Mon fils Ilyes a 4 mois, que faut-il pour son passeport ?", None),
+    ("Ma fille née en 2008 peut-elle voyager seule ?", None),
+])
+def test_a_need_that_names_no_child_is_an_adult_s_own(need, group):
+    assert age_group_of_need(need) == group
+
+
+def test_a_fiche_for_minors_comes_lower_for_an_adult_s_own_need_and_each_missed_axis_counts():
+    head = {"F1035": {"title": "Passeport en urgence : passeport temporaire pour un mineur"},
+            "F1373": {"title": "Passeport en urgence : passeport temporaire pour un majeur"},
+            "F16904": {"title": "Vote d'un Français installé à l'étranger, pour un mineur"}}
+    assert age_group_of_fiche(head["F1035"]) == "minor" and age_group_of_fiche(head["F1373"]) is None
+    ranking = [("F16904", 0.060), ("F1035", 0.050), ("F1373", 0.045), ("F9", 0.044)]
+    need = situation_of_need("Ma mère est hospitalisée à Alger, puis-je avoir un passeport en urgence ?")
+    rescored = dict(with_situation(ranking, head, need))
+    assert [f for f, _ in with_situation(ranking, head, need)] == ["F1373", "F9", "F16904", "F1035"]
+    assert rescored["F16904"] == pytest.approx(0.060 * MISMATCH_FACTOR ** 2)  # abroad and a minor's
+    assert rescored["F9"] == 0.044  # not among the first fiches (no payload): kept
+    parent = situation_of_need("Mon fils a 4 mois, peut-il avoir un passeport en urgence ?")
+    for_parent = dict(with_situation(ranking, head, parent))
+    assert for_parent["F1035"] == 0.050 and for_parent["F16904"] == pytest.approx(0.060 * MISMATCH_FACTOR)
