@@ -28,6 +28,8 @@ SOURCES = {
     "cdtn": "Code du travail numérique",
 }
 SourceName = Literal["service-public", "travail-emploi", "cdtn"]  # the keys of SOURCES
+# The sources written for labour law (the Code du travail's): searched for needs about work.
+LABOUR_SOURCES = frozenset({"travail-emploi", "cdtn"})
 
 
 def publisher_of(source: str) -> str:

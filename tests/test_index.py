@@ -232,3 +232,19 @@ def test_corrupt_files_are_reported(tmp_path, content_fiches):
     (version / "build.json").write_text("{not json")
     with pytest.raises(IndexCorrupt, match="build.json"):
         IndexRetriever(EdgeIndex(tmp_path), None)
+
+
+def test_a_version_built_before_a_field_was_indexed_gets_its_payload_index_on_the_next_build(tmp_path, content_fiches):
+    import qdrant_edge as qe
+
+    build_index(tmp_path, content_fiches[:3], None)
+    shard_dir = tmp_path / "versions" / "1" / "shard"
+    shard = qe.EdgeShard.load(str(shard_dir))
+    shard.update(qe.UpdateOperation.delete_field_index("source"))  # as built before "source" was indexed
+    shard.flush()
+    shard.close()
+    assert "source" not in qe.EdgeShard.load(str(shard_dir)).info().payload_schema
+    build_index(tmp_path, content_fiches[:4], None)
+    version = EdgeIndex(tmp_path).open_current()
+    assert "source" in version.store._shard.info().payload_schema
+    version.close()

@@ -6,6 +6,7 @@ from retrieval.search.situation import (
     MISMATCH_FACTOR,
     age_group_of_fiche,
     age_group_of_need,
+    is_labour_need,
     lives_abroad,
     residence_of_fiche,
     sector_of_fiche,
@@ -86,3 +87,15 @@ def test_a_fiche_for_minors_comes_lower_for_an_adult_s_own_need_and_each_missed_
     parent = situation_of_need("Mon fils a 4 mois, peut-il avoir un passeport en urgence ?")
     for_parent = dict(with_situation(ranking, head, parent))
     assert for_parent["F1035"] == 0.050 and for_parent["F16904"] == pytest.approx(0.060 * MISMATCH_FACTOR)
+
+
+@pytest.mark.parametrize("need, labour", [
+    ("Mon contrat est de 35h mais on me fait faire 41h, mon responsable dit que c'est normal.", True),
+    ("Une collègue dit que le 1er mai doit être payé double. Qui a raison ?", True),
+    ("Je suis en CDI de serveur depuis mai, il peut me virer comme ça ?", True),
+    ("Je suis fonctionnaire territoriale, combien de temps puis-je partir en disponibilité ?", False),  # public
+    ("Mon passeport est périmé, puis-je en avoir un en urgence ?", False),
+    ("Nous vendons notre maison, devons-nous payer un impôt sur la plus-value ?", False),
+])
+def test_a_need_about_work_in_the_private_sector_is_the_labour_sources_one(need, labour):
+    assert is_labour_need(need) is labour

@@ -115,6 +115,19 @@ def test_one_index_of_several_sources_and_deletions_per_source(tmp_path, sample_
     summary = json.loads(result.output[result.output.index("{"):])
     assert summary["deleted"] == 0 and summary["fiches_per_source"]["travail-emploi"] == 2
     assert "references_into_codes" in summary  # the store beside the index is reused
+    # A need about work searches every source; another one, the service-public.fr fiches.
+    from retrieval.index.versions import EdgeIndex
+    from retrieval.search.retriever import IndexRetriever
+
+    retriever = IndexRetriever(EdgeIndex(index), None, follow_updates=False)
+    about_work, other = retriever.search_many([
+        ["Je suis salarié et je voudrais créer une entreprise : le projet initiative-jeune est-il pour moi ?",
+         "salarié créer entreprise projet initiative-jeune"],
+        ["J'ai 22 ans et je voudrais créer une entreprise : le projet initiative-jeune est-il pour moi ?",
+         "créer entreprise projet initiative-jeune"],
+    ], k=10, mode="bm25")
+    assert about_work.fiches[0].fiche_id == "TE-article373034"
+    assert other.fiches and all(f.fiche_id.startswith("F") for f in other.fiches)
 
 
 def test_cdtn_mdx_components_become_plain_markdown():

@@ -272,6 +272,7 @@ class EdgeIndex(VersionedIndex):
             source = self.versions_dir / str(current)
             shutil.copytree(source, directory, ignore=shutil.ignore_patterns("build.json", "summary.json"))
             store = EdgeStore.load(directory / "shard", dense_dim)
+            store.index_fields()  # a version built before a field was indexed gets it now
         else:
             directory.mkdir()
             store = EdgeStore.create(directory / "shard", dense_dim)

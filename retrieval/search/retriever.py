@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ingest.model import Chunk, Fiche
+from ingest.model import DEFAULT_SOURCE, LABOUR_SOURCES, Chunk, Fiche
 from retrieval.base import Embedder, Retriever
 from retrieval.errors import IndexNotFound, InvalidQuery
 from retrieval.index.store import DENSE, SPARSE, TITLE_DENSE, TITLE_SPARSE, Hit, VectorQuery, VectorStore
@@ -25,7 +25,7 @@ from retrieval.search.confidence import Calibration, calibration_for
 from retrieval.search.expansion import QueryExpander, everyday_lexicon
 from retrieval.search.fusion import best_chunks_by_fiche, fiche_order, rank_chunks, rank_fiches, rrf_scores
 from retrieval.search.language import FOREIGN_QUERY_NOTICE, foreign_language
-from retrieval.search.situation import situation_of_need, with_situation
+from retrieval.search.situation import is_labour_need, situation_of_need, with_situation
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
 
 MAX_QUERY_CHARS = 2000
@@ -66,6 +66,8 @@ class IndexSnapshot:
         )
         self.calibration = calibration or calibration_for(embedder_name(embedder))
         self.bm25_calibration = calibration or calibration_for("none")
+        manifest = version.read_meta("manifest", {}) or {}
+        self.sources = frozenset(entry.get("source", DEFAULT_SOURCE) for entry in manifest.get("fiches", {}).values())
         self._users = 0
         self._retired = False
         self._lock = threading.Lock()
@@ -304,6 +306,7 @@ class IndexRetriever(Retriever):
 
     def _search_one(self, snapshot, store, queries, texts, vectors, k, mode, filters, per_fiche) -> SearchResult:
         started = time.perf_counter()
+        filters = labour_filter(filters, snapshot.sources, queries[0])
         sparse = [snapshot.bm25.embed_query(text) for text in texts]
         limit = max(MIN_CANDIDATES, k * per_fiche * 4)
         lists = ranked_lists_many(store, MODE_LISTS[mode], list(zip(sparse, vectors)), filters, limit)
@@ -496,6 +499,20 @@ def with_title_phrases(ranking: list[tuple[str, float]], head: dict[str, dict],
     bonus = rrf_scores([phrase_list], weights=[LIST_WEIGHTS[TITLE_PHRASE]])
     rescored = [(fiche_id, score + bonus.get(fiche_id, 0.0)) for fiche_id, score in ranking]
     return sorted(rescored, key=lambda item: -item[1])
+
+
+def labour_filter(filters: SearchFilters | None, sources: frozenset[str], need: str) -> SearchFilters | None:
+    """The filters a need is searched with: a need that is not about work (is_labour_need)
+    searches the index's one source other than the labour ones, when the index has both
+    and the filters name no source or fiches. Measured on the development e-mails: with
+    the labour fiches in every search, their long fiches ("Le contrat à durée déterminée
+    (CDD)") outranked the service-public.fr fiches for passports and taxes too."""
+    if filters is not None and (filters.source or filters.fiche_ids):
+        return filters
+    others = sources - LABOUR_SOURCES
+    if len(others) != 1 or others == sources or is_labour_need(need):
+        return filters
+    return replace(filters or SearchFilters(), source=next(iter(others)))
 
 
 def put_first(ranking: list[tuple[str, float]], fiche_id: str | None) -> list[tuple[str, float]]:

@@ -65,6 +65,23 @@ def sector_of_fiche(payload: dict) -> str | None:
     return None
 
 
+# A need about work: the labour sources' domain. Words of the employment relationship,
+# its pay and its endings; a public employer named is the public service's (its own
+# fiches on service-public.fr).
+_LABOUR_NEED = re.compile(
+    r"\b(?:contrat de travail|employeur|patronne?|salaires?|fiches? de paie|bulletins? de (?:paie|salaire)"
+    r"|heures? suppl[ée]mentaires|heures sup|licenci\w*|d[ée]missionn?\w*|cong[ée]s pay[ée]s|p[ée]riode d['’]essai"
+    r"|prud['’]?hom\w*|cdi|cdd|rupture conventionnelle|convention collective|mon responsable|mon chef|mon directeur|ma directrice|coll[eè]gues?|planning"
+    r"|ma bo[iî]te|mon travail|au travail|travaill\w+|int[ée]rim\w*|apprenti\w*|stagiaire|embauch\w*|salari[ée]e?s?)\b", re.I)
+
+
+def is_labour_need(text: str) -> bool:
+    """The need is about work in the private sector (sector_of_need, or the words of
+    the employment relationship without a public employer)."""
+    sector = sector_of_need(text)
+    return sector == "private" or (sector is None and bool(_LABOUR_NEED.search(text)))
+
+
 # Where the citizen lives: in France unless they say otherwise (a citizen abroad says so:
 # "j'habite au Canada", "nous sommes expatriés"). Travelling abroad is not living there.
 _ABROAD_NEED = re.compile(r"\b(?:(?:j['’]habite|je vis|je r[ée]side|nous vivons|nous habitons|nous r[ée]sidons"
