@@ -8,6 +8,8 @@ from retrieval.search.situation import (
     age_group_of_need,
     is_labour_need,
     lives_abroad,
+    request_of_fiche,
+    request_of_need,
     residence_of_fiche,
     sector_of_fiche,
     sector_of_need,
@@ -99,3 +101,24 @@ def test_a_fiche_for_minors_comes_lower_for_an_adult_s_own_need_and_each_missed_
 ])
 def test_a_need_about_work_in_the_private_sector_is_the_labour_sources_one(need, labour):
     assert is_labour_need(need) is labour
+
+
+@pytest.mark.parametrize("need, kind", [
+    ("Mon fils a 4 mois, que faut-il faire pour qu'il ait son propre passeport ?", "first"),
+    ("Ma carte d'identité est périmée depuis mars, je dois la refaire ?", "renewal"),
+    ("C'est la première fois que je demande un passeport.", "first"),
+    ("Combien coûte un passeport ?", None),
+])
+def test_a_need_says_whether_it_is_a_first_request_or_a_renewal(need, kind):
+    assert request_of_need(need) == kind
+
+
+def test_a_renewal_fiche_comes_lower_for_a_first_request():
+    head = {"F21092": {"title": "Renouvellement du passeport d'un mineur"},
+            "F14930": {"title": "Passeport d'un mineur : première demande"}}
+    assert request_of_fiche(head["F21092"]) == "renewal" and request_of_fiche(head["F14930"]) == "first"
+    ranking = [("F21092", 0.050), ("F14930", 0.046)]
+    need = situation_of_need("Mon bébé a 4 mois, comment lui faire faire un passeport ?")
+    assert [f for f, _ in with_situation(ranking, head, need)] == ["F14930", "F21092"]
+    renewal = situation_of_need("Le passeport de mon fils est périmé, comment le refaire ?")
+    assert [f for f, _ in with_situation(ranking, head, renewal)] == ["F21092", "F14930"]

@@ -130,10 +130,34 @@ def age_group_of_fiche(payload: dict) -> str | None:
     return None
 
 
+# A first request or a renewal: "Passeport d'un mineur : première demande" / "Renouvellement
+# du passeport d'un mineur". A need says which by the document's state or its novelty.
+_RENEWAL_NEED = re.compile(r"\b(?:renouvel\w*|p[ée]rim[ée]e?s?|expir[ée]e?s?|n['’]est plus valable|plus valides?"
+                           r"|refaire|ancienne? (?:carte|passeport|permis))\b", re.I)
+_FIRST_NEED = re.compile(r"\b(?:premi[eè]re? (?:demande|fois|passeport|carte)|jamais eu|pas encore (?:de|d['’])"
+                         r"|nouveau-n[ée]e?|b[ée]b[ée]s?|vient de na[iî]tre|son propre|sa propre)\b", re.I)
+_RENEWAL_TITLE = re.compile(r"\brenouvellement\b", re.I)
+_FIRST_TITLE = re.compile(r"\bpremi[eè]re demande\b", re.I)
+
+
+def request_of_need(text: str) -> str | None:
+    """"renewal", "first" or None (neither said, or both)."""
+    renewal, first = bool(_RENEWAL_NEED.search(text)), bool(_FIRST_NEED.search(text))
+    return None if renewal == first else "renewal" if renewal else "first"
+
+
+def request_of_fiche(payload: dict) -> str | None:
+    title = payload.get("title", "")
+    if _RENEWAL_TITLE.search(title):
+        return "renewal"
+    return "first" if _FIRST_TITLE.search(title) else None
+
+
 AXES = (
     Axis("sector", sector_of_need, sector_of_fiche),
     Axis("residence", residence_of_need, residence_of_fiche),
     Axis("age", age_group_of_need, age_group_of_fiche),
+    Axis("request", request_of_need, request_of_fiche),
 )
 
 
