@@ -166,18 +166,17 @@ def situation_of_need(text: str) -> dict[str, str]:
     return {axis.name: value for axis in AXES if (value := axis.of_need(text)) is not None}
 
 
+def missed_axes(payload: dict, situation: dict[str, str]) -> int:
+    """On how many axes a fiche (its payload: title, source) is written for another
+    value than the need's `situation` (situation_of_need)."""
+    return sum(1 for axis in AXES if axis.name in situation and axis.of_fiche(payload) not in (None, situation[axis.name]))
+
+
 def with_situation(ranking: list[tuple[str, float]], head: dict[str, dict],
                    situation: dict[str, str]) -> list[tuple[str, float]]:
     """`ranking` with its first fiches (`head`: their payloads, best first) scored
     MISMATCH_FACTOR lower for each axis on which they are written for another value
     than the need's (`situation`, situation_of_need)."""
-    def factor(fiche_id: str) -> float:
-        payload = head.get(fiche_id)
-        if payload is None:
-            return 1.0
-        misses = sum(1 for axis in AXES if axis.name in situation
-                     and axis.of_fiche(payload) not in (None, situation[axis.name]))
-        return MISMATCH_FACTOR ** misses
-
-    rescored = [(fiche_id, score * factor(fiche_id)) for fiche_id, score in ranking]
+    rescored = [(fiche_id, score * MISMATCH_FACTOR ** missed_axes(head[fiche_id], situation) if fiche_id in head
+                 else score) for fiche_id, score in ranking]
     return sorted(rescored, key=lambda item: -item[1])
