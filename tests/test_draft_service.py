@@ -332,14 +332,18 @@ def test_passages_without_citable_sentences_give_an_abstention_not_an_empty_draf
     assert draft.abstained and ABSTENTION in draft.text
 
 
-def _deposit_chunk(index: int, path: list[str], body: str):
+def _fiche_chunk(fiche_id: str, title: str, index: int, path: list[str], body: str, date: str = "2020-01-01"):
     from ingest.model import Chunk
 
-    breadcrumb = ["Dépôt de garantie", *path]
-    return Chunk(id=f"F31269#{index}", fiche_id="F31269", index=index, text=f"{' > '.join(breadcrumb)}\n{body}",
-                 breadcrumb=breadcrumb, title="Dépôt de garantie",
-                 url="https://www.service-public.fr/particuliers/vosdroits/F31269", date="2020-01-01",
+    breadcrumb = [title, *path]
+    return Chunk(id=f"{fiche_id}#{index}", fiche_id=fiche_id, index=index, text=f"{' > '.join(breadcrumb)}\n{body}",
+                 breadcrumb=breadcrumb, title=title,
+                 url=f"https://www.service-public.fr/particuliers/vosdroits/{fiche_id}", date=date,
                  type="Fiche d'information", audiences=["particuliers"], themes=[], words=len(body.split()))
+
+
+def _deposit_chunk(index: int, path: list[str], body: str):
+    return _fiche_chunk("F31269", "Dépôt de garantie", index, path, body)
 
 
 def test_the_other_cases_of_the_best_passage_s_section_are_drafted_from_too():
@@ -365,13 +369,7 @@ def test_the_other_cases_of_the_best_passage_s_section_are_drafted_from_too():
 
 
 def _nationality_chunk(index: int, path: list[str], body: str):
-    from ingest.model import Chunk
-
-    breadcrumb = ["Nationalité française par mariage", *path]
-    return Chunk(id=f"F2726#{index}", fiche_id="F2726", index=index, text=f"{' > '.join(breadcrumb)}\n{body}",
-                 breadcrumb=breadcrumb, title="Nationalité française par mariage",
-                 url="https://www.service-public.fr/particuliers/vosdroits/F2726", date="2020-10-12",
-                 type="Fiche d'information", audiences=["particuliers"], themes=[], words=len(body.split()))
+    return _fiche_chunk("F2726", "Nationalité française par mariage", index, path, body, date="2020-10-12")
 
 
 ABROAD_CONDITIONS = ("# Vous vivez à l'étranger\n\n## Conditions\n\nVous devez être marié(e) depuis 5 ans minimum "

@@ -314,9 +314,8 @@ class IndexRetriever(Retriever):
             first = title_match(store, lists[0], sparse[0], snapshot.bm25)
             # A message's need (several formulations) is long and noisy: its phrases and
             # what it says of the citizen (retrieval.search.situation) pick between the
-            # fiches its words match. A typed question needs
-            # no such help (measured: phrases cost the restated questions and labels their
-            # first place).
+            # fiches its words match. A typed question needs no such help (measured:
+            # phrases cost the restated questions and labels their first place).
             message_need = len(queries) > 1
             phrases = word_pairs(snapshot.bm25, queries[0]) if message_need else None
             situation = situation_of_need(queries[0]) if message_need else None

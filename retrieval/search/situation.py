@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ingest.model import DEFAULT_SOURCE
 
-MISMATCH_FACTOR = 0.85  # a fiche for another situation keeps its place only well ahead (0.7: the same figures)
+MISMATCH_FACTOR = 0.85  # a fiche for another situation keeps its place only well ahead (sector alone: 0.7 the same)
 
 
 @dataclass(frozen=True)
