@@ -6,6 +6,8 @@ from retrieval.search.situation import (
     MISMATCH_FACTOR,
     age_group_of_fiche,
     age_group_of_need,
+    couple_of_fiche,
+    couple_of_need,
     is_labour_need,
     lives_abroad,
     request_of_fiche,
@@ -122,3 +124,22 @@ def test_a_renewal_fiche_comes_lower_for_a_first_request():
     assert [f for f, _ in with_situation(ranking, head, need)] == ["F14930", "F21092"]
     renewal = situation_of_need("Le passeport de mon fils est périmé, comment le refaire ?")
     assert [f for f, _ in with_situation(ranking, head, renewal)] == ["F21092", "F14930"]
+
+
+@pytest.mark.parametrize("need, couple", [
+    ("Ma copine est enceinte de 7 mois, on n'est ni mariés ni pacsés.", "unmarried"),
+    ("Je suis separée du papa (on n'etait pas mariés).", "unmarried"),
+    ("Mon mari et moi attendons un enfant.", "married"),
+    ("Nous attendons un enfant.", None),
+])
+def test_a_need_says_whether_the_couple_is_married_a_negation_first(need, couple):
+    assert couple_of_need(need) == couple
+
+
+def test_a_fiche_for_married_couples_comes_lower_for_an_unmarried_one():
+    head = {"F15393": {"title": "Présomption de paternité (couple marié)"},
+            "F887": {"title": "Reconnaissance d'un enfant (couple non marié)"}}
+    assert couple_of_fiche(head["F15393"]) == "married" and couple_of_fiche(head["F887"]) == "unmarried"
+    ranking = [("F15393", 0.050), ("F887", 0.046)]
+    need = situation_of_need("On n'est ni mariés ni pacsés, dois-je faire une démarche pour être le père ?")
+    assert [f for f, _ in with_situation(ranking, head, need)] == ["F887", "F15393"]

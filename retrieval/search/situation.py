@@ -153,11 +153,35 @@ def request_of_fiche(payload: dict) -> str | None:
     return "first" if _FIRST_TITLE.search(title) else None
 
 
+# Married or not: "Présomption de paternité (couple marié)" / "Reconnaissance d'un enfant
+# (couple non marié)". A negation comes first: "on n'est ni mariés ni pacsés".
+_UNMARRIED_NEED = re.compile(r"\b(?:(?:pas|ni|non|jamais) (?:[ée]t[ée] )?mari[ée]e?s?|n['’][ée]tions? pas mari[ée]e?s?"
+                             r"|concubin\w*|union libre|en couple sans [êe]tre mari[ée]e?s?)\b", re.I)
+_MARRIED_NEED = re.compile(r"\b(?:mon mari|ma femme|mon [ée]poux|mon [ée]pouse|(?:nous sommes|on est|je suis) mari[ée]e?s?)\b",
+                           re.I)
+_UNMARRIED_TITLE = re.compile(r"\b(?:couple non mari[ée]|non mari[ée]s|concubin\w*)\b", re.I)
+_MARRIED_TITLE = re.compile(r"\bcouple mari[ée]\b", re.I)
+
+
+def couple_of_need(text: str) -> str | None:
+    if _UNMARRIED_NEED.search(text):
+        return "unmarried"
+    return "married" if _MARRIED_NEED.search(text) else None
+
+
+def couple_of_fiche(payload: dict) -> str | None:
+    title = payload.get("title", "")
+    if _UNMARRIED_TITLE.search(title):
+        return "unmarried"
+    return "married" if _MARRIED_TITLE.search(title) else None
+
+
 AXES = (
     Axis("sector", sector_of_need, sector_of_fiche),
     Axis("residence", residence_of_need, residence_of_fiche),
     Axis("age", age_group_of_need, age_group_of_fiche),
     Axis("request", request_of_need, request_of_fiche),
+    Axis("couple", couple_of_need, couple_of_fiche),
 )
 
 
