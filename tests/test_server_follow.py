@@ -150,3 +150,26 @@ def test_two_workers_asked_to_reindex_a_server_index_at_once_build_once(
     assert retriever.version.number == 2 and fiches[5].id in [h.fiche_id for h in found.fiches]
     for app in workers:
         app.state.services.engine.dispose()
+
+
+def test_a_version_collected_while_it_is_opened_gives_way_to_the_newest(fiches):
+    index = _server_index()
+    apply(index, fiches[:5], None)
+    retriever = IndexRetriever(index, None, follow_interval_s=0)
+    opened, calls = index.open_current, []
+
+    def open_then_collect():
+        # Between opening a version and reading it, the writer publishes a newer one
+        # and collects this one (its collections are gone).
+        version = opened()
+        calls.append(version.number)
+        if len(calls) == 1:
+            apply(index, [_redated(fiches[0], 1), *fiches[1:5]], None)
+            for name in (version.store.collection, version.docs):
+                index._client.delete_collection(name)
+        return version
+
+    index.open_current = open_then_collect
+    retriever._open_current()
+    assert calls == [1, 2] and retriever.snapshot.version.number == 2
+    assert retriever.search(fiches[1].title, k=3, mode=SearchMode.BM25).fiches

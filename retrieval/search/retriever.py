@@ -29,6 +29,7 @@ from retrieval.search.situation import is_labour_need, situation_of_need, with_s
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
 
 MAX_QUERY_CHARS = 2000
+OPEN_ATTEMPTS = 5  # versions published while one is being opened
 MAX_K = 100
 MIN_CANDIDATES = 50
 # Weight of each ranked list in the fiche-level fusion (1.0 when absent). On natural
@@ -137,15 +138,22 @@ class IndexRetriever(Retriever):
         return self.index.current_number()
 
     def _open_current(self) -> None:
-        """Open the published version as a new snapshot and swap it in (holding _lock)."""
-        stamp = self._current_stamp()
-        version = self.index.open_current()
-        try:
-            check_build(version.build_info(), self.embedder, self.index.location)
-            snapshot = IndexSnapshot(version, stamp, self.embedder, self._calibration)
-        except Exception:
-            version.close()
-            raise
+        """Open the published version as a new snapshot and swap it in (holding _lock).
+        A version collected while it was being opened (newer ones were published
+        meanwhile) is given up for the newest one."""
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
+            stamp = self._current_stamp()
+            version = None
+            try:
+                version = self.index.open_current()
+                check_build(version.build_info(), self.embedder, self.index.location)
+                snapshot = IndexSnapshot(version, stamp, self.embedder, self._calibration)
+                break
+            except Exception:
+                if version is not None:
+                    version.close()
+                if attempt == OPEN_ATTEMPTS or self._current_stamp() == stamp:
+                    raise
         old, self._snapshot = self._snapshot, snapshot
         if old is not None:
             old.retire()
