@@ -117,9 +117,11 @@ def test_one_index_of_several_sources_and_deletions_per_source(tmp_path, sample_
     assert "references_into_codes" in summary  # the store beside the index is reused
     # A need about work searches every source; another one, the service-public.fr fiches.
     from retrieval.index.versions import EdgeIndex
-    from retrieval.search.retriever import IndexRetriever
+    from retrieval.search.retriever import IndexRetriever, sources_in_manifest
 
     retriever = IndexRetriever(EdgeIndex(index), None, follow_updates=False)
+    assert retriever.build_info["sources"] == ["cdtn", "service-public", "travail-emploi"]
+    assert retriever.snapshot.sources == sources_in_manifest(retriever.version)  # an older build's way
     about_work, other = retriever.search_many([
         ["Je suis salarié et je voudrais créer une entreprise : le projet initiative-jeune est-il pour moi ?",
          "salarié créer entreprise projet initiative-jeune"],

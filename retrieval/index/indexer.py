@@ -214,6 +214,7 @@ class Indexer:
             "title_bm25": TITLE_BM25.to_dict(),
             "snapshot_date": snapshot,
             "fiches": len(changes.manifest),
+            "sources": sorted({state.source for state in changes.manifest.values()}),
             "chunks": version.store.count(),
             "chunks_written": new_chunks,
             "chunks_embedded": embedded,

@@ -67,8 +67,7 @@ class IndexSnapshot:
         )
         self.calibration = calibration or calibration_for(embedder_name(embedder))
         self.bm25_calibration = calibration or calibration_for("none")
-        manifest = version.read_meta("manifest", {}) or {}
-        self.sources = frozenset(entry.get("source", DEFAULT_SOURCE) for entry in manifest.get("fiches", {}).values())
+        self.sources = frozenset(info["sources"]) if "sources" in info else sources_in_manifest(version)
         self._users = 0
         self._retired = False
         self._lock = threading.Lock()
@@ -94,6 +93,12 @@ class IndexSnapshot:
     @property
     def users(self) -> int:
         return self._users
+
+
+def sources_in_manifest(version: IndexVersion) -> frozenset[str]:
+    """The sources of a version built before its build info recorded them."""
+    manifest = version.read_meta("manifest", {}) or {}
+    return frozenset(entry.get("source", DEFAULT_SOURCE) for entry in manifest.get("fiches", {}).values())
 
 
 class IndexRetriever(Retriever):

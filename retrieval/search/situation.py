@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.model import DEFAULT_SOURCE
+from ingest.model import LABOUR_SOURCES
 
 MISMATCH_FACTOR = 0.85  # a fiche for another situation keeps its place only well ahead (sector alone: 0.7 the same)
 
@@ -55,12 +55,12 @@ def sector_of_need(text: str) -> str | None:
 
 
 def sector_of_fiche(payload: dict) -> str | None:
-    """The sector a fiche is written for, if its title names one; the other sources than
-    service-public.fr are the Code du travail's: the private sector's."""
+    """The sector a fiche is written for, if its title names one; the labour sources are
+    the Code du travail's: the private sector's."""
     title = payload.get("title", "")
     if _PUBLIC_TITLE.search(title):
         return "public"
-    if _PRIVATE_TITLE.search(title) or payload.get("source", DEFAULT_SOURCE) != DEFAULT_SOURCE:
+    if _PRIVATE_TITLE.search(title) or payload.get("source") in LABOUR_SOURCES:
         return "private"
     return None
 
@@ -71,8 +71,9 @@ def sector_of_fiche(payload: dict) -> str | None:
 _LABOUR_NEED = re.compile(
     r"\b(?:contrat de travail|employeur|patronne?|salaires?|fiches? de paie|bulletins? de (?:paie|salaire)"
     r"|heures? suppl[ée]mentaires|heures sup|licenci\w*|d[ée]missionn?\w*|cong[ée]s pay[ée]s|p[ée]riode d['’]essai"
-    r"|prud['’]?hom\w*|cdi|cdd|rupture conventionnelle|convention collective|mon responsable|mon chef|mon directeur|ma directrice|coll[eè]gues?|planning"
-    r"|ma bo[iî]te|mon travail|au travail|travaill\w+|int[ée]rim\w*|apprenti\w*|stagiaire|embauch\w*|salari[ée]e?s?)\b", re.I)
+    r"|prud['’]?hom\w*|cdi|cdd|rupture conventionnelle|convention collective|mon responsable|mon chef"
+    r"|mon directeur|ma directrice|coll[eè]gues?|planning|ma bo[iî]te|mon travail|au travail|travaill\w+"
+    r"|int[ée]rim\w*|apprenti\w*|stagiaire|embauch\w*|salari[ée]e?s?)\b", re.I)
 
 
 def is_labour_need(text: str) -> bool:
