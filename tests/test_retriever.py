@@ -132,6 +132,18 @@ def test_known_acronyms_are_expanded(sample_retriever, sample_index_dir):
     assert plain.expanded_query == plain.query
 
 
+def test_a_messages_need_gets_the_everyday_words_but_not_the_acronyms_spelt_out(sample_retriever, sample_index_dir):
+    acronyms = json.loads((sample_index_dir / "versions" / "1" / "acronyms.json").read_text())
+    if not acronyms:
+        pytest.skip("no acronym in the sample")
+    acronym, expansion = sorted(acronyms.items(), key=lambda item: (-len(item[0]), item[0]))[0]
+    need = f"Mon proprio garde ma caution, est-ce normal ? J'ai un {acronym} depuis mai."
+    typed, message = sample_retriever.search_many([[need], [need, f"proprio caution {acronym}"]], k=3)
+    assert expansion in typed.expanded_query
+    assert expansion not in message.expanded_query  # context in a situation, not the subject
+    assert "dépôt de garantie" in message.expanded_query
+
+
 def test_empty_query_is_refused(sample_retriever):
     for query in ("", "   \n\t "):
         with pytest.raises(ValueError, match="empty query"):

@@ -100,6 +100,10 @@ def test_a_fiche_for_minors_comes_lower_for_an_adult_s_own_need_and_each_missed_
     ("Je suis fonctionnaire territoriale, combien de temps puis-je partir en disponibilité ?", False),  # public
     ("Mon passeport est périmé, puis-je en avoir un en urgence ?", False),
     ("Nous vendons notre maison, devons-nous payer un impôt sur la plus-value ?", False),
+    # a benefit with a job told: the benefit's fiches, unless an employer or the sector is named
+    ("Notre fils touche l'AAH et vient de trouver un petit boulot. Son salaire va être déduit ?", False),
+    ("Je travaille à mi-temps, est-ce que je peux toucher la prime d'activité de la CAF ?", False),
+    ("Mon employeur veut me mettre à la retraite à 65 ans, il en a le droit ?", True),
 ])
 def test_a_need_about_work_in_the_private_sector_is_the_labour_sources_one(need, labour):
     assert is_labour_need(need) is labour

@@ -77,10 +77,12 @@ class QueryExpander:
         self.ambiguous = {a.upper() for a in ambiguous}
         self.lexicon = lexicon
 
-    def expand(self, query: str) -> str:
+    def expand(self, query: str, *, acronyms: bool = True) -> str:
+        """The query with its expansions appended in parentheses; `acronyms=False`: the
+        everyday lexicon's only."""
         additions: list[str] = []
         lowered = query.lower()
-        for token in _TOKEN.findall(query):
+        for token in _TOKEN.findall(query) if acronyms else ():
             key = token.upper()
             expansion = self.acronyms.get(key)
             if not expansion or (token != key and (len(token) < 3 or key in self.ambiguous)):

@@ -76,10 +76,20 @@ _LABOUR_NEED = re.compile(
     r"|int[ée]rim\w*|apprenti\w*|stagiaire|embauch\w*|salari[ée]e?s?)\b", re.I)
 
 
+# Benefits, pensions and taxes: service-public.fr's, not the Code du travail's, even when
+# the need speaks of a job or a salary (unless it names an employer or the sector).
+_BENEFIT_NEED = re.compile(
+    r"\b(?:aah|rsa|apl|als|alf|prime d['’]activit[ée]|caf|allocations? familiales"
+    r"|allocation aux adultes handicap[ée]s|retraite|pension|imp[ôo]ts?|taxe d['’]habitation"
+    r"|d[ée]claration de revenus)\b", re.I)
+
+
 def is_labour_need(text: str) -> bool:
     """The need is about work in the private sector (sector_of_need, or the words of
     the employment relationship without a public employer)."""
     sector = sector_of_need(text)
+    if sector is None and _BENEFIT_NEED.search(text):
+        return False  # "son salaire va-t-il être déduit de son AAH ?": the benefit's fiches
     return sector == "private" or (sector is None and bool(_LABOUR_NEED.search(text)))
 
 
