@@ -520,6 +520,8 @@ class ExtractiveDrafter(Drafter):
     def _with_antecedent(candidate: Candidate, pool: dict[int, list[Candidate]]) -> list[Candidate]:
         """The candidate, preceded by the sentences it points back to ("Ce…", "Il…", "En
         effet…"), up to the first one that stands alone; [] when that chain is too long."""
+        if (named := _named_antecedent(candidate, pool[candidate.number])) is not None:
+            return [named, candidate]
         chain = [candidate]
         while chain[0].anaphoric and chain[0].position > 0:
             if len(chain) > _MAX_ANTECEDENTS:
@@ -581,6 +583,23 @@ class ExtractiveDrafter(Drafter):
 
 _NEAR_DUPLICATE = 0.6
 _MAX_ANTECEDENTS = 2
+# "Ce passeport est valide 1 an": a demonstrative names what it points back to.
+_DEMONSTRATIVE_NOUN = re.compile(r"^(?:ce|cet|cette|ces)\s+([\wÀ-ÿ-]{4,})", re.I)
+
+
+def _named_antecedent(candidate: Candidate, passage: list[Candidate]) -> Candidate | None:
+    """For a sentence opening on "Ce <noun>", the nearest sentence before it (within
+    _MAX_ANTECEDENTS + 1) that names that noun and stands alone: "Un passeport temporaire
+    peut être délivré en urgence…" for "Ce passeport est valide seulement pendant 1 an",
+    over "Les services préfectoraux décident…" between them."""
+    found = _DEMONSTRATIVE_NOUN.match(candidate.text)
+    if not found:
+        return None
+    noun = re.compile(rf"\b{re.escape(found.group(1))}\b", re.I)
+    for before in reversed(passage[max(0, candidate.position - _MAX_ANTECEDENTS - 1):candidate.position]):
+        if noun.search(before.text):
+            return before if not before.anaphoric else None
+    return None
 _EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
 _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
 _LONG_CANDIDATE = 450

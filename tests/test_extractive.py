@@ -201,6 +201,16 @@ def test_a_sentence_that_points_back_comes_with_the_one_before_it():
     assert body.index("Votre permis est suspendu pendant 6 mois") < body.index("Passé ce délai")
 
 
+def test_a_demonstrative_comes_after_the_sentence_naming_its_noun_not_the_one_just_before():
+    urgent = passage("F1373", ["Conditions"], "Un passeport temporaire peut être délivré en urgence pour des motifs "
+                     "d'ordre médical ou humanitaire. Les services préfectoraux décident de la délivrance selon la "
+                     "situation. Ce passeport est valide seulement pendant 1 an.", 1,
+                     title="Passeport en urgence : passeport temporaire pour un majeur")
+    body = draft_of("Le passeport est valide combien de temps ?", [urgent])
+    assert body.startswith("Un passeport temporaire peut être délivré en urgence")
+    assert body.index("Un passeport temporaire") < body.index("Ce passeport est valide seulement pendant 1 an")
+
+
 def test_the_answer_to_how_long_opens_with_the_duration(handmade_passages):
     body = draft_of("Combien de semaines dure le congé de maternité ?", handmade_passages)
     assert body.split(" [")[0].endswith("est de 16 semaines pour une naissance unique si vous avez moins de 2 enfants")
