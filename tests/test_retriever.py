@@ -18,6 +18,7 @@ from retrieval.search.retriever import (
     head_payloads,
     ranked_lists,
     title_match,
+    with_guides_after,
     with_title_phrases,
     word_pairs,
 )
@@ -305,6 +306,17 @@ def test_a_title_that_repeats_a_phrase_of_the_message_moves_up_one_that_all_shar
     assert [fiche_id for fiche_id, _ in reranked] == ["F1028", "F31847", "F33052"]
     shared_by_most = "Je cherche quel justificatif de domicile fournir pour ma demande."
     assert with_title_phrases(ranking, head_payloads(store, ranking, every), word_pairs(bm25, shared_by_most), bm25) == ranking
+
+
+def test_a_life_event_guide_comes_after_the_fiches_it_routes_to_unless_well_ahead():
+    head = {"F3109": {"type": "Fiche Comment faire si", "title": "Je crée une association"},
+            "F1119": {"type": "Fiche Question-réponse", "title": "Combien coûte la création d'une association ?"},
+            "F33": {"type": "Fiche Question-réponse", "title": "Un dossier de déclaration peut-il être refusé ?"}}
+    near = with_guides_after([("F3109", 0.10), ("F1119", 0.09), ("F33", 0.05)], head)
+    assert [fiche_id for fiche_id, _ in near] == ["F1119", "F3109", "F33"]
+    ahead = with_guides_after([("F3109", 0.20), ("F1119", 0.09)], head)
+    assert ahead[0][0] == "F3109"  # well ahead: still first
+    assert with_guides_after([("F1119", 0.09), ("F33", 0.05)], head) == [("F1119", 0.09), ("F33", 0.05)]
 
 
 def test_a_typed_question_is_not_reranked_by_phrases_a_message_need_is(sample_retriever):

@@ -48,6 +48,11 @@ TITLE_PHRASE = "title_phrase"
 LIST_WEIGHTS: dict[str, float] = {DENSE: 2.0, TITLE_SPARSE: 0.5, TITLE_DENSE: 0.25, TITLE_PHRASE: 1.0}
 PHRASE_CANDIDATES = 20
 PHRASE_MAX_SHARE = 0.5
+# A life-event guide ("Je crée une association", "Je pars de chez mes parents") routes to
+# the fiches that answer: among a message need's first fiches it comes after them unless
+# well ahead (first for 5 of the 80 development e-mails' first questions, right once).
+GUIDE_TYPE = "Fiche Comment faire si"
+GUIDE_FACTOR = 0.7
 TITLE_MATCH_CANDIDATES = 3
 TITLE_MATCH_JACCARD = 0.8
 
@@ -338,7 +343,8 @@ class IndexRetriever(Retriever):
             phrases = word_pairs(snapshot.bm25, queries[0]) if message_need else None
             situation = situation_of_need(queries[0]) if message_need else None
             fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first,
-                                   phrases=phrases, bm25=snapshot.bm25, situation=situation)
+                                   phrases=phrases, bm25=snapshot.bm25, situation=situation,
+                                   guides_after=message_need)
         elif len(lists) == 1:
             fiches = group_by_fiche(store, lists[0].get(MODE_LISTS[mode][0], []), k, per_fiche)
         else:
@@ -433,23 +439,27 @@ def ranked_lists_many(store, names, queries: list[tuple[SparseVec, object]], fil
 
 def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filters, k: int, per_fiche: int,
                   first: str | None = None, phrases: set[tuple[int, int]] | None = None,
-                  bm25: FrenchBm25 | None = None, situation: dict[str, str] | None = None) -> list[FicheHit]:
+                  bm25: FrenchBm25 | None = None, situation: dict[str, str] | None = None,
+                  guides_after: bool = False) -> list[FicheHit]:
     """The k best fiches by fiche-level RRF over all the lists (of every formulation of
     the query), each with its best passages by RRF over the passage lists, scored
     fiche + passage (see retrieval.search.fusion). `sparse` / `dense`: the main query's vectors;
     `first`: a fiche put first whatever its fused rank (a title match); `phrases`: the
     main query's word pairs (word_pairs), which rerank the first fiches by their title;
     `situation`: the need's (situation_of_need: its sector, residence…), which lowers
-    the first fiches written for another one."""
+    the first fiches written for another one; `guides_after`: life-event guides among the
+    first fiches lowered (with_guides_after)."""
     every = [hits for named in lists for hits in named.values()]
     weights = [LIST_WEIGHTS.get(name, 1.0) for named in lists for name in named]
     ranking = rank_fiches(every, weights)
-    if (phrases and bm25 is not None) or situation:
+    if (phrases and bm25 is not None) or situation or guides_after:
         head = head_payloads(store, ranking, every)
         if phrases and bm25 is not None:
             ranking = with_title_phrases(ranking, head, phrases, bm25)
         if situation:
             ranking = with_situation(ranking, head, situation)
+        if guides_after:
+            ranking = with_guides_after(ranking, head)
     ranking = put_first(ranking, first)[:k]
     chosen = [fiche_id for fiche_id, _ in ranking]
     passage_lists = [hits for named in lists for hits in _passage_lists(named)]
@@ -515,6 +525,14 @@ def with_title_phrases(ranking: list[tuple[str, float]], head: dict[str, dict],
     phrase_list = sorted(shared, key=lambda f: (-shared[f], place[f]))
     bonus = rrf_scores([phrase_list], weights=[LIST_WEIGHTS[TITLE_PHRASE]])
     rescored = [(fiche_id, score + bonus.get(fiche_id, 0.0)) for fiche_id, score in ranking]
+    return sorted(rescored, key=lambda item: -item[1])
+
+
+def with_guides_after(ranking: list[tuple[str, float]], head: dict[str, dict]) -> list[tuple[str, float]]:
+    """`ranking` with the life-event guides among its first fiches (`head`) scored
+    ×GUIDE_FACTOR: the fiches they route to answer the question."""
+    rescored = [(fiche_id, score * GUIDE_FACTOR if head.get(fiche_id, {}).get("type", "").startswith(GUIDE_TYPE)
+                 else score) for fiche_id, score in ranking]
     return sorted(rescored, key=lambda item: -item[1])
 
 
