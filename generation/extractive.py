@@ -53,6 +53,7 @@ class Candidate:
     anaphoric: bool = False  # means nothing without the candidate before it
     unanchored: bool = False  # anaphoric with nothing before it in the passage to lean on
     path: tuple[str, ...] = ()  # the headings above it: the chunk's breadcrumb, then the chunk's own
+    listing: bool = False  # a lead-in with its list items ("… les opérations suivantes : A ; B ; C")
 
     @property
     def cases(self) -> list[str]:
@@ -155,8 +156,10 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 header = cells
                 continue
             texts = row_sentences(header, cells)
+            listing = False
         else:
             header = None
+            listing = False
             text = clean_markdown(unit)
             if text.endswith(":"):
                 items = []
@@ -167,6 +170,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 if not items:
                     continue
                 text = f"{text} {' ; '.join(items)}"
+                listing = True
             elif _ANNOUNCEMENT.search(text):
                 previous_unit = None
                 continue  # "… les conditions suivantes." whose items are headings below: says nothing alone
@@ -187,7 +191,8 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 anaphoric = bool(_ANAPHORA.match(text) or _EARLY_DEMONSTRATIVE.match(text))
                 # Its antecedent is in another passage, or is itself unanchored: it cannot be cited.
                 unanchored = anaphoric and (not candidates or candidates[-1].unanchored)
-                candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric, unanchored, tuple(path)))
+                candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric, unanchored, tuple(path),
+                                            listing))
                 previous_unit = candidates[-1]
             elif previous_unit is not None and tokens:
                 # "Elle est gratuite." only makes sense after the sentence it follows.
@@ -575,6 +580,8 @@ class ExtractiveDrafter(Drafter):
                 score -= 1.0  # an example illustrates the rule; it does not state it
             if len(candidate.text) > _LONG_CANDIDATE:
                 score -= 1.0
+            if candidate.listing and kinds[0] != "procedure":
+                score -= _LISTING  # its many words match any need; it answers "which documents, which steps"
             states_asked = any(fact.search(candidate.text) for fact in asked)
             scored.append((score, candidate, lexical[i] > 0 or states_asked))
         scored.sort(key=lambda item: (-item[0], item[1].number, item[1].position))
@@ -603,6 +610,7 @@ def _named_antecedent(candidate: Candidate, passage: list[Candidate]) -> Candida
 _EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
 _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
 _LONG_CANDIDATE = 450
+_LISTING = 0.5
 _OTHER_FICHE_RELEVANCE = 0.8
 _OTHER_ASK_RELEVANCE = 0.25  # of the answer's score: a second ask is answered from the same passages
 

@@ -211,6 +211,19 @@ def test_a_demonstrative_comes_after_the_sentence_naming_its_noun_not_the_one_ju
     assert body.index("Un passeport temporaire") < body.index("Ce passeport est valide seulement pendant 1 an")
 
 
+def test_a_list_opens_the_answer_to_which_steps_not_to_whether_a_tax_is_due():
+    sale = passage("F10864", ["Calcul"], "Le notaire chargé de la vente effectue les opérations suivantes :\n"
+                   "- Démarches auprès de l'administration fiscale\n"
+                   "- Établissement de la déclaration\n"
+                   "- Paiement de l'impôt sur la plus-value\n"
+                   "La plus-value réalisée en vendant un bien est imposable, sauf pour votre résidence principale.",
+                   1, title="Impôt sur le revenu - Plus-value immobilière")
+    whether = draft_of("Faut-il payer un impôt sur la plus-value quand on vend sa maison ?", [sale])
+    assert whether.startswith("La plus-value réalisée en vendant un bien est imposable")
+    which = draft_of("Quelles démarches le notaire fait-il pour l'impôt sur la plus-value de la vente ?", [sale])
+    assert which.startswith("Le notaire chargé de la vente effectue les opérations suivantes")
+
+
 def test_the_answer_to_how_long_opens_with_the_duration(handmade_passages):
     body = draft_of("Combien de semaines dure le congé de maternité ?", handmade_passages)
     assert body.split(" [")[0].endswith("est de 16 semaines pour une naissance unique si vous avez moins de 2 enfants")
