@@ -128,7 +128,10 @@ def strip_citations(text: str) -> str:
 
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _BLOCK_LINE = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|#{1,6}\s+|>\s*|\|)")
-_END = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[»\")\]])*(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s+|$)")
+# A sentence ends before a space, at the end, or, where the fiches lost the space between
+# two sentences ("…suffisamment protégé.Par exemple, …"), before a capitalised word.
+_END = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[»\")\]])*(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*"
+                  r"(?=\s+|$|(?<=[a-zà-ÿ]{2}\.)[A-ZÀ-Ý][a-zà-ÿ])")
 
 
 def _ends_with_abbreviation(text: str) -> bool:

@@ -39,6 +39,17 @@ def test_french_sentence_splitting_keeps_abbreviations_amounts_lists_and_tables(
         assert text[span.start : span.end] == span.text
 
 
+def test_two_sentences_the_fiche_left_without_a_space_are_two_sentences():
+    text = "Votre employeur sera jugé pour ne pas vous avoir protégé.Par exemple, vous pouvez le poursuivre. " \
+           "Consultez service-public.fr. Voir M.Dupont, etc.Le reste suit."
+    sentences = [s.text for s in split_sentences(text)]
+    assert sentences == ["Votre employeur sera jugé pour ne pas vous avoir protégé.",
+                         "Par exemple, vous pouvez le poursuivre.", "Consultez service-public.fr.",
+                         "Voir M.Dupont, etc.Le reste suit."]
+    for span in split_sentences(text):
+        assert text[span.start : span.end] == span.text
+
+
 def test_list_intros_carry_their_items_and_table_rows_their_headers(handmade_passages):
     by_id = {p.chunk.id: p for p in handmade_passages}
     amounts = [c.text for c in candidates_of(by_id["F1878#2"], 3)]
