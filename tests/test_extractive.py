@@ -179,6 +179,9 @@ def test_the_case_that_matches_the_situation_opens_the_answer():
     ("Cas général (Caf)", ""),
     ("Location meublée", "Dans le cas « Location meublée », "),
     ("Quand faire le 1er contrôle ?", ""),  # a question heading, not a case
+    ("Cas : Établissement ouvert le dimanche (ex : commerce de bricolage, fleuriste...)",
+     "Dans le cas « Établissement ouvert le dimanche », "),  # the label's examples left out
+    ("Zone touristique (ZT)", "Dans le cas « Zone touristique (ZT) », "),
 ])
 def test_condition_phrases(label, phrase):
     assert condition_phrase(label) == phrase
