@@ -407,7 +407,9 @@ class ExtractiveDrafter(Drafter):
             if not chosen:
                 paragraphs.append("")
                 continue
-            used.update((c.number, c.position) for c in chosen)
+            # The same sentence under another passage (a section repeated per case) is used too.
+            said = {c.text for c in chosen}
+            used.update((c.number, c.position) for candidates in pool.values() for c in candidates if c.text in said)
             text = " ".join(self._render(chosen, passages))
             # On a line of its own: a title may hold a "?" that would split the sentence.
             text += "\n" + self._read_more(passages[chosen[0].number - 1], chosen[0].number)

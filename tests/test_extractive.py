@@ -166,6 +166,21 @@ def test_cases_become_french_conditions_never_breadcrumbs():
     assert body.startswith("Si vous vivez seul, les revenus ne doivent pas dépasser 10 000 €")
 
 
+def test_a_sentence_repeated_under_two_sections_is_said_once_in_the_draft():
+    repeated = "Le père peut reconnaître son enfant dans les 2 mois qui suivent la naissance."
+    first = passage("F3136", ["Reconnaissance par le père"],
+                    f"{repeated} La démarche se fait à la mairie du lieu de naissance de l'enfant.", 1,
+                    title="Accouchement sous X")
+    second = passage("F887", ["Reconnaissance par le père"],
+                     f"{repeated} Un acte de reconnaissance est rédigé par l'officier d'état civil.", 2,
+                     title="Reconnaissance d'un enfant")
+    needs = [Need(question="Le père peut-il reconnaître son enfant après la naissance ?"),
+             Need(question="Dans quel délai le père peut-il reconnaître son enfant après la naissance ?")]
+    body = ExtractiveDrafter().write_body([n.question for n in needs], [first, second], needs=needs,
+                                          groups=[[1, 2], [2, 1]])
+    assert body.count("dans les 2 mois qui suivent la naissance") == 1
+
+
 def test_the_case_that_matches_the_situation_opens_the_answer():
     body = draft_of("Quels revenus maximum pour toucher l'aide ?", [ALONE, COUPLE], ["Nous sommes pacsés."])
     assert body.startswith("Si vous vivez en couple (mariage, Pacs, concubinage), pour un couple")
