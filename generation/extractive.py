@@ -611,6 +611,8 @@ def _named_antecedent(candidate: Candidate, passage: list[Candidate]) -> Candida
         if noun.search(before.text):
             return before if not before.anaphoric else None
     return None
+
+
 _EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
 _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
 _LONG_CANDIDATE = 450
