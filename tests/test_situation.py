@@ -10,6 +10,8 @@ from retrieval.search.situation import (
     couple_of_need,
     is_labour_need,
     lives_abroad,
+    notice_of_fiche,
+    notice_of_need,
     request_of_fiche,
     request_of_need,
     residence_of_fiche,
@@ -147,3 +149,25 @@ def test_a_fiche_for_married_couples_comes_lower_for_an_unmarried_one():
     ranking = [("F15393", 0.050), ("F887", 0.046)]
     need = situation_of_need("On n'est ni mariés ni pacsés, dois-je faire une démarche pour être le père ?")
     assert [f for f, _ in with_situation(ranking, head, need)] == ["F887", "F15393"]
+
+
+@pytest.mark.parametrize("need, notice", [
+    ("Combien de temps de préavis je dois donner à mon proprio ? Je suis locataire depuis 2016.", "tenant"),
+    ("Est-ce que je dois vraiment faire 3 mois de préavis ou il y a moyen de partir plus vite ?", "tenant"),
+    ("Mon propriétaire vient de m'envoyer une lettre recommandée pour me dire qu'il vend l'appartement "
+     "et que je dois partir à la fin du bail. Il a le droit de faire ça aussi tard ?", "landlord"),
+    ("Je suis locataire et mon proprio garde ma caution, il a le droit ?", None),  # who the citizen is: no notice
+])
+def test_a_need_says_who_gives_the_leases_notice(need, notice):
+    assert notice_of_need(need) == notice
+
+
+def test_the_notice_fiche_of_the_one_who_gives_it_comes_first():
+    head = {"F929": {"title": "Préavis et formalités du congé donné par le propriétaire (bailleur)"},
+            "F1168": {"title": "Préavis et formalités du congé donné par le locataire"}}
+    assert notice_of_fiche(head["F929"]) == "landlord" and notice_of_fiche(head["F1168"]) == "tenant"
+    ranking = [("F929", 0.050), ("F1168", 0.046)]
+    tenant = situation_of_need("Je viens de trouver un CDI à Lille. Combien de temps de préavis je dois donner à mon proprio ?")
+    assert [f for f, _ in with_situation(ranking, head, tenant)] == ["F1168", "F929"]
+    landlord = situation_of_need("Mon propriétaire m'a envoyé mon congé pour vendre, a-t-il respecté le délai ?")
+    assert [f for f, _ in with_situation(list(reversed(ranking)), head, landlord)] == ["F929", "F1168"]

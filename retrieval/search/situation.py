@@ -187,12 +187,46 @@ def couple_of_fiche(payload: dict) -> str | None:
     return "married" if _MARRIED_TITLE.search(title) else None
 
 
+# Who gives notice on a lease: "Préavis et formalités du congé donné par le locataire" /
+# "… donné par le propriétaire (bailleur)". The landlord gives it when the need makes them
+# the subject ("mon propriétaire m'a envoyé une lettre… il vend"); the tenant when the
+# citizen gives or owes it, or wants to leave ("combien de préavis je dois donner à mon
+# proprio"). Who the citizen is does not tell: a tenant asks about the landlord's notice.
+_LANDLORD_GIVES_NEED = re.compile(
+    r"\b(?:mon|ma|notre|le|la) (?:propri[ée]taire|proprio|bailleur|bailleresse)\b.{0,40}?"
+    r"\b(?:m['’]a|nous a|vient de|veut|voudrait|a d[ée]cid[ée]|me demande|nous demande)\b.{0,80}?"
+    r"\b(?:cong[ée]|pr[ée]avis|lettre|partir|quitter|vend\w*|r[ée]cup[ée]rer|reprendre|habiter)", re.I)
+_TENANT_GIVES_NEED = re.compile(
+    r"\b(?:pr[ée]avis|cong[ée])\b.{0,30}\b(?:je|j['’]|nous|on) (?:dois|doit|devons|dois-je|veux|voudrais|vais)\b"
+    r"|\b(?:je|j['’]|nous|on) (?:dois|doit|devons|veux|voudrais|vais|souhaite|souhaitons)\w* (?:vraiment )?"
+    r"(?:donner|envoyer|faire|poser|respecter)\b.{0,20}\b(?:pr[ée]avis|cong[ée])"
+    r"|\bpartir plus (?:vite|t[ôo]t)|\bquitter (?:mon|notre|l['’]|le) (?:logement|appartement|appart|studio|maison)",
+    re.I)
+_TENANT_GIVES_TITLE = re.compile(r"\bcong[ée] donn[ée] par le locataire\b", re.I)
+_LANDLORD_GIVES_TITLE = re.compile(r"\bcong[ée] donn[ée] par le (?:propri[ée]taire|bailleur)\b", re.I)
+
+
+def notice_of_need(text: str) -> str | None:
+    """"landlord", "tenant" or None: who gives the lease's notice in the need's words."""
+    if _LANDLORD_GIVES_NEED.search(text):
+        return "landlord"
+    return "tenant" if _TENANT_GIVES_NEED.search(text) else None
+
+
+def notice_of_fiche(payload: dict) -> str | None:
+    title = payload.get("title", "")
+    if _TENANT_GIVES_TITLE.search(title):
+        return "tenant"
+    return "landlord" if _LANDLORD_GIVES_TITLE.search(title) else None
+
+
 AXES = (
     Axis("sector", sector_of_need, sector_of_fiche),
     Axis("residence", residence_of_need, residence_of_fiche),
     Axis("age", age_group_of_need, age_group_of_fiche),
     Axis("request", request_of_need, request_of_fiche),
     Axis("couple", couple_of_need, couple_of_fiche),
+    Axis("notice", notice_of_need, notice_of_fiche),
 )
 
 
