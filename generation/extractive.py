@@ -54,6 +54,7 @@ class Candidate:
     unanchored: bool = False  # anaphoric with nothing before it in the passage to lean on
     path: tuple[str, ...] = ()  # the headings above it: the chunk's breadcrumb, then the chunk's own
     listing: bool = False  # a lead-in with its list items ("… les opérations suivantes : A ; B ; C")
+    example: bool = False  # inside a fiche's "> **Exemple** : …" callout: it illustrates a rule
 
     @property
     def cases(self) -> list[str]:
@@ -70,6 +71,7 @@ _SERVICE_LINE = re.compile(
 # du passeport d'un mineur (F21092)"): it routes to a fiche, it says nothing itself.
 _ROUTE_LINE = re.compile(r"→\s*.+\((?P<target>[^()]+)\)\.?$")
 # Callout labels of the fiches: the content stays, the label goes.
+_EXAMPLE_CALLOUT = re.compile(r"^\s*>\s*(?:\*\*)?\s*(?:exemples?|par exemple)\b", re.I)
 _CALLOUT = re.compile(r"^(?:à savoir|a savoir|à noter|a noter|attention|important|rappel|exemple)\s*:\s*", re.I)
 # Guide fiches ("Je…" steps) speak in the citizen's first person: not a reply's voice.
 # A guide's "je…" ("À partir de mon espace, je demande…"): the fiches speak to "vous".
@@ -137,9 +139,13 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
     previous_unit: Candidate | None = None
     path = list(passage.chunk.breadcrumb)
     i = 0
+    in_example = False
     while i < len(units):
         unit = units[i]
         i += 1
+        # An "Exemple" callout runs over its quoted lines ("> - jusqu'au 5 décembre…").
+        quoted = unit.lstrip().startswith(">")
+        in_example = quoted and (in_example or bool(_EXAMPLE_CALLOUT.match(unit)))
         if heading := _HEADING.match(unit):
             # "##### Cas : État des lieux conforme" inside the chunk: a heading of level L
             # is the L-th label of the fiche's path (the title is the 0th).
@@ -192,7 +198,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 # Its antecedent is in another passage, or is itself unanchored: it cannot be cited.
                 unanchored = anaphoric and (not candidates or candidates[-1].unanchored)
                 candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric, unanchored, tuple(path),
-                                            listing))
+                                            listing, in_example))
                 previous_unit = candidates[-1]
             elif previous_unit is not None and tokens:
                 # "Elle est gratuite." only makes sense after the sentence it follows.
@@ -580,7 +586,7 @@ class ExtractiveDrafter(Drafter):
             score += _residence_fit(candidate.cases, abroad)
             if candidate.anaphoric:
                 score -= 0.3
-            if _EXAMPLE.match(candidate.text):
+            if candidate.example or _EXAMPLE.match(candidate.text):
                 score -= 1.0  # an example illustrates the rule; it does not state it
             if len(candidate.text) > _LONG_CANDIDATE:
                 score -= 1.0

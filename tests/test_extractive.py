@@ -240,6 +240,20 @@ def test_a_demonstrative_comes_after_the_sentence_naming_its_noun_not_the_one_ju
     assert body.index("Un passeport temporaire") < body.index("Ce passeport est valide seulement pendant 1 an")
 
 
+def test_the_lines_of_an_example_callout_do_not_answer_in_place_of_the_rule():
+    notice = passage("F1168", ["Logement vide", "Durée du préavis"],
+                     "> **Exemple** : Une lettre de congé reçue le 5 septembre fait courir un préavis :\n>\n"
+                     "> - jusqu'au 5 octobre à minuit s'il est d'1 mois (et non jusqu'au 30 octobre),\n"
+                     "> - jusqu'au 5 décembre à minuit s'il est de 3 mois (et non jusqu'au 31 décembre).\n\n"
+                     "Le délai de préavis du locataire est de 3 mois, ou d'1 mois en zone tendue.", 1,
+                     title="Préavis et formalités du congé donné par le locataire")
+    examples = [c for c in candidates_of(notice, 1) if c.example]
+    assert len(examples) == 2 and all(c.text.startswith("Jusqu'au") for c in examples)
+    body = draft_of("Combien de mois de préavis le locataire doit-il donner ?", [notice])
+    assert body.startswith("Le délai de préavis du locataire est de 3 mois")
+    assert "Jusqu'au 5 octobre" not in body  # the examples' dates are not the rule
+
+
 def test_a_list_opens_the_answer_to_which_steps_not_to_whether_a_tax_is_due():
     sale = passage("F10864", ["Calcul"], "Le notaire chargé de la vente effectue les opérations suivantes :\n"
                    "- Démarches auprès de l'administration fiscale\n"
