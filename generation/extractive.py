@@ -156,16 +156,15 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
         if _TABLE_SEPARATOR.match(unit):
             previous_unit = None
             continue
+        listing = False
         if unit.lstrip().startswith("|"):
             cells = _table_row(unit)
             if i < len(units) and _TABLE_SEPARATOR.match(units[i]):
                 header = cells
                 continue
             texts = row_sentences(header, cells)
-            listing = False
         else:
             header = None
-            listing = False
             text = clean_markdown(unit)
             if text.endswith(":"):
                 items = []
@@ -326,13 +325,13 @@ _CONDITION_OPENERS = re.compile(
 
 _CASE_PREFIX = re.compile(r"^cas\s*:\s*", re.I)
 # "(ex : commerce d'ameublement ou de bricolage, fleuriste...)": the label's examples, not its condition
-_EXAMPLES = re.compile(r"\s*\((?:ex|exemples?|par exemple)\b[^()]*\)", re.I)
+_LABEL_EXAMPLES = re.compile(r"\s*\((?:ex|exemples?|par exemple)\b[^()]*\)", re.I)
 
 
 def condition_phrase(label: str) -> str:
     """A case of a fiche as a French condition opening a sentence ("" if not a case):
     "Vous vivez seul" -> "Si vous vivez seul, "; "Salarié" -> "Si vous êtes salarié, "."""
-    label = _EXAMPLES.sub("", _CASE_PREFIX.sub("", label.strip())).rstrip(" .:")
+    label = _LABEL_EXAMPLES.sub("", _CASE_PREFIX.sub("", label.strip())).rstrip(" .:")
     # "Cas général (Caf)" is the default case, whatever follows it: nothing to state; a
     # heading that asks ("Quand faire le 1er contrôle ?") is a question, not a case.
     if not label or label.endswith("?") or re.match(r"(?:cas general|general|autres? cas)\b", fold(label)):

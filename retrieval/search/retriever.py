@@ -312,7 +312,7 @@ class IndexRetriever(Retriever):
         # situation names them as context ("j'ai commencé un CDI de serveur"), and their
         # long expansions ("contrat de travail à durée indéterminée") put every contract
         # fiche first. Measured on the development e-mails (README, "Measured figures").
-        expanded = [[snapshot.expander.expand(q, acronyms=len(formulations) == 1) for q in formulations]
+        expanded = [[snapshot.expander.expand(q, acronyms=not is_message_need(formulations)) for q in formulations]
                     for formulations in needs]
         dense = self._embed_queries([q for formulations in expanded for q in formulations], mode)
         embedded = time.perf_counter()
@@ -339,7 +339,7 @@ class IndexRetriever(Retriever):
             # what it says of the citizen (retrieval.search.situation) pick between the
             # fiches its words match. A typed question needs no such help (measured:
             # phrases cost the restated questions and labels their first place).
-            message_need = len(queries) > 1
+            message_need = is_message_need(queries)
             phrases = word_pairs(snapshot.bm25, queries[0]) if message_need else None
             situation = situation_of_need(queries[0]) if message_need else None
             fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first,
@@ -395,6 +395,12 @@ class IndexRetriever(Retriever):
                 bool(dense_hits and bm25_hits) and dense_hits[0].fiche_id == bm25_hits[0].fiche_id
             )
         return features
+
+
+def is_message_need(formulations: Sequence[str]) -> bool:
+    """Several formulations: a need read from a message (generation.reading), not a query
+    typed in a search box."""
+    return len(formulations) > 1
 
 
 def query_notices(query: str) -> list[str]:

@@ -158,10 +158,7 @@ def request_of_need(text: str) -> str | None:
 
 
 def request_of_fiche(payload: dict) -> str | None:
-    title = payload.get("title", "")
-    if _RENEWAL_TITLE.search(title):
-        return "renewal"
-    return "first" if _FIRST_TITLE.search(title) else None
+    return _first_named(payload.get("title", ""), ("renewal", _RENEWAL_TITLE), ("first", _FIRST_TITLE))
 
 
 # Married or not: "Présomption de paternité (couple marié)" / "Reconnaissance d'un enfant
@@ -175,16 +172,11 @@ _MARRIED_TITLE = re.compile(r"\bcouple mari[ée]\b", re.I)
 
 
 def couple_of_need(text: str) -> str | None:
-    if _UNMARRIED_NEED.search(text):
-        return "unmarried"
-    return "married" if _MARRIED_NEED.search(text) else None
+    return _first_named(text, ("unmarried", _UNMARRIED_NEED), ("married", _MARRIED_NEED))
 
 
 def couple_of_fiche(payload: dict) -> str | None:
-    title = payload.get("title", "")
-    if _UNMARRIED_TITLE.search(title):
-        return "unmarried"
-    return "married" if _MARRIED_TITLE.search(title) else None
+    return _first_named(payload.get("title", ""), ("unmarried", _UNMARRIED_TITLE), ("married", _MARRIED_TITLE))
 
 
 # Who gives notice on a lease: "Préavis et formalités du congé donné par le locataire" /
@@ -208,16 +200,16 @@ _LANDLORD_GIVES_TITLE = re.compile(r"\bcong[ée] donn[ée] par le (?:propri[ée]
 
 def notice_of_need(text: str) -> str | None:
     """"landlord", "tenant" or None: who gives the lease's notice in the need's words."""
-    if _LANDLORD_GIVES_NEED.search(text):
-        return "landlord"
-    return "tenant" if _TENANT_GIVES_NEED.search(text) else None
+    return _first_named(text, ("landlord", _LANDLORD_GIVES_NEED), ("tenant", _TENANT_GIVES_NEED))
 
 
 def notice_of_fiche(payload: dict) -> str | None:
-    title = payload.get("title", "")
-    if _TENANT_GIVES_TITLE.search(title):
-        return "tenant"
-    return "landlord" if _LANDLORD_GIVES_TITLE.search(title) else None
+    return _first_named(payload.get("title", ""), ("tenant", _TENANT_GIVES_TITLE), ("landlord", _LANDLORD_GIVES_TITLE))
+
+
+def _first_named(text: str, *values: tuple[str, re.Pattern]) -> str | None:
+    """The first value whose pattern the text matches (the order decides between them)."""
+    return next((value for value, pattern in values if pattern.search(text)), None)
 
 
 AXES = (
