@@ -173,3 +173,27 @@ def test_a_version_collected_while_it_is_opened_gives_way_to_the_newest(fiches):
     retriever._open_current()
     assert calls == [1, 2] and retriever.snapshot.version.number == 2
     assert retriever.search(fiches[1].title, k=3, mode=SearchMode.BM25).fiches
+
+
+def test_a_search_whose_version_is_collected_while_it_runs_runs_again_on_the_newest(fiches):
+    index = _server_index()
+    apply(index, fiches[:5], None)
+    retriever = IndexRetriever(index, None, follow_interval_s=3600)  # it would not follow by itself
+    held = retriever.version
+    apply(index, [_redated(fiches[0], 1), *fiches[1:5]], None)
+    apply(index, [_redated(fiches[0], 2), *fiches[1:5]], None)
+    for name in (held.store.collection, held.docs):  # as the writer collects two versions back
+        if index._client.collection_exists(name):
+            index._client.delete_collection(name)
+    found = retriever.search(fiches[1].title, k=3, mode=SearchMode.BM25)
+    assert found.fiches and retriever.version.number == 3
+    assert retriever.fiche(fiches[1].id) is not None
+
+    pinned = IndexRetriever(index, None, follow_updates=False)
+    apply(index, [_redated(fiches[0], 3), *fiches[1:5]], None)
+    apply(index, [_redated(fiches[0], 4), *fiches[1:5]], None)
+    for name in (pinned.version.store.collection, pinned.version.docs):
+        if index._client.collection_exists(name):
+            index._client.delete_collection(name)
+    with pytest.raises(Exception, match="not found"):  # a pinned retriever does not move
+        pinned.search(fiches[1].title, k=3, mode=SearchMode.BM25)

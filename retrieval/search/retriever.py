@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from retrieval.search.language import FOREIGN_QUERY_NOTICE, foreign_language
 from retrieval.search.situation import is_labour_need, situation_of_need, with_situation
 from retrieval.types import FicheHit, Passage, SearchFilters, SearchMode, SearchResult
 
+T = TypeVar("T")
 MAX_QUERY_CHARS = 2000
 OPEN_ATTEMPTS = 5  # versions published while one is being opened
 MAX_K = 100
@@ -196,6 +198,22 @@ class IndexRetriever(Retriever):
         finally:
             snapshot.let_go()
 
+    def _on_current(self, work: Callable[[IndexSnapshot], T]) -> T:
+        """`work` on the current snapshot, held while it runs. A server store keeps the
+        previous version only: a request on a version that two newer ones replaced while
+        it ran (its collections collected) runs again on the newest, up to OPEN_ATTEMPTS
+        times; a failure on the published version is raised as it is."""
+        for _ in range(OPEN_ATTEMPTS - 1):
+            with self._held() as snapshot:
+                try:
+                    return work(snapshot)
+                except Exception:
+                    if not self.follow_updates or self._current_stamp() in (None, snapshot.stamp):
+                        raise
+            self._maybe_follow(force=True)
+        with self._held() as snapshot:
+            return work(snapshot)
+
     @property
     def snapshot(self) -> IndexSnapshot:
         return self._snapshot
@@ -247,13 +265,12 @@ class IndexRetriever(Retriever):
     # -- Retriever
 
     def fiche(self, fiche_id: str) -> Fiche | None:
-        with self._held() as snapshot:
-            data = snapshot.version.get_fiche(fiche_id)
+        data = self._on_current(lambda snapshot: snapshot.version.get_fiche(fiche_id))
         return Fiche.from_dict(data) if data else None
 
     def chunks(self, fiche_id: str) -> list[Chunk]:
-        with self._held() as snapshot:
-            return [Chunk.from_payload(p) for p in snapshot.version.store.chunk_payloads(fiche_id)]
+        payloads = self._on_current(lambda snapshot: snapshot.version.store.chunk_payloads(fiche_id))
+        return [Chunk.from_payload(p) for p in payloads]
 
     def search(
         self,
@@ -264,9 +281,7 @@ class IndexRetriever(Retriever):
         filters: SearchFilters | None = None,
         passages_per_fiche: int = 3,
     ) -> SearchResult:
-        with self._held() as snapshot:
-            return self._search_needs(snapshot, snapshot.version.store, [[query]], k=k, mode=mode,
-                                      filters=filters, passages_per_fiche=passages_per_fiche)[0]
+        return self.search_many([[query]], k=k, mode=mode, filters=filters, passages_per_fiche=passages_per_fiche)[0]
 
     def search_in(
         self,
@@ -279,9 +294,8 @@ class IndexRetriever(Retriever):
         passages_per_fiche: int = 3,
     ) -> SearchResult:
         """`search` on a given store with this index's vectors (benchmarks compare engines)."""
-        with self._held() as snapshot:
-            return self._search_needs(snapshot, store, [[query]], k=k, mode=mode, filters=filters,
-                                      passages_per_fiche=passages_per_fiche)[0]
+        return self._on_current(lambda snapshot: self._search_needs(
+            snapshot, store, [[query]], k=k, mode=mode, filters=filters, passages_per_fiche=passages_per_fiche)[0])
 
     def search_many(
         self,
@@ -296,9 +310,9 @@ class IndexRetriever(Retriever):
         formulations (RRF on fiches, as within one search); the query vectors of every
         formulation are embedded in one call. The first formulation is the need's main
         query: it gives the result's `query` and the confidence signals."""
-        with self._held() as snapshot:
-            return self._search_needs(snapshot, snapshot.version.store, needs, k=k, mode=mode, filters=filters,
-                                      passages_per_fiche=passages_per_fiche)
+        return self._on_current(lambda snapshot: self._search_needs(
+            snapshot, snapshot.version.store, needs, k=k, mode=mode, filters=filters,
+            passages_per_fiche=passages_per_fiche))
 
     def _search_needs(self, snapshot, store, needs, *, k, mode, filters, passages_per_fiche) -> list[SearchResult]:
         started = time.perf_counter()
