@@ -54,7 +54,9 @@ class Candidate:
     unanchored: bool = False  # anaphoric with nothing before it in the passage to lean on
     path: tuple[str, ...] = ()  # the headings above it: the chunk's breadcrumb, then the chunk's own
     listing: bool = False  # a lead-in with its list items ("… les opérations suivantes : A ; B ; C")
-    example: bool = False  # inside a fiche's "> **Exemple** : …" callout: it illustrates a rule
+    # inside a fiche's "> **Exemple** : …" or "> **Avertissement** : …" callout: it
+    # illustrates a rule or announces a change of the law; it does not state the rule
+    aside: bool = False
 
     @property
     def cases(self) -> list[str]:
@@ -71,7 +73,7 @@ _SERVICE_LINE = re.compile(
 # du passeport d'un mineur (F21092)"): it routes to a fiche, it says nothing itself.
 _ROUTE_LINE = re.compile(r"→\s*.+\((?P<target>[^()]+)\)\.?$")
 # Callout labels of the fiches: the content stays, the label goes.
-_EXAMPLE_CALLOUT = re.compile(r"^\s*>\s*(?:\*\*)?\s*(?:exemples?|par exemple)\b", re.I)
+_ASIDE_CALLOUT = re.compile(r"^\s*>\s*(?:\*\*)?\s*(?:exemples?|par exemple|avertissement)\b", re.I)
 _CALLOUT = re.compile(r"^(?:à savoir|a savoir|à noter|a noter|attention|important|rappel|exemple)\s*:\s*", re.I)
 # Guide fiches ("Je…" steps) speak in the citizen's first person: not a reply's voice.
 # A guide's "je…" ("À partir de mon espace, je demande…"): the fiches speak to "vous".
@@ -139,13 +141,13 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
     previous_unit: Candidate | None = None
     path = list(passage.chunk.breadcrumb)
     i = 0
-    in_example = False
+    in_aside = False
     while i < len(units):
         unit = units[i]
         i += 1
         # An "Exemple" callout runs over its quoted lines ("> - jusqu'au 5 décembre…").
         quoted = unit.lstrip().startswith(">")
-        in_example = quoted and (in_example or bool(_EXAMPLE_CALLOUT.match(unit)))
+        in_aside = quoted and (in_aside or bool(_ASIDE_CALLOUT.match(unit)))
         if heading := _HEADING.match(unit):
             # "##### Cas : État des lieux conforme" inside the chunk: a heading of level L
             # is the L-th label of the fiche's path (the title is the 0th).
@@ -197,7 +199,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 # Its antecedent is in another passage, or is itself unanchored: it cannot be cited.
                 unanchored = anaphoric and (not candidates or candidates[-1].unanchored)
                 candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric, unanchored, tuple(path),
-                                            listing, in_example))
+                                            listing, in_aside))
                 previous_unit = candidates[-1]
             elif previous_unit is not None and tokens:
                 # "Elle est gratuite." only makes sense after the sentence it follows.
@@ -300,7 +302,9 @@ _KIND_SIGNALS = {
               re.compile(r"\b(?:auprès d|service|en ligne|guichet|agence|centre|caisse|bureau|s'adresser)\b", re.I)),
     "permission": (re.compile(r"\b(?:vous pouvez|vous ne pouvez pas|vous devez|vous n'êtes pas obligé|il est interdit"
                               r"|n'est pas obligatoire|est obligatoire|a le droit|avez le droit|ne peut pas|ne doit pas"
-                              r"|peut refuser|ne peut refuser)\b", re.I),
+                              r"|peut refuser|ne peut refuser"
+                              # "les époux n'ont pas besoin de passer devant le juge", "… n'ont pas à"
+                              r"|pas besoin de|pas obligée?s?|n'(?:ont|avez|a) pas à)\b|\bpas besoin d'", re.I),
                    re.compile(r"\b(?:il faut|peut|doit|à condition|si vous|sauf)\b", re.I)),
     # A step: an obligation to act ("vous devez fournir", "les partenaires doivent adresser"),
     # "… est à envoyer", or the fiches' imperative ("Envoyez le formulaire…").
@@ -585,8 +589,8 @@ class ExtractiveDrafter(Drafter):
             score += _residence_fit(candidate.cases, abroad)
             if candidate.anaphoric:
                 score -= 0.3
-            if candidate.example or _EXAMPLE.match(candidate.text):
-                score -= 1.0  # an example illustrates the rule; it does not state it
+            if candidate.aside or _EXAMPLE.match(candidate.text):
+                score -= 1.0  # an example illustrates the rule, a notice announces a change: neither states it
             if len(candidate.text) > _LONG_CANDIDATE:
                 score -= 1.0
             if candidate.listing and kinds[0] != "procedure":

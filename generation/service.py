@@ -239,6 +239,7 @@ class DraftService:
         scope = [out_of_scope(need, snapshot) for need in needs]
         kept = [i for i, r in enumerate(results) if not scope[i] and r.confidence >= threshold and r.passages]
         passages, groups = self._number_passages([results[i] for i in kept])
+        passages, groups = self._with_intro(passages, groups)
         passages, groups = self._with_sibling_cases(passages, groups)
         passages, removed = neutralise_passages(passages)
         notices = list(parsed.notices) + reading_notices
@@ -326,6 +327,28 @@ class DraftService:
                         number_of[chunk.id] = len(passages)
                     if number_of[chunk.id] not in group:
                         group.insert(1, number_of[chunk.id])
+            extended.append(group)
+        return passages, extended
+
+    def _with_intro(self, passages: list[Passage], groups: list[list[int]]) -> tuple[list[Passage], list[list[int]]]:
+        """The opening chunk of the fiche of each question's best passage, right after
+        that passage: a fiche's first lines sum up its answer ("Pour un divorce par
+        consentement mutuel, les époux n'ont pas besoin de passer devant le JAF…")."""
+        passages = list(passages)
+        number_of = {p.chunk.id: i for i, p in enumerate(passages, 1)}
+        extended = []
+        for group in groups:
+            group = list(group)
+            if group:
+                best = passages[group[0] - 1]
+                intro = next((c for c in self.retriever.chunks(best.fiche_id) if c.index == 0), None)
+                if intro is not None and intro.id != best.chunk.id:
+                    if intro.id not in number_of:
+                        passages.append(Passage(intro, best.score, len(passages) + 1))
+                        number_of[intro.id] = len(passages)
+                    if number_of[intro.id] in group:
+                        group.remove(number_of[intro.id])
+                    group.insert(1, number_of[intro.id])
             extended.append(group)
         return passages, extended
 

@@ -403,3 +403,29 @@ def test_a_fiche_s_other_situation_comes_with_its_passage_and_the_citizen_s_resi
     body = draft.text.split("Sources :")[0]
     assert expected in body.split("\n\n")[1], body
     assert "Formulaire cerfa" not in body  # another place of the other tab is not brought
+
+
+def _divorce_chunk(index: int, path: list[str], body: str):
+    return _fiche_chunk("F10567", "Divorce par consentement mutuel", index, path, body, date="2019-04-01")
+
+
+def test_the_fiche_s_opening_lines_come_with_its_best_passage():
+    from tests.fixtures.generation import PassageRetriever
+
+    # The search ranks a later section first; the fiche's first chunk sums up the answer.
+    opening = _divorce_chunk(0, [], "Pour un divorce par consentement mutuel, les époux n'ont pas besoin de passer "
+                                    "devant le juge aux affaires familiales.")
+    hearing = _divorce_chunk(3, ["Si un enfant des époux veut être auditionné"],
+                             "# Si un enfant des époux veut être auditionné\n\nSi les époux sont d'accord pour "
+                             "divorcer à l'amiable mais qu'un enfant demande à être entendu, le juge vérifie la "
+                             "convention du divorce.")
+    retriever = PassageRetriever([opening, hearing])
+    message = ("Bonjour, ma femme et moi sommes d'accord pour divorcer, nous n'avons pas d'enfant. "
+               "Est-ce qu'on est obligés de passer devant un juge pour un divorce à l'amiable ?")
+    assert retriever.search(message).passages[0].chunk.id == hearing.id
+    settings = GenerationSettings(min_confidence=0.0, passages_per_question=1)
+    draft = DraftService(retriever, settings=settings).draft(message)
+    body = draft.text.split("Sources :")[0]
+    assert "Pour un divorce par consentement mutuel, les époux n'ont pas besoin de passer devant le juge" in body
+    cited = {c.passage.chunk.id for c in draft.citations}
+    assert opening.id in cited and not [s for s in draft.sentences if s.flagged]

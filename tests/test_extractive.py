@@ -247,11 +247,32 @@ def test_the_lines_of_an_example_callout_do_not_answer_in_place_of_the_rule():
                      "> - jusqu'au 5 décembre à minuit s'il est de 3 mois (et non jusqu'au 31 décembre).\n\n"
                      "Le délai de préavis du locataire est de 3 mois, ou d'1 mois en zone tendue.", 1,
                      title="Préavis et formalités du congé donné par le locataire")
-    examples = [c for c in candidates_of(notice, 1) if c.example]
+    examples = [c for c in candidates_of(notice, 1) if c.aside]
     assert len(examples) == 2 and all(c.text.startswith("Jusqu'au") for c in examples)
     body = draft_of("Combien de mois de préavis le locataire doit-il donner ?", [notice])
     assert body.startswith("Le délai de préavis du locataire est de 3 mois")
     assert "Jusqu'au 5 octobre" not in body  # the examples' dates are not the rule
+
+
+def test_a_notice_of_a_coming_change_of_the_law_does_not_answer_in_place_of_the_rule():
+    fault = passage("F10577", [], "> **Avertissement du 2020-06-18** : Simplification de la procédure de divorce\n>\n"
+                    "> La loi de réforme pour la justice prévoit une modification de la procédure de divorce devant "
+                    "le juge.\n\n"
+                    "Pour un divorce pour faute, l'époux doit passer devant le juge avec son avocat.", 1,
+                    title="Divorce pour faute")
+    rules = [c.text[:30] for c in candidates_of(fault, 1) if not c.aside]
+    assert rules == ["Pour un divorce pour faute, l'"]  # the callout's label and its lines are asides
+    body = draft_of("Faut-il passer devant le juge pour divorcer ?", [fault])
+    assert body.startswith("Pour un divorce pour faute, l'époux doit passer devant le juge")
+
+
+def test_no_need_to_is_the_rule_that_answers_whether_one_must():
+    mutual = passage("F10567", [], "Pour divorcer, chaque époux doit prendre un avocat. "
+                     "Les époux n'ont pas besoin de passer devant le juge.", 1,
+                     title="Divorce par consentement mutuel")
+    body = draft_of("Est-ce qu'on est obligés de passer devant un juge ou de prendre chacun un avocat pour divorcer ?",
+                    [mutual])
+    assert body.startswith("Les époux n'ont pas besoin de passer devant le juge")
 
 
 def test_a_list_opens_the_answer_to_which_steps_not_to_whether_a_tax_is_due():
