@@ -28,6 +28,9 @@ from retrieval.search.situation import (
     ("Je suis fonctionnaire territoriale, combien de temps puis-je partir en disponibilité ?", "public"),
     ("Mon patron dit que les premiers jours d'arrêt ne seront pas payés, c'est normal ?", "private"),
     ("Je suis en CDI de serveur depuis mai, il peut me virer comme ça ?", "private"),
+    ("Mon compagnon est décédé en janvier, il était retraité du privé. Puis-je toucher sa retraite ?", "private"),
+    ("Je suis salariée dans le privé depuis mes 25 ans, quand pourrai-je partir ?", "private"),
+    ("On me propose un poste dans une entreprise privée, je peux partir combien de temps ?", None),
     ("Combien coûte un passeport pour mon fils ?", None),
 ])
 def test_the_sector_of_a_need_is_read_from_its_words(need, sector):

@@ -40,7 +40,8 @@ _PUBLIC_NEED = re.compile(
     r"|fonction publique|contractuel(?:le)?\b.{0,60}\b(?:pr[eé]fecture|mairie|commune|h[oô]pital|minist[eè]re"
     r"|collectivit[eé]|rectorat|[eé]ducation nationale))", re.I)
 _PRIVATE_NEED = re.compile(r"\b(?:salari[eé]e?|mon (?:patron|employeur|chef)|ma (?:bo[iî]te|soci[eé]t[eé]|entreprise)"
-                           r"|secteur priv[eé]|en (?:cdi|cdd)\b)", re.I)
+                           # "il était retraité du privé", "salarié dans le privé" (not "une entreprise privée")
+                           r"|secteur priv[eé]|(?:du|dans le) priv[eé]\b|en (?:cdi|cdd)\b)", re.I)
 _PUBLIC_TITLE = re.compile(r"\b(?:fonctionnaire|agents? publics?|fonction publique|agent contractuel|secteur public"
                            r"|agent territorial|militaire)", re.I)
 _PRIVATE_TITLE = re.compile(r"\b(?:secteur priv[eé]|salari[eé])", re.I)
