@@ -95,7 +95,9 @@ _EARLY_DEMONSTRATIVE = re.compile(r"^(?:[\w'’-]+[\s,]+){1,4}(?:ce|cet|cette|ce
                                   r"|^(?:[\w'’-]+[\s,]+){1,3}alors\b(?!\s+que)"
                                   # "Vous pouvez néanmoins demander une dispense": despite the one before
                                   r"|^(?:[\w'’-]+[\s,]+){1,3}(?:néanmoins|toutefois|cependant|pourtant|en revanche"
-                                  r"|par contre|quand même)\b", re.I)
+                                  r"|par contre|quand même"
+                                  # "Vous pouvez également percevoir la réversion de l'Agirc-Arrco": besides the one before
+                                  r"|également|aussi)\b", re.I)
 
 
 # A sentence that announces what comes after it ("Vous devez remplir toutes les conditions

@@ -275,6 +275,18 @@ def test_no_need_to_is_the_rule_that_answers_whether_one_must():
     assert body.startswith("Les époux n'ont pas besoin de passer devant le juge")
 
 
+def test_a_sentence_that_adds_to_the_one_before_it_does_not_open_the_answer():
+    reversion = passage("F13104", ["Qui est concerné ?"], "Vous pouvez percevoir une partie de la retraite de votre "
+                        "époux décédé. Vous pouvez également percevoir une partie de la retraite complémentaire "
+                        "Agirc-Arrco de votre époux décédé. Vous n'avez pas droit à la pension de réversion si vous "
+                        "viviez en concubinage avec le défunt.", 1, title="Pension de réversion")
+    body = draft_of("Est-ce que je peux toucher une partie de la retraite complémentaire de mon compagnon décédé ?",
+                    [reversion], ["Nous vivions en concubinage."])
+    assert not body.startswith("Vous pouvez également"), body
+    also = body.index("Vous pouvez également")
+    assert body.index("Vous pouvez percevoir une partie de la retraite") < also  # it comes after what it adds to
+
+
 def test_a_list_opens_the_answer_to_which_steps_not_to_whether_a_tax_is_due():
     sale = passage("F10864", ["Calcul"], "Le notaire chargé de la vente effectue les opérations suivantes :\n"
                    "- Démarches auprès de l'administration fiscale\n"
