@@ -8,8 +8,10 @@ from retrieval.search.situation import (
     age_group_of_need,
     couple_of_fiche,
     couple_of_need,
+    documents_of_need,
     is_labour_need,
     lives_abroad,
+    missed_axes,
     notice_of_fiche,
     notice_of_need,
     request_of_fiche,
@@ -174,3 +176,28 @@ def test_the_notice_fiche_of_the_one_who_gives_it_comes_first():
     assert [f for f, _ in with_situation(ranking, head, tenant)] == ["F1168", "F929"]
     landlord = situation_of_need("Mon propriétaire m'a envoyé mon congé pour vendre, a-t-il respecté le délai ?")
     assert [f for f, _ in with_situation(list(reversed(ranking)), head, landlord)] == ["F929", "F1168"]
+
+
+@pytest.mark.parametrize("need, documents", [
+    ("On me demande une copie de mon bac, je l'ai perdu dans un déménagement. Comment en ravoir un ?", "diploma"),
+    ("Ma CNI est périmée depuis mars, on part à Rome en avion.", "identity_card"),
+    ("La banque peut-elle refuser mon permis de conduire comme pièce d'identité ? Je n'ai plus de carte d'identité.",
+     "identity_card|driving_licence"),
+    ("Faut-il un permis de construire pour une cabane de 12 m2 ?", None),  # a permit, not a document one carries
+    ("Combien de temps pour déclarer la naissance de mon fils ?", None),
+])
+def test_the_documents_a_need_is_about_are_read_from_its_words(need, documents):
+    assert documents_of_need(need) == documents
+
+
+def test_the_first_fiches_about_another_document_come_lower():
+    head = {"F1726": {"title": "Perte, vol ou détérioration de la carte grise : demande de duplicata"},
+            "F10492": {"title": "Comment obtenir la copie d'un diplôme ?"},
+            "F1": {"title": "Perte ou vol de papiers : quelles démarches ?"}}
+    ranking = [("F1726", 0.050), ("F10492", 0.048), ("F1", 0.047)]
+    need = "Je postule à un emploi et on me demande une copie de mon bac, je l'ai perdu. Comment en ravoir un ?"
+    situation = situation_of_need(need)
+    assert situation["document"] == "diploma"
+    # a fiche naming no document is for any of them; one naming the need's among others fits
+    assert [f for f, _ in with_situation(ranking, head, situation)] == ["F10492", "F1", "F1726"]
+    assert missed_axes({"title": "Carte grise ou diplôme perdu"}, situation) == 0

@@ -30,6 +30,8 @@ class Axis:
     name: str
     of_need: Callable[[str], str | None]
     of_fiche: Callable[[dict], str | None]
+    # Whether a fiche's value fits the need's (default: the same value).
+    fits: Callable[[str, str], bool] = lambda need, fiche: need == fiche
 
 
 # Public service or private sector: the split that decides between most labour fiches.
@@ -208,6 +210,42 @@ def notice_of_fiche(payload: dict) -> str | None:
     return _first_named(payload.get("title", ""), ("tenant", _TENANT_GIVES_TITLE), ("landlord", _LANDLORD_GIVES_TITLE))
 
 
+# The documents a need is about ("une copie de mon bac", "ma CNI") against the document a
+# fiche's title names ("Perte, vol ou détérioration de la carte grise"): a fiche about
+# another document answers another question, however many words it shares.
+_DOCUMENTS = (
+    ("identity_card", re.compile(r"\b(?:cartes? d['’]identit[ée]|cni)\b", re.I)),
+    ("passport", re.compile(r"\bpasseports?\b", re.I)),
+    ("driving_licence", re.compile(r"\bpermis(?! (?:de |d['’])(?:construire|am[ée]nager|d[ée]molir|chasser|visite|port))\b",
+                                   re.I)),
+    ("registration", re.compile(r"\b(?:cartes? grises?|certificats? d['’]immatriculation)\b", re.I)),
+    ("diploma", re.compile(r"\b(?:dipl[ôo]mes?|bac|baccalaur[ée]at|brevet des coll[èe]ges)\b", re.I)),
+    ("residence_permit", re.compile(r"\b(?:titres? de s[ée]jour|cartes? de s[ée]jour|cartes? de r[ée]sident)\b", re.I)),
+    ("health_card", re.compile(r"\bcartes? vitales?\b", re.I)),
+    ("family_record_book", re.compile(r"\blivrets? de famille\b", re.I)),
+    ("criminal_record", re.compile(r"\bcasiers?(?: judiciaires?)?\b", re.I)),
+    ("bank_card", re.compile(r"\bcartes? (?:bancaires?|bleues?)\b", re.I)),
+)
+
+
+def _documents(text: str) -> str | None:
+    named = [name for name, pattern in _DOCUMENTS if pattern.search(text)]
+    return "|".join(named) or None
+
+
+def documents_of_need(text: str) -> str | None:
+    """The documents the need names ("identity_card|driving_licence"), None if none."""
+    return _documents(text)
+
+
+def documents_of_fiche(payload: dict) -> str | None:
+    return _documents(payload.get("title", ""))
+
+
+def shares_a_document(need: str, fiche: str) -> bool:
+    return bool(set(need.split("|")) & set(fiche.split("|")))
+
+
 def _first_named(text: str, *values: tuple[str, re.Pattern]) -> str | None:
     """The first value whose pattern the text matches (the order decides between them)."""
     return next((value for value, pattern in values if pattern.search(text)), None)
@@ -220,6 +258,7 @@ AXES = (
     Axis("request", request_of_need, request_of_fiche),
     Axis("couple", couple_of_need, couple_of_fiche),
     Axis("notice", notice_of_need, notice_of_fiche),
+    Axis("document", documents_of_need, documents_of_fiche, shares_a_document),
 )
 
 
@@ -231,7 +270,11 @@ def situation_of_need(text: str) -> dict[str, str]:
 def missed_axes(payload: dict, situation: dict[str, str]) -> int:
     """On how many axes a fiche (its payload: title, source) is written for another
     value than the need's `situation` (situation_of_need)."""
-    return sum(1 for axis in AXES if axis.name in situation and axis.of_fiche(payload) not in (None, situation[axis.name]))
+    missed = 0
+    for axis in AXES:
+        if axis.name in situation and (value := axis.of_fiche(payload)) is not None:
+            missed += not axis.fits(situation[axis.name], value)
+    return missed
 
 
 def with_situation(ranking: list[tuple[str, float]], head: dict[str, dict],
