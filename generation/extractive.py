@@ -81,7 +81,7 @@ _FIRST_PERSON = re.compile(r"^(?:mon|ma|mes)\b|(?<![\w-])(?:je(?![\w-])|j['’])
 # Openers that point back to the sentence before: "Ce montant", "Passé ce délai", "Il"…
 _ANAPHORA = re.compile(
     r"^(?:ce|cet|cette|ces|celui-ci|celle-ci|ceux-ci|cela|ceci|il|elle|ils|elles|passé ce|dans ce cas"
-    r"|dans les 2 cas|dans les deux cas|de même|en revanche|sinon|à défaut|a défaut|là|y compris|en outre"
+    r"|dans les 2 cas|dans les deux cas|de même|en revanche|sinon|à défaut|a défaut|là|y compris"
     r"|cependant|toutefois|par contre|pour cela|pour en|pour y|à cette|a cette|au-delà|au delà|en effet|ainsi|donc"
     r"|si ce n'est pas le cas|si tel n'est pas le cas|si ce n’est pas le cas|dans le cas contraire"
     r"|leur|leurs|son|sa|ses|celui|celle|ceux|celles|les 2|les deux|l'autre|même|et|mais|or|puis)\b",
@@ -113,12 +113,17 @@ _CLAUSE = re.compile(r"\b(?:vous|il|elle|ils|elles|on|est|sont|doit|doivent|peut
                      r"|permet|permettent|sera|seront|reste|restent|dépend|dépendent|s'applique)\b", re.I)
 
 
+# "De plus, vous pourrez être indemnisé si…": the connector adds to the sentence before;
+# what follows it stands alone, and a reply says it without the connector.
+_ADDITIVE_OPENER = re.compile(r"^(?:de plus|en plus|en outre|par ailleurs|en parallèle|parallèlement)\s*,?\s+", re.I)
+
+
 def clean_markdown(text: str) -> str:
     text = re.sub(r"\[([^\]]+)\]\((?:[^)]+)\)", r"\1", text)  # [label](url) -> label
     text = re.sub(r"\*\*|__", "", text)
     text = re.sub(r"^\s*>\s*", "", text)
     text = _LIST_ITEM.sub("", text)
-    text = _CALLOUT.sub("", collapse_spaces(text))
+    text = _ADDITIVE_OPENER.sub("", _CALLOUT.sub("", collapse_spaces(text)))
     return text[:1].upper() + text[1:] if text else text
 
 
@@ -137,7 +142,12 @@ def _table_row(cells_line: str) -> list[str]:
 
 def candidates_of(passage: Passage, number: int) -> list[Candidate]:
     """Citable units of a passage: sentences, list intros with their items, table rows."""
-    units = [s.text for s in split_sentences(passage_body(passage))]
+    body = passage_body(passage)
+    spans = split_sentences(body)
+    units = [s.text for s in spans]
+    # A callout's line ("> L'ordonnance … prévoit… Le locataire devra libérer les lieux…")
+    # is quoted in all its sentences, not only in the first.
+    quoted_lines = [body[body.rfind("\n", 0, s.start) + 1:s.start + 1].lstrip().startswith(">") for s in spans]
     candidates: list[Candidate] = []
     header: list[str] | None = None
     previous_unit: Candidate | None = None
@@ -145,10 +155,9 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
     i = 0
     in_aside = False
     while i < len(units):
-        unit = units[i]
+        unit, quoted = units[i], quoted_lines[i]
         i += 1
         # An "Exemple" callout runs over its quoted lines ("> - jusqu'au 5 décembre…").
-        quoted = unit.lstrip().startswith(">")
         in_aside = quoted and (in_aside or bool(_ASIDE_CALLOUT.match(unit)))
         if heading := _HEADING.match(unit):
             # "##### Cas : État des lieux conforme" inside the chunk: a heading of level L

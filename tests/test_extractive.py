@@ -287,6 +287,26 @@ def test_a_sentence_that_adds_to_the_one_before_it_does_not_open_the_answer():
     assert body.index("Vous pouvez percevoir une partie de la retraite") < also  # it comes after what it adds to
 
 
+def test_every_sentence_of_a_notice_s_line_is_an_aside():
+    notice = passage("F929", [], "> **Avertissement du 2020-05-29** : Covid 19 : prolongation du délai de préavis\n>\n"
+                     "> L'ordonnance prévoit que le congé peut être délivré jusqu'au 23 août 2020. Si le locataire "
+                     "reçoit le congé le 19 août 2020, le délai de préavis court à partir de cette date. Le locataire "
+                     "devra libérer les lieux au plus tard le 19 février 2021.\n\n"
+                     "Le propriétaire doit donner congé au locataire au moins 6 mois avant la fin du bail.", 1,
+                     title="Préavis et formalités du congé donné par le propriétaire (bailleur)")
+    rules = [c.text for c in candidates_of(notice, 1) if not c.aside]
+    assert rules == ["Le propriétaire doit donner congé au locataire au moins 6 mois avant la fin du bail."]
+
+
+def test_a_connector_that_adds_to_the_sentence_before_is_left_out():
+    delay = passage("F1", [], "La compagnie vous doit une assistance en cas de retard. De plus, vous pourrez être "
+                    "indemnisé si votre vol arrive 3 heures ou plus après l'heure d'arrivée prévue.", 1,
+                    title="Voyage en avion : vol retardé")
+    body = draft_of("Mon vol est arrivé avec 5 heures de retard, est-ce que je peux être indemnisé ?", [delay])
+    assert body.startswith("Vous pourrez être indemnisé si votre vol arrive 3 heures ou plus"), body
+    assert "De plus" not in body
+
+
 def test_a_list_opens_the_answer_to_which_steps_not_to_whether_a_tax_is_due():
     sale = passage("F10864", ["Calcul"], "Le notaire chargé de la vente effectue les opérations suivantes :\n"
                    "- Démarches auprès de l'administration fiscale\n"
