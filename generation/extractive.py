@@ -484,7 +484,8 @@ class ExtractiveDrafter(Drafter):
         scored = [(score, c) for score, c, overlap in scored if (c.number, c.position) not in used and overlap]
         if not scored:
             return []  # no sentence shares a word with the question or its situation
-        chains = ((score, c, self._with_antecedent(c, pool)) for score, c in scored)
+        # A sentence whose antecedent another paragraph said would say it twice: not taken.
+        chains = ((score, c, _unsaid(self._with_antecedent(c, pool), used)) for score, c in scored)
         best, answer, chosen = next(((sc, c, chain) for sc, c, chain in chains if chain), (0.0, None, []))
         if answer is None:
             return []
@@ -511,7 +512,7 @@ class ExtractiveDrafter(Drafter):
                 continue
             if _YES_NO.match(pick.text):
                 continue  # "Oui, …" / "Non, …" answers its fiche's question: only as the opening answer
-            chain = _one_yes_no(self._with_antecedent(pick, pool), chosen)
+            chain = _one_yes_no(_unsaid(self._with_antecedent(pick, pool), used), chosen)
             if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
                 chosen.extend(c for c in chain if c not in chosen)
         chosen += self._other_asks(kinds, chosen, remaining, pool)
@@ -600,7 +601,7 @@ class ExtractiveDrafter(Drafter):
             score += _residence_fit(candidate.cases, abroad)
             if candidate.anaphoric:
                 score -= 0.3
-            if candidate.aside or _EXAMPLE.match(candidate.text):
+            if candidate.aside or _EXAMPLE.match(candidate.text) or _CALCULATION.search(candidate.text):
                 score -= 1.0  # an example illustrates the rule, a notice announces a change: neither states it
             if len(candidate.text) > _LONG_CANDIDATE:
                 score -= 1.0
@@ -634,11 +635,18 @@ def _named_antecedent(candidate: Candidate, passage: list[Candidate]) -> Candida
 
 
 _EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
+# A worked calculation illustrates a rule too: "10 000 € * 30 % soit 3 000 €", "(1 200 x 1/10) + …".
+_CALCULATION = re.compile(r"\d\s*[€%)]?\s*(?:[*×=]|\sx\s)\s*\(?\d|\(\s*\d[\d\s,.]*€?\s[-+]\s\d")
 _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
 _LONG_CANDIDATE = 450
 _LISTING = 0.5
 _OTHER_FICHE_RELEVANCE = 0.8
 _OTHER_ASK_RELEVANCE = 0.25  # of the answer's score: a second ask is answered from the same passages
+
+
+def _unsaid(chain: list[Candidate], used: set[tuple[int, int]]) -> list[Candidate]:
+    """A sentence's chain, or [] when a sentence of it was said in another paragraph."""
+    return [] if any((c.number, c.position) in used for c in chain) else chain
 
 
 def _one_yes_no(chain: list[Candidate], chosen: list[Candidate]) -> list[Candidate]:

@@ -6,6 +6,7 @@ import pytest
 from generation.extractive import ExtractiveDrafter, candidates_of, condition_phrase, negated_words
 from generation.format import CLOSING, GREETING
 from generation.message import parse_message
+from generation.settings import GenerationSettings
 from generation.text import renumber_citations, split_sentences
 from generation.types import DraftFormat, Need, Verdict
 from generation.verify import verify
@@ -305,6 +306,28 @@ def test_a_connector_that_adds_to_the_sentence_before_is_left_out():
     body = draft_of("Mon vol est arrivé avec 5 heures de retard, est-ce que je peux être indemnisé ?", [delay])
     assert body.startswith("Vous pourrez être indemnisé si votre vol arrive 3 heures ou plus"), body
     assert "De plus" not in body
+
+
+def test_a_worked_calculation_does_not_answer_in_place_of_the_rule():
+    capital_gain = passage("F10864", ["Imposition"], "Vous aurez ainsi un abattement sur la plus-value de : "
+                           "10 000 € * 30 % soit 3 000 €. Vous déclarerez alors en revenu 7 000 € ( 10 000 € - "
+                           "3 000 €). La plus-value immobilière est imposée à l'impôt sur le revenu au taux de 19 %.",
+                           1, title="Impôt sur le revenu - Plus-value immobilière")
+    body = draft_of("Quel abattement sur la plus-value de ma maison, et combien vais-je déclarer en revenu ?",
+                    [capital_gain])
+    assert body.startswith("La plus-value immobilière est imposée à l'impôt sur le revenu au taux de 19 %"), body
+
+
+def test_a_sentence_said_in_one_paragraph_is_not_brought_back_as_another_s_antecedent():
+    funeral = passage("F17059", [], "La Cnav peut payer une partie des frais d'obsèques si elle doit encore de "
+                      "l'argent au défunt. Ce remboursement est plafonné à 2 286,74 € sur présentation de la facture "
+                      "des obsèques.", 1, title="Qui doit payer les frais d'obsèques ?")
+    questions = ["Qui peut payer les frais d'obsèques de ma mère ?",
+                 "Le remboursement des frais d'obsèques est plafonné à combien, sur quelle facture ?"]
+    one_sentence = ExtractiveDrafter(GenerationSettings(sentences_per_question=1))
+    body = one_sentence.write_body(questions, [funeral], needs=[Need(question=q) for q in questions],
+                                   groups=[[1], [1]])
+    assert body.count("La Cnav peut payer une partie des frais d'obsèques") == 1, body
 
 
 def test_a_list_opens_the_answer_to_which_steps_not_to_whether_a_tax_is_due():
