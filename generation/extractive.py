@@ -512,10 +512,12 @@ class ExtractiveDrafter(Drafter):
                 continue
             if _YES_NO.match(pick.text):
                 continue  # "Oui, …" / "Non, …" answers its fiche's question: only as the opening answer
+            if _illustrates(pick):
+                continue  # an example without the rule it illustrates confuses the citizen
             chain = _one_yes_no(_unsaid(self._with_antecedent(pick, pool), used), chosen)
             if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
                 chosen.extend(c for c in chain if c not in chosen)
-        chosen += self._other_asks(kinds, chosen, remaining, pool)
+        chosen += self._other_asks(kinds, chosen, remaining, pool, used)
         # The answer (with what it leans on) opens, then the rest of its passage, then the
         # other passages, each in its own order.
         others = sorted((c for c in chosen if c not in opening),
@@ -523,7 +525,8 @@ class ExtractiveDrafter(Drafter):
         return opening + others
 
     def _other_asks(self, kinds: list[str], chosen: list[Candidate], rest: list[tuple[float, Candidate]],
-                    pool: dict[int, list[Candidate]]) -> list[Candidate]:
+                    pool: dict[int, list[Candidate]],
+                    used: set[tuple[int, int]]) -> list[Candidate]:
         """For each fact the question asks for (`kinds`: its main kind and its other
         clauses', "… et ça prend combien de temps ?"), the best remaining sentence (`rest`:
         relevance, candidate, best first) that states it (a duration or date, an amount, an
@@ -539,9 +542,10 @@ class ExtractiveDrafter(Drafter):
                 if relevance < _OTHER_ASK_RELEVANCE:
                     break
                 if pick in chosen or pick in added or not states.search(pick.text) or _YES_NO.match(pick.text) \
+                        or _illustrates(pick) \
                         or any(jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE for c in chosen + added):
                     continue
-                if chain := _one_yes_no(self._with_antecedent(pick, pool), chosen + added):
+                if chain := _one_yes_no(_unsaid(self._with_antecedent(pick, pool), used), chosen + added):
                     added += [c for c in chain if c not in chosen and c not in added]
                     break
         return added
@@ -601,7 +605,7 @@ class ExtractiveDrafter(Drafter):
             score += _residence_fit(candidate.cases, abroad)
             if candidate.anaphoric:
                 score -= 0.3
-            if candidate.aside or _EXAMPLE.match(candidate.text) or _CALCULATION.search(candidate.text):
+            if _illustrates(candidate):
                 score -= 1.0  # an example illustrates the rule, a notice announces a change: neither states it
             if len(candidate.text) > _LONG_CANDIDATE:
                 score -= 1.0
@@ -638,6 +642,11 @@ _EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
 # A worked calculation illustrates a rule too: "10 000 € * 30 % soit 3 000 €", "(1 200 x 1/10) + …".
 _CALCULATION = re.compile(r"\d\s*[€%)]?\s*(?:[*×=]|\sx\s)\s*\(?\d|\(\s*\d[\d\s,.]*€?\s[-+]\s\d")
 _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
+
+
+def _illustrates(candidate: Candidate) -> bool:
+    """An example, a notice's aside or a worked calculation: it illustrates a rule."""
+    return candidate.aside or bool(_EXAMPLE.match(candidate.text) or _CALCULATION.search(candidate.text))
 _LONG_CANDIDATE = 450
 _LISTING = 0.5
 _OTHER_FICHE_RELEVANCE = 0.8

@@ -330,6 +330,17 @@ def test_a_sentence_said_in_one_paragraph_is_not_brought_back_as_another_s_antec
     assert body.count("La Cnav peut payer une partie des frais d'obsèques") == 1, body
 
 
+def test_an_example_is_not_said_for_the_fact_it_illustrates():
+    notice = passage("F1168", ["Logement vide", "Point de départ du préavis"],
+                     "Le délai de préavis du locataire court à partir de la réception de la lettre recommandée par "
+                     "le propriétaire.\n\n> **Exemple** : Si les chiffres ne sont pas identiques, il s'agit du "
+                     "dernier jour du mois :\n>\n> - Un délai d'1 mois partant du 30 janvier expire le 28 février\n",
+                     1, title="Préavis et formalités du congé donné par le locataire")
+    body = draft_of("Combien de temps de préavis je dois donner à mon propriétaire ?", [notice])
+    assert body.startswith("Le délai de préavis du locataire court à partir de la réception"), body
+    assert "30 janvier" not in body  # the worked date is not the duration asked
+
+
 def test_a_list_opens_the_answer_to_which_steps_not_to_whether_a_tax_is_due():
     sale = passage("F10864", ["Calcul"], "Le notaire chargé de la vente effectue les opérations suivantes :\n"
                    "- Démarches auprès de l'administration fiscale\n"
