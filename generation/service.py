@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -314,26 +314,23 @@ class DraftService:
         lieux non conforme"), the other cases of that section come with it, right after it:
         the drafter then opens with the case the citizen's words fit, or states each case
         as a condition, instead of answering with whichever case the search ranked first."""
-        passages = list(passages)
-        number_of = {p.chunk.id: i for i, p in enumerate(passages, 1)}
-        extended = []
-        for group in groups:
-            group = list(group)
-            if group:
-                best = passages[group[0] - 1]
-                for chunk in reversed(self._sibling_cases(best)):
-                    if chunk.id not in number_of:
-                        passages.append(Passage(chunk, best.score, len(passages) + 1))
-                        number_of[chunk.id] = len(passages)
-                    if number_of[chunk.id] not in group:
-                        group.insert(1, number_of[chunk.id])
-            extended.append(group)
-        return passages, extended
+        return self._after_best(passages, groups, self._sibling_cases, move=False)
 
     def _with_intro(self, passages: list[Passage], groups: list[list[int]]) -> tuple[list[Passage], list[list[int]]]:
         """The opening chunk of the fiche of each question's best passage, right after
         that passage: a fiche's first lines sum up its answer ("Pour un divorce par
         consentement mutuel, les époux n'ont pas besoin de passer devant le JAF…")."""
+        return self._after_best(passages, groups, self._intro, move=True)
+
+    def _intro(self, passage: Passage) -> list[Chunk]:
+        return [c for c in self.retriever.chunks(passage.fiche_id) if c.index == 0 and c.id != passage.chunk.id]
+
+    @staticmethod
+    def _after_best(passages: list[Passage], groups: list[list[int]], chunks_of: Callable[[Passage], list[Chunk]],
+                    *, move: bool) -> tuple[list[Passage], list[list[int]]]:
+        """Each question's best passage followed by `chunks_of` it, in that order (new
+        ones numbered after the passages); `move`: one already among the question's
+        passages moves up there too, else it keeps its place."""
         passages = list(passages)
         number_of = {p.chunk.id: i for i, p in enumerate(passages, 1)}
         extended = []
@@ -341,14 +338,15 @@ class DraftService:
             group = list(group)
             if group:
                 best = passages[group[0] - 1]
-                intro = next((c for c in self.retriever.chunks(best.fiche_id) if c.index == 0), None)
-                if intro is not None and intro.id != best.chunk.id:
-                    if intro.id not in number_of:
-                        passages.append(Passage(intro, best.score, len(passages) + 1))
-                        number_of[intro.id] = len(passages)
-                    if number_of[intro.id] in group:
-                        group.remove(number_of[intro.id])
-                    group.insert(1, number_of[intro.id])
+                for chunk in reversed(chunks_of(best)):
+                    if chunk.id not in number_of:
+                        passages.append(Passage(chunk, best.score, len(passages) + 1))
+                        number_of[chunk.id] = len(passages)
+                    number = number_of[chunk.id]
+                    if move and number in group:
+                        group.remove(number)
+                    if number not in group:
+                        group.insert(1, number)
             extended.append(group)
         return passages, extended
 
