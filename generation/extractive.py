@@ -115,7 +115,8 @@ _CLAUSE = re.compile(r"\b(?:vous|il|elle|ils|elles|on|est|sont|doit|doivent|peut
 
 # "De plus, vous pourrez être indemnisé si…": the connector adds to the sentence before;
 # what follows it stands alone, and a reply says it without the connector.
-_ADDITIVE_OPENER = re.compile(r"^(?:de plus|en plus|en outre|par ailleurs|en parallèle|parallèlement)\s*,?\s+", re.I)
+# With its comma only: "En plus de l'allocation, vous…" keeps its words.
+_ADDITIVE_OPENER = re.compile(r"^(?:de plus|en plus|en outre|par ailleurs|en parallèle|parallèlement)\s*,\s*", re.I)
 
 
 def clean_markdown(text: str) -> str:
@@ -642,15 +643,15 @@ _EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
 # A worked calculation illustrates a rule too: "10 000 € * 30 % soit 3 000 €", "(1 200 x 1/10) + …".
 _CALCULATION = re.compile(r"\d\s*[€%)]?\s*(?:[*×=]|\sx\s)\s*\(?\d|\(\s*\d[\d\s,.]*€?\s[-+]\s\d")
 _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
+_LONG_CANDIDATE = 450
+_LISTING = 0.5
+_OTHER_FICHE_RELEVANCE = 0.8
+_OTHER_ASK_RELEVANCE = 0.25  # of the answer's score: a second ask is answered from the same passages
 
 
 def _illustrates(candidate: Candidate) -> bool:
     """An example, a notice's aside or a worked calculation: it illustrates a rule."""
     return candidate.aside or bool(_EXAMPLE.match(candidate.text) or _CALCULATION.search(candidate.text))
-_LONG_CANDIDATE = 450
-_LISTING = 0.5
-_OTHER_FICHE_RELEVANCE = 0.8
-_OTHER_ASK_RELEVANCE = 0.25  # of the answer's score: a second ask is answered from the same passages
 
 
 def _unsaid(chain: list[Candidate], used: set[tuple[int, int]]) -> list[Candidate]:

@@ -3,7 +3,7 @@ answers to multi-question e-mails."""
 
 import pytest
 
-from generation.extractive import ExtractiveDrafter, candidates_of, condition_phrase, negated_words
+from generation.extractive import ExtractiveDrafter, candidates_of, clean_markdown, condition_phrase, negated_words
 from generation.format import CLOSING, GREETING
 from generation.message import parse_message
 from generation.settings import GenerationSettings
@@ -306,6 +306,8 @@ def test_a_connector_that_adds_to_the_sentence_before_is_left_out():
     body = draft_of("Mon vol est arrivé avec 5 heures de retard, est-ce que je peux être indemnisé ?", [delay])
     assert body.startswith("Vous pourrez être indemnisé si votre vol arrive 3 heures ou plus"), body
     assert "De plus" not in body
+    kept = "En plus de l'allocation, vous pouvez percevoir une prime."
+    assert clean_markdown(kept) == kept  # "en plus de…" is no connector
 
 
 def test_a_worked_calculation_does_not_answer_in_place_of_the_rule():

@@ -228,18 +228,13 @@ _DOCUMENTS = (
 )
 
 
-def _documents(text: str) -> str | None:
-    named = [name for name, pattern in _DOCUMENTS if pattern.search(text)]
-    return "|".join(named) or None
-
-
 def documents_of_need(text: str) -> str | None:
-    """The documents the need names ("identity_card|driving_licence"), None if none."""
-    return _documents(text)
+    """The documents a text names ("identity_card|driving_licence"), None if none."""
+    return "|".join(name for name, pattern in _DOCUMENTS if pattern.search(text)) or None
 
 
 def documents_of_fiche(payload: dict) -> str | None:
-    return _documents(payload.get("title", ""))
+    return documents_of_need(payload.get("title", ""))
 
 
 def shares_a_document(need: str, fiche: str) -> bool:
