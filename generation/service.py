@@ -317,9 +317,10 @@ class DraftService:
         return self._after_best(passages, groups, self._sibling_cases, move=False)
 
     def _with_intro(self, passages: list[Passage], groups: list[list[int]]) -> tuple[list[Passage], list[list[int]]]:
-        """The opening chunk of the fiche of each question's best passage, right after
-        that passage: a fiche's first lines sum up its answer ("Pour un divorce par
-        consentement mutuel, les époux n'ont pas besoin de passer devant le JAF…")."""
+        """The opening chunk of the fiche of each question's best passage, after that
+        passage (and after the other cases of its section, placed next): a fiche's first
+        lines sum up its answer ("Pour un divorce par consentement mutuel, les époux n'ont
+        pas besoin de passer devant le JAF…")."""
         return self._after_best(passages, groups, self._intro, move=True)
 
     def _intro(self, passage: Passage) -> list[Chunk]:
