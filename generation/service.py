@@ -13,6 +13,7 @@ draft. Draft.questions stay masked (the API stores them as coverage gaps).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -239,8 +240,10 @@ class DraftService:
         scope = [out_of_scope(need, snapshot) for need in needs]
         kept = [i for i, r in enumerate(results) if not scope[i] and r.confidence >= threshold and r.passages]
         passages, groups = self._number_passages([results[i] for i in kept])
-        passages, groups = self._with_intro(passages, groups)
-        passages, groups = self._with_sibling_cases(passages, groups)
+        # Both steps read the chunks of each question's best fiche: once per draft.
+        fiche_chunks = functools.cache(self.retriever.chunks)
+        passages, groups = self._with_intro(passages, groups, fiche_chunks)
+        passages, groups = self._with_sibling_cases(passages, groups, fiche_chunks)
         passages, removed = neutralise_passages(passages)
         notices = list(parsed.notices) + reading_notices
         notices += [LOW_CONFIDENCE_NOTICE.format(question=needs[i].question) for i in kept
@@ -309,22 +312,27 @@ class DraftService:
         groups = [[number_of[p.chunk.id] for p in passages if p.chunk.id in number_of] for passages in per_question]
         return numbered, groups
 
-    def _with_sibling_cases(self, passages: list[Passage], groups: list[list[int]]) -> tuple[list[Passage], list[list[int]]]:
+    def _with_sibling_cases(self, passages: list[Passage], groups: list[list[int]],
+                            fiche_chunks: Callable[[str], list[Chunk]]) -> tuple[list[Passage], list[list[int]]]:
         """When a question's best passage is one case of a fiche's section ("Cas : État des
         lieux non conforme"), the other cases of that section come with it, right after it:
         the drafter then opens with the case the citizen's words fit, or states each case
         as a condition, instead of answering with whichever case the search ranked first."""
-        return self._after_best(passages, groups, self._sibling_cases, move=False)
+        return self._after_best(passages, groups, functools.partial(self._sibling_cases, fiche_chunks=fiche_chunks),
+                                move=False)
 
-    def _with_intro(self, passages: list[Passage], groups: list[list[int]]) -> tuple[list[Passage], list[list[int]]]:
+    def _with_intro(self, passages: list[Passage], groups: list[list[int]],
+                    fiche_chunks: Callable[[str], list[Chunk]]) -> tuple[list[Passage], list[list[int]]]:
         """The opening chunk of the fiche of each question's best passage, after that
         passage (and after the other cases of its section, placed next): a fiche's first
         lines sum up its answer ("Pour un divorce par consentement mutuel, les époux n'ont
         pas besoin de passer devant le JAF…")."""
-        return self._after_best(passages, groups, self._intro, move=True)
+        return self._after_best(passages, groups, functools.partial(self._intro, fiche_chunks=fiche_chunks),
+                                move=True)
 
-    def _intro(self, passage: Passage) -> list[Chunk]:
-        return [c for c in self.retriever.chunks(passage.fiche_id) if c.index == 0 and c.id != passage.chunk.id]
+    @staticmethod
+    def _intro(passage: Passage, fiche_chunks: Callable[[str], list[Chunk]]) -> list[Chunk]:
+        return [c for c in fiche_chunks(passage.fiche_id) if c.index == 0 and c.id != passage.chunk.id]
 
     @staticmethod
     def _after_best(passages: list[Passage], groups: list[list[int]], chunks_of: Callable[[Passage], list[Chunk]],
@@ -351,7 +359,8 @@ class DraftService:
             extended.append(group)
         return passages, extended
 
-    def _sibling_cases(self, passage: Passage) -> list[Chunk]:
+    @staticmethod
+    def _sibling_cases(passage: Passage, fiche_chunks: Callable[[str], list[Chunk]]) -> list[Chunk]:
         """Chunks of the same fiche holding another case at the level of the passage's
         last case: as their own chunk (same parents), or under a heading of a chunk
         higher up ("##### Cas : État des lieux conforme" in the section's chunk). A
@@ -365,7 +374,7 @@ class DraftService:
         heading = re.compile(rf"^#{{{len(path) - 1}}}\s+Cas\b", re.M | re.I)
         last_case = level == len(path) - 1 and is_case_heading(path[-1])
         found: dict[str, Chunk] = {}
-        for chunk in self.retriever.chunks(passage.fiche_id):
+        for chunk in fiche_chunks(passage.fiche_id):
             other = chunk.breadcrumb
             if chunk.id == passage.chunk.id:
                 continue

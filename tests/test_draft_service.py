@@ -342,13 +342,22 @@ def _fiche_chunk(fiche_id: str, title: str, index: int, path: list[str], body: s
                  type="Fiche d'information", audiences=["particuliers"], themes=[], words=len(body.split()))
 
 
+def _drafted_from_its_best_passage(chunks, message: str, searched_first):
+    """The draft of `message` from one passage per question, the one the search ranks
+    first (`searched_first`, checked): what the draft service adds to it is what it drafts from."""
+    from tests.fixtures.generation import PassageRetriever
+
+    retriever = PassageRetriever(chunks)
+    assert retriever.search(message).passages[0].chunk.id == searched_first.id
+    settings = GenerationSettings(min_confidence=0.0, passages_per_question=1)
+    return DraftService(retriever, settings=settings).draft(message)
+
+
 def _deposit_chunk(index: int, path: list[str], body: str):
     return _fiche_chunk("F31269", "Dépôt de garantie", index, path, body)
 
 
 def test_the_other_cases_of_the_best_passage_s_section_are_drafted_from_too():
-    from tests.fixtures.generation import PassageRetriever
-
     # The section's chunk holds the first case under a heading (level 2: the fiche's
     # path is title > section > case); the second case is a chunk of its own, and the
     # one the search ranks first.
@@ -357,12 +366,9 @@ def test_the_other_cases_of_the_best_passage_s_section_are_drafted_from_too():
     unsound = _deposit_chunk(2, ["Restitution", "Cas : État des lieux non conforme"],
                              "## Cas : État des lieux non conforme\n\nLe dépôt de garantie est rendu dans un délai "
                              "maximal de 2 mois. Le locataire peut contester les retenues.")
-    retriever = PassageRetriever([section, unsound])
     message = ("Bonjour, l'état des lieux de sortie était identique à celui d'entrée. "
                "Dans quel délai le dépôt de garantie est-il rendu au locataire ?")
-    assert retriever.search(message).passages[0].chunk.id == unsound.id
-    settings = GenerationSettings(min_confidence=0.0, passages_per_question=1)
-    draft = DraftService(retriever, settings=settings).draft(message)
+    draft = _drafted_from_its_best_passage([section, unsound], message, searched_first=unsound)
     assert "Dans le cas « État des lieux conforme », le dépôt de garantie est rendu dans un délai maximal " \
            "de 1 mois [1]." in draft.text
     assert not [s for s in draft.sentences if s.flagged]
@@ -385,8 +391,6 @@ FRANCE_CONDITIONS = ("# Vous vivez en France\n\n## Conditions\n\nVous devez êtr
                                                    "depuis 5 ans minimum"),
 ])
 def test_a_fiche_s_other_situation_comes_with_its_passage_and_the_citizen_s_residence_picks(where, expected):
-    from tests.fixtures.generation import PassageRetriever
-
     # The search ranks the tab for those who live abroad first; the same place under the
     # other tab ("Vous vivez en France > Conditions") comes with it, and a citizen who
     # says nothing of living abroad lives in France.
@@ -394,12 +398,9 @@ def test_a_fiche_s_other_situation_comes_with_its_passage_and_the_citizen_s_resi
     france = _nationality_chunk(1, ["Vous vivez en France"], FRANCE_CONDITIONS)
     pieces = _nationality_chunk(3, ["Vous vivez en France", "Pièces à fournir"],
                                 "## Pièces à fournir\n\nFormulaire cerfa n°15277 en 2 exemplaires.")
-    retriever = PassageRetriever([abroad, france, pieces])
     message = (f"Bonjour, je suis brésilienne, mariée avec un Français depuis avril 2018. {where} "
                "Depuis combien d'années de mariage peut-on faire la déclaration de nationalité française ?")
-    assert retriever.search(message).passages[0].chunk.id == abroad.id
-    settings = GenerationSettings(min_confidence=0.0, passages_per_question=1)
-    draft = DraftService(retriever, settings=settings).draft(message)
+    draft = _drafted_from_its_best_passage([abroad, france, pieces], message, searched_first=abroad)
     body = draft.text.split("Sources :")[0]
     assert expected in body.split("\n\n")[1], body
     assert "Formulaire cerfa" not in body  # another place of the other tab is not brought
@@ -410,8 +411,6 @@ def _divorce_chunk(index: int, path: list[str], body: str):
 
 
 def test_the_fiche_s_opening_lines_come_with_its_best_passage():
-    from tests.fixtures.generation import PassageRetriever
-
     # The search ranks a later section first; the fiche's first chunk sums up the answer.
     opening = _divorce_chunk(0, [], "Pour un divorce par consentement mutuel, les époux n'ont pas besoin de passer "
                                     "devant le juge aux affaires familiales.")
@@ -419,12 +418,9 @@ def test_the_fiche_s_opening_lines_come_with_its_best_passage():
                              "# Si un enfant des époux veut être auditionné\n\nSi les époux sont d'accord pour "
                              "divorcer à l'amiable mais qu'un enfant demande à être entendu, le juge vérifie la "
                              "convention du divorce.")
-    retriever = PassageRetriever([opening, hearing])
     message = ("Bonjour, ma femme et moi sommes d'accord pour divorcer, nous n'avons pas d'enfant. "
                "Est-ce qu'on est obligés de passer devant un juge pour un divorce à l'amiable ?")
-    assert retriever.search(message).passages[0].chunk.id == hearing.id
-    settings = GenerationSettings(min_confidence=0.0, passages_per_question=1)
-    draft = DraftService(retriever, settings=settings).draft(message)
+    draft = _drafted_from_its_best_passage([opening, hearing], message, searched_first=hearing)
     body = draft.text.split("Sources :")[0]
     assert "Pour un divorce par consentement mutuel, les époux n'ont pas besoin de passer devant le juge" in body
     cited = {c.passage.chunk.id for c in draft.citations}
