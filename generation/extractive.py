@@ -485,8 +485,7 @@ class ExtractiveDrafter(Drafter):
         scored = [(score, c) for score, c, overlap in scored if (c.number, c.position) not in used and overlap]
         if not scored:
             return []  # no sentence shares a word with the question or its situation
-        # A sentence whose antecedent another paragraph said would say it twice: not taken.
-        chains = ((score, c, _unsaid(self._with_antecedent(c, pool), used)) for score, c in scored)
+        chains = ((score, c, self._with_antecedent(c, pool, used)) for score, c in scored)
         best, answer, chosen = next(((sc, c, chain) for sc, c, chain in chains if chain), (0.0, None, []))
         if answer is None:
             return []
@@ -515,7 +514,7 @@ class ExtractiveDrafter(Drafter):
                 continue  # "Oui, …" / "Non, …" answers its fiche's question: only as the opening answer
             if _illustrates(pick):
                 continue  # an example without the rule it illustrates confuses the citizen
-            chain = _one_yes_no(_unsaid(self._with_antecedent(pick, pool), used), chosen)
+            chain = _one_yes_no(self._with_antecedent(pick, pool, used), chosen)
             if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
                 chosen.extend(c for c in chain if c not in chosen)
         chosen += self._other_asks(kinds, chosen, remaining, pool, used)
@@ -546,23 +545,26 @@ class ExtractiveDrafter(Drafter):
                         or _illustrates(pick) \
                         or any(jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE for c in chosen + added):
                     continue
-                if chain := _one_yes_no(_unsaid(self._with_antecedent(pick, pool), used), chosen + added):
+                if chain := _one_yes_no(self._with_antecedent(pick, pool, used), chosen + added):
                     added += [c for c in chain if c not in chosen and c not in added]
                     break
         return added
 
     @staticmethod
-    def _with_antecedent(candidate: Candidate, pool: dict[int, list[Candidate]]) -> list[Candidate]:
+    def _with_antecedent(candidate: Candidate, pool: dict[int, list[Candidate]],
+                         used: set[tuple[int, int]]) -> list[Candidate]:
         """The candidate, preceded by the sentences it points back to ("Ce…", "Il…", "En
-        effet…"), up to the first one that stands alone; [] when that chain is too long."""
+        effet…"), up to the first one that stands alone; [] when that chain is too long,
+        or when another paragraph said a sentence of it (`used`): it would be said twice."""
         if (named := _named_antecedent(candidate, pool[candidate.number])) is not None:
-            return [named, candidate]
-        chain = [candidate]
-        while chain[0].anaphoric and chain[0].position > 0:
-            if len(chain) > _MAX_ANTECEDENTS:
-                return []
-            chain.insert(0, pool[candidate.number][chain[0].position - 1])
-        return chain
+            chain = [named, candidate]
+        else:
+            chain = [candidate]
+            while chain[0].anaphoric and chain[0].position > 0:
+                if len(chain) > _MAX_ANTECEDENTS:
+                    return []
+                chain.insert(0, pool[candidate.number][chain[0].position - 1])
+        return [] if any((c.number, c.position) in used for c in chain) else chain
 
     def _scored(self, need: Need, group: list[int], pool, passages, kinds: list[str],
                 expansion: str = "") -> list[tuple[float, Candidate, bool]]:
@@ -652,11 +654,6 @@ _OTHER_ASK_RELEVANCE = 0.25  # of the answer's score: a second ask is answered f
 def _illustrates(candidate: Candidate) -> bool:
     """An example, a notice's aside or a worked calculation: it illustrates a rule."""
     return candidate.aside or bool(_EXAMPLE.match(candidate.text) or _CALCULATION.search(candidate.text))
-
-
-def _unsaid(chain: list[Candidate], used: set[tuple[int, int]]) -> list[Candidate]:
-    """A sentence's chain, or [] when a sentence of it was said in another paragraph."""
-    return [] if any((c.number, c.position) in used for c in chain) else chain
 
 
 def _one_yes_no(chain: list[Candidate], chosen: list[Candidate]) -> list[Candidate]:
