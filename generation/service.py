@@ -232,7 +232,7 @@ class DraftService:
         if mode is None:  # a BM25-only index cannot answer hybrid queries
             mode = self.retriever.default_mode
         results = self.retriever.search_many(
-            [formulations(need) for need in needs], k=k or self.settings.k, mode=mode, filters=filters
+            [formulations(need, follow_up=i > 0) for i, need in enumerate(needs)], k=k or self.settings.k, mode=mode, filters=filters
         )
         timings["retrieval_ms"] = _ms(retrieval_started)
         threshold = self.settings.min_confidence

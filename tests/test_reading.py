@@ -123,6 +123,16 @@ def test_formulations_add_the_deciding_words_and_the_question_alone_when_it_stan
     assert formulations(short) == [short.query, "fils perdu passeport"]  # "Comment on fait ?" alone says nothing
 
 
+def test_a_follow_up_question_is_searched_with_its_own_deciding_words():
+    first, follow_up = needs_of("Nous venons de demenager de Nantes a Angers. Sur ma carte d'identite il y a "
+                                "toujours l'ancienne adresse, est ce que je dois la refaire ? Et pour la voiture, "
+                                "est ce que je dois changer la carte grise ?")
+    assert follow_up.situation == ["Nous venons de demenager de Nantes a Angers."]
+    # The story stays in the main formulation; the deciding words are the question's.
+    assert formulations(follow_up, follow_up=True)[:2] == [follow_up.query, "voiture changer carte grise"]
+    assert formulations(first, follow_up=False)[1] == "carte identite ancienne adresse refaire venons demenager"
+
+
 def test_deciding_words_leave_out_names_places_dates_and_masked_data():
     need = needs_of("Bonjour, [NOM_1] ma fille part a Rome pour la Toussaint le 3 mars avec sa CNI perimee. "
                     "Peut-elle voyager ?")[0]
