@@ -340,6 +340,7 @@ _CONDITION_OPENERS = re.compile(
 
 
 _CASE_PREFIX = re.compile(r"^cas\s*:\s*", re.I)
+_PLACE_LABEL_WORDS = 5
 # "(ex : commerce d'ameublement ou de bricolage, fleuriste...)": the label's examples, not its condition
 _LABEL_EXAMPLES = re.compile(r"\s*\((?:ex|exemples?|par exemple)\b[^()]*\)", re.I)
 
@@ -368,13 +369,27 @@ def is_case_heading(label: str) -> bool:
     return bool(re.match(r"cas\b", label, re.I))
 
 
-def is_situation_label(label: str) -> bool:
+def is_situation_label(label: str, *, places: bool = True) -> bool:
     """A label that names a case or a situation ("Cas : …", "Vous vivez en France",
-    "Salarié"), not a chapter ("Pièces à fournir")."""
+    "Salarié", and with `places` a place: "Naissance à l'étranger"), not a chapter
+    ("Pièces à fournir")."""
     stripped = _CASE_PREFIX.sub("", label)
     first = stripped.split()[0].lower().strip(",") if stripped.split() else ""
     return label.lower().startswith("cas") or first in {"vous", "votre", "vos", "si", "lorsque", "quand"} \
-        or first in _PERSON_NOUNS
+        or first in _PERSON_NOUNS or (places and _place_label(stripped))
+
+
+def _in_france(label: str) -> bool:
+    """A place heading for France ("Demande en France", "Né(e) en France"): the case of
+    the citizen who does not live abroad (the drafter lowers it for one who does), not a
+    condition worth stating."""
+    return _place_label(label) and not _ABROAD_PLACE.search(label) and not is_situation_label(label, places=False)
+
+
+def _place_label(label: str) -> bool:
+    """A short heading that says where ("Naissance en France", "Demande à l'étranger"):
+    one of the places a fiche's section is told for."""
+    return len(label.split()) <= _PLACE_LABEL_WORDS and bool(_ABROAD_PLACE.search(label) or _FRANCE_PLACE.search(label))
 
 
 def labels_of_cases(path) -> list[str]:
@@ -464,7 +479,7 @@ class ExtractiveDrafter(Drafter):
         for candidate in chosen:
             text = candidate.text
             labels = candidate.cases
-            condition = condition_phrase(labels[-1]) if labels else ""
+            condition = condition_phrase(labels[-1]) if labels and not _in_france(labels[-1]) else ""
             key = (candidate.number, condition)
             if condition and key not in introduced and not candidate.anaphoric \
                     and not _mentions(text, labels[-1]):
@@ -591,6 +606,7 @@ class ExtractiveDrafter(Drafter):
         rank = {n: i for i, n in enumerate(group)}
         age = citizen_age(need)
         abroad = lives_abroad(need)
+        abroad_matter = abroad or bool(_SPEAKS_OF_ABROAD.search(" ".join([need.question, *need.situation])))
         lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
         top_lexical = max(lexical) or 1.0
         scored = []
@@ -605,7 +621,7 @@ class ExtractiveDrafter(Drafter):
                 score += 0.3
             score += _case_fit(candidate.cases, situation_words, every_label, negated, label_texts, fitting)
             score += _age_fit(candidate, age)
-            score += _residence_fit(candidate.cases, abroad)
+            score += _residence_fit(candidate.path, abroad, abroad_matter)
             if candidate.anaphoric:
                 score -= 0.3
             if _illustrates(candidate):
@@ -756,20 +772,21 @@ def _age_fit(candidate: Candidate, age: int | None) -> float:
     return 0.0
 
 
-# A case for those who live abroad ("Vous vivez à l'étranger", "Français établi hors de
-# France") or in France ("Vous résidez en France", "En France").
-_ABROAD_LABEL = re.compile(r"^(?:cas\s*:\s*)?(?:(?:vous (?:vivez|résidez|habitez|êtes|êtes installée?|êtes domiciliée?)"
-                           r"|français(?:e)? (?:établie?|installée?|résidant)) )?(?:à l['’]étranger|hors de france)\b", re.I)
-_FRANCE_LABEL = re.compile(r"^(?:cas\s*:\s*)?(?:vous (?:vivez|résidez|habitez|êtes|êtes installée?|êtes domiciliée?) )?"
-                           r"en france\b", re.I)
+# A case or a section for those who live abroad or for what happens abroad ("Vous vivez à
+# l'étranger", "Naissance à l'étranger": a birth declared within 15 days, not 5), or in
+# France ("Vous résidez en France", "Demande en France").
+_ABROAD_PLACE = re.compile(r"\b(?:[àa] l['’][ée]tranger|hors de france)\b", re.I)
+_FRANCE_PLACE = re.compile(r"\ben france\b", re.I)
+_SPEAKS_OF_ABROAD = re.compile(r"\b(?:[ée]tranger|hors de france|expatri[ée]e?s?)\b", re.I)
 _RESIDENCE_MISFITS = -1.0  # more than a case the citizen's words pick another of (-0.6)
 
 
-def _residence_fit(cases: list[str], abroad: bool) -> float:
-    """- for a case of the other residence than the citizen's: they live in France unless
-    they say they live abroad (lives_abroad)."""
-    for label in cases:
-        if (_ABROAD_LABEL.match(label) and not abroad) or (_FRANCE_LABEL.match(label) and abroad):
+def _residence_fit(path: tuple[str, ...], abroad: bool, abroad_matter: bool) -> float:
+    """- for a sentence under a heading of the other place than the citizen's: abroad when
+    they speak of nothing abroad (`abroad_matter`: they live abroad or use the word), France
+    when they live abroad (`abroad`, lives_abroad)."""
+    for label in path[1:]:
+        if (_ABROAD_PLACE.search(label) and not abroad_matter) or (_FRANCE_PLACE.search(label) and abroad):
             return _RESIDENCE_MISFITS
     return 0.0
 

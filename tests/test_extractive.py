@@ -167,6 +167,24 @@ def test_cases_become_french_conditions_never_breadcrumbs():
     assert body.startswith("Si vous vivez seul, les revenus ne doivent pas dépasser 10 000 €")
 
 
+BIRTH_ABROAD = passage("F961", ["Naissance à l'étranger", "Délai"],
+                       "La déclaration doit être faite dans les 15 jours qui suivent le jour de l'accouchement.", 1,
+                       title="Déclaration de naissance")
+BIRTH_IN_FRANCE = passage("F961", ["Naissance en France", "Délai"],
+                          "La déclaration doit être faite dans les 5 jours qui suivent le jour de l'accouchement.", 2,
+                          title="Déclaration de naissance")
+
+
+def test_a_section_about_abroad_does_not_answer_a_citizen_who_speaks_of_nothing_abroad():
+    question = "On a combien de jours pour declarer le bébé a la mairie ?"
+    # The search ranked the section about abroad first; France is the citizen's case and
+    # goes without saying, abroad is stated as the condition it is.
+    assert draft_of(question, [BIRTH_ABROAD, BIRTH_IN_FRANCE]).startswith(
+        "La déclaration doit être faite dans les 5 jours qui suivent le jour de l'accouchement [2].")
+    assert draft_of(question, [BIRTH_ABROAD, BIRTH_IN_FRANCE], ["Nous vivons à l'étranger, au Canada."]).startswith(
+        "Dans le cas « Naissance à l'étranger », la déclaration doit être faite dans les 15 jours")
+
+
 def test_a_sentence_repeated_under_two_sections_is_said_once_in_the_draft():
     repeated = "Le père peut reconnaître son enfant dans les 2 mois qui suivent la naissance."
     first = passage("F3136", ["Reconnaissance par le père"],
