@@ -152,7 +152,9 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
     candidates: list[Candidate] = []
     header: list[str] | None = None
     previous_unit: Candidate | None = None
-    path = list(passage.chunk.breadcrumb)
+    breadcrumb = list(passage.chunk.breadcrumb)
+    path = breadcrumb
+    inner: list[tuple[int, str]] = []  # the chunk's own headings above the unit: (level, label)
     i = 0
     in_aside = False
     while i < len(units):
@@ -162,9 +164,12 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
         in_aside = quoted and (in_aside or bool(_ASIDE_CALLOUT.match(unit)))
         if heading := _HEADING.match(unit):
             # "##### Cas : État des lieux conforme" inside the chunk: a heading of level L
-            # is the L-th label of the fiche's path (the title is the 0th).
+            # is the L-th label of the fiche's path (the title is the 0th), and replaces
+            # the chunk's headings of its level or below ("##### Cas : Vous avez plus de 75
+            # ans", then "##### Cas : Autres cas", under a breadcrumb of two labels).
             level = heading.group(0).count("#")
-            path = path[:level] + [collapse_spaces(unit[heading.end():])]
+            inner = [(lvl, label) for lvl, label in inner if lvl < level] + [(level, collapse_spaces(unit[heading.end():]))]
+            path = breadcrumb[: inner[0][0]] + [label for _, label in inner]
             previous_unit = None
             continue
         if _TABLE_SEPARATOR.match(unit):

@@ -167,6 +167,15 @@ def test_cases_become_french_conditions_never_breadcrumbs():
     assert body.startswith("Si vous vivez seul, les revenus ne doivent pas dépasser 10 000 €")
 
 
+def test_a_heading_inside_a_chunk_replaces_the_one_of_its_level_even_below_a_short_breadcrumb():
+    body = ("##### Cas : Vous êtes locataire\n\nLe locataire paie la taxe d'habitation du logement.\n\n"
+            "##### Cas : Vous êtes propriétaire\n\n###### Logement loué\n\nLe propriétaire ne paie pas la taxe "
+            "d'habitation du logement loué.")
+    tenant, owner = candidates_of(passage("F42", ["Qui doit payer ?"], body), 1)
+    assert tenant.path == ("Aide au logement", "Qui doit payer ?", "Cas : Vous êtes locataire")
+    assert owner.path == ("Aide au logement", "Qui doit payer ?", "Cas : Vous êtes propriétaire", "Logement loué")
+
+
 BIRTH_ABROAD = passage("F961", ["Naissance à l'étranger", "Délai"],
                        "La déclaration doit être faite dans les 15 jours qui suivent le jour de l'accouchement.", 1,
                        title="Déclaration de naissance")
