@@ -35,6 +35,7 @@ from generation.settings import GenerationSettings
 from generation.text import collapse_spaces, content_tokens, fold, jaccard, split_paragraph, split_sentences
 from generation.types import Need
 from ingest.model import FICHE_ID
+from retrieval.search.situation import missed_axes, situation_of_need
 from retrieval.types import Passage
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
@@ -611,6 +612,11 @@ class ExtractiveDrafter(Drafter):
         rank = {n: i for i, n in enumerate(group)}
         age = citizen_age(need)
         abroad = lives_abroad(need)
+        # The search lowered the fiches written for another situation than the citizen's
+        # ("… passeport temporaire pour un mineur" for an adult); their passages may still
+        # come first, by their own words.
+        told = situation_of_need(need.query)
+        misfits = {n: missed_axes(passages[n - 1].chunk.payload(), told) for n in group}
         abroad_matter = abroad or bool(_SPEAKS_OF_ABROAD.search(" ".join([need.question, *need.situation])))
         lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
         top_lexical = max(lexical) or 1.0
@@ -627,6 +633,7 @@ class ExtractiveDrafter(Drafter):
             score += _case_fit(candidate.cases, situation_words, every_label, negated, label_texts, fitting)
             score += _age_fit(candidate, age)
             score += _residence_fit(candidate.path, abroad, abroad_matter)
+            score += _SITUATION_MISFITS * misfits[candidate.number]
             if candidate.anaphoric:
                 score -= 0.3
             if _illustrates(candidate):
@@ -784,6 +791,7 @@ _ABROAD_PLACE = re.compile(r"\b(?:[àa] l['’][ée]tranger|hors de france)\b", 
 _FRANCE_PLACE = re.compile(r"\ben france\b", re.I)
 _SPEAKS_OF_ABROAD = re.compile(r"\b(?:[ée]tranger|hors de france|expatri[ée]e?s?)\b", re.I)
 _RESIDENCE_MISFITS = -1.0  # more than a case the citizen's words pick another of (-0.6)
+_SITUATION_MISFITS = -1.0  # for each axis on which the passage's fiche is for another situation
 
 
 def _residence_fit(path: tuple[str, ...], abroad: bool, abroad_matter: bool) -> float:

@@ -176,6 +176,18 @@ def test_a_heading_inside_a_chunk_replaces_the_one_of_its_level_even_below_a_sho
     assert owner.path == ("Aide au logement", "Qui doit payer ?", "Cas : Vous êtes propriétaire", "Logement loué")
 
 
+def test_a_passage_of_a_fiche_written_for_another_situation_does_not_open_the_answer():
+    for_a_minor = passage("F1035", [], "Le responsable doit exercer l'autorité parentale pour demander un passeport "
+                          "temporaire en urgence.", 1, title="Passeport en urgence : passeport temporaire pour un mineur")
+    for_an_adult = passage("F1373", [], "Un passeport temporaire peut être délivré en urgence pour un motif "
+                           "médical ou humanitaire.", 2, title="Passeport en urgence : passeport temporaire pour un majeur")
+    question = "Il n'y a aucun moyen d'avoir un passeport en urgence ? Mon pere est hospitalisé a Alger."
+    assert draft_of(question, [for_a_minor, for_an_adult]).startswith("Un passeport temporaire peut être délivré")
+    # A parent asking for their child: the minor's fiche is theirs.
+    assert draft_of(question.replace("Mon pere", "Mon fils de 8 ans"), [for_a_minor, for_an_adult]).startswith(
+        "Le responsable doit exercer l'autorité parentale")
+
+
 BIRTH_ABROAD = passage("F961", ["Naissance à l'étranger", "Délai"],
                        "La déclaration doit être faite dans les 15 jours qui suivent le jour de l'accouchement.", 1,
                        title="Déclaration de naissance")
