@@ -77,10 +77,38 @@ _CLOSING_SENTENCE = re.compile(
 )
 
 
+# A line a mail client wrapped: long, and cut where no sentence ends ("… je viens de
+# trouver un" / "CDI a Lille…", "… je dois donner a" / "mon proprio ?").
+_WRAPPED_MIN_CHARS = 40
+_UNFINISHED_END = re.compile(r"(?:^|\s)(?:un|une|le|la|les|l'|de|des|du|d'|à|a|au|aux|en|et|ou|pour|par|sur|dans|avec"
+                             r"|sans|chez|mon|ma|mes|ton|ta|tes|son|sa|ses|notre|nos|votre|vos|leur|leurs|ce|cet"
+                             r"|cette|ces|que|qui|qu'|je|j'|il|elle|on|nous|vous|ils|elles|ne|n'|pas|plus|mais)$", re.I)
+
+
+def unwrapped_lines(text: str) -> list[str]:
+    """The message's lines, a line that a mail client wrapped joined to the next one: it
+    is long, ends with no punctuation, and ends on a word no sentence ends with or is
+    followed by a line in lower case."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        previous = lines[-1].rstrip() if lines else ""
+        wrapped = len(previous) >= _WRAPPED_MIN_CHARS and not re.search(r"[.!?…:;,»)\]]$", previous)
+        if wrapped and line.strip() and not _LIST_MARK.match(line) \
+                and (_UNFINISHED_END.search(previous) or line.lstrip()[:1].islower()):
+            lines[-1] = f"{previous} {line.strip()}"
+        else:
+            lines.append(line)
+    return lines
+
+
+_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
+
+
 def sentences_of(text: str) -> list[tuple[int, str]]:
-    """(line number, sentence) for each sentence of the cleaned message."""
+    """(line number, sentence) for each sentence of the cleaned message (its wrapped
+    lines joined: unwrapped_lines)."""
     found = []
-    for number, line in enumerate(text.split("\n")):
+    for number, line in enumerate(unwrapped_lines(text)):
         for span in split_paragraph(collapse_spaces(line)):
             for piece in _split_after_question_marks(span.text):
                 found.append((number, piece))

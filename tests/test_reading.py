@@ -16,6 +16,7 @@ from generation.reading import (
     question_kind,
     question_kinds,
     read_needs,
+    unwrapped_lines,
 )
 from generation.types import Need
 
@@ -121,6 +122,19 @@ def test_formulations_add_the_deciding_words_and_the_question_alone_when_it_stan
     assert formulations(need) == [need.query, "APL colocation etudiant", need.question]
     short = needs_of("Mon fils a perdu son passeport. Comment on fait ?")[0]
     assert formulations(short) == [short.query, "fils perdu passeport"]  # "Comment on fait ?" alone says nothing
+
+
+def test_lines_a_mail_client_wrapped_are_read_as_the_sentences_they_cut():
+    wrapped = ("Je suis locataire d'un appartement vide a Nantes depuis 2016 et je viens de trouver un\n"
+               "CDI a Lille qui commence le mois prochain. Combien de temps de preavis je dois donner a\n"
+               "mon proprio ?\nEt pour ma caution, il a combien de temps pour me la rendre ?\nMerci d'avance\nPaul")
+    first, second = needs_of(wrapped)
+    assert first.question == "Combien de temps de preavis je dois donner a mon proprio ?"
+    assert first.situation == ["Je suis locataire d'un appartement vide a Nantes depuis 2016 et je viens de trouver "
+                               "un CDI a Lille qui commence le mois prochain."]
+    # Short lines, lines ending a sentence and list items stay lines of their own.
+    assert unwrapped_lines("Bonjour\non m'a vole mon sac au marché samedi, bref plus de carte\n- la carte\n- le permis") \
+        == ["Bonjour", "on m'a vole mon sac au marché samedi, bref plus de carte", "- la carte", "- le permis"]
 
 
 def test_a_follow_up_question_is_searched_with_its_own_deciding_words():
