@@ -538,7 +538,11 @@ class ExtractiveDrafter(Drafter):
             chain = _one_yes_no(self._with_antecedent(pick, pool, used), chosen)
             if chain and len(chosen) + len([c for c in chain if c not in chosen]) <= self.settings.sentences_per_question + 1:
                 chosen.extend(c for c in chain if c not in chosen)
-        chosen += self._other_asks(kinds, chosen, remaining, pool, used)
+        # A fact asked that the answer's fiche does not state may come from the question's
+        # other fiches ("1 mois" for "combien de temps de préavis ?" after the rule's fiche).
+        elsewhere = [(score / best, c) for score, c in scored if c is not answer and passages[c.number - 1].fiche_id != fiche
+                     and _OTHER_FICHE_ASK_RELEVANCE <= score / best < _OTHER_FICHE_RELEVANCE]
+        chosen += self._other_asks(kinds, chosen, remaining, pool, used, elsewhere)
         # The answer (with what it leans on) opens, then the rest of its passage, then the
         # other passages, each in its own order.
         others = sorted((c for c in chosen if c not in opening),
@@ -546,8 +550,8 @@ class ExtractiveDrafter(Drafter):
         return opening + others
 
     def _other_asks(self, kinds: list[str], chosen: list[Candidate], rest: list[tuple[float, Candidate]],
-                    pool: dict[int, list[Candidate]],
-                    used: set[tuple[int, int]]) -> list[Candidate]:
+                    pool: dict[int, list[Candidate]], used: set[tuple[int, int]],
+                    elsewhere: list[tuple[float, Candidate]] = ()) -> list[Candidate]:
         """For each fact the question asks for (`kinds`: its main kind and its other
         clauses', "… et ça prend combien de temps ?"), the best remaining sentence (`rest`:
         relevance, candidate, best first) that states it (a duration or date, an amount, an
@@ -559,9 +563,9 @@ class ExtractiveDrafter(Drafter):
             states = _KIND_SIGNALS[kind][0]
             if any(states.search(c.text) for c in chosen + added):
                 continue
-            for relevance, pick in rest:
+            for relevance, pick in [*rest, *elsewhere]:
                 if relevance < _OTHER_ASK_RELEVANCE:
-                    break
+                    continue
                 if pick in chosen or pick in added or not states.search(pick.text) or _YES_NO.match(pick.text) \
                         or _illustrates(pick) \
                         or any(jaccard(pick.tokens, c.tokens) >= _NEAR_DUPLICATE for c in chosen + added):
@@ -677,6 +681,7 @@ _LONG_CANDIDATE = 450
 _LISTING = 0.5
 _OTHER_FICHE_RELEVANCE = 0.8
 _OTHER_ASK_RELEVANCE = 0.25  # of the answer's score: a second ask is answered from the same passages
+_OTHER_FICHE_ASK_RELEVANCE = 0.5  # … or, when they do not state it, from another fiche of the question's
 
 
 def _illustrates(candidate: Candidate) -> bool:

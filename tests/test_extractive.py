@@ -188,6 +188,20 @@ def test_a_passage_of_a_fiche_written_for_another_situation_does_not_open_the_an
         "Le responsable doit exercer l'autorité parentale")
 
 
+def test_the_fact_asked_comes_from_another_fiche_when_the_answers_fiche_does_not_state_it():
+    rule = passage("F1168", [], "Le locataire peut quitter le logement en donnant congé au propriétaire, sous certaines "
+                   "conditions de délai de préavis. Le délai de préavis court à partir de la réception de la lettre "
+                   "recommandée par le propriétaire.", 1, title="Préavis et formalités du congé donné par le locataire")
+    month = passage("F32360", ["Logement vide", "Cas : Logement en zone tendue"],
+                    "Le préavis applicable en cas de départ du locataire est de 1 mois.", 2,
+                    title="Comment calculer le délai de préavis en cas de congé donné par le locataire ?")
+    body = draft_of("Combien de temps de preavis je dois donner a mon proprio ?", [rule, month],
+                    ["Je suis locataire d'un appartement vide a Nantes."])
+    assert body.startswith("Le locataire peut quitter le logement en donnant congé")
+    assert "Dans le cas « Logement en zone tendue », le préavis applicable en cas de départ du locataire est de " \
+           "1 mois [2]." in body
+
+
 BIRTH_ABROAD = passage("F961", ["Naissance à l'étranger", "Délai"],
                        "La déclaration doit être faite dans les 15 jours qui suivent le jour de l'accouchement.", 1,
                        title="Déclaration de naissance")
