@@ -385,6 +385,11 @@ def is_situation_label(label: str, *, places: bool = True) -> bool:
         or first in _PERSON_NOUNS or (places and _place_label(stripped))
 
 
+def is_abroad_label(label: str) -> bool:
+    """A heading about abroad: "Vous vivez à l'étranger", "Naissance à l'étranger"."""
+    return bool(_ABROAD_PLACE.search(label))
+
+
 def _in_france(label: str) -> bool:
     """A place heading for France ("Demande en France", "Né(e) en France"): the case of
     the citizen who does not live abroad (the drafter lowers it for one who does), not a

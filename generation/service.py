@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from generation.extractive import ExtractiveDrafter, is_case_heading, is_situation_label
+from generation.extractive import ExtractiveDrafter, is_abroad_label, is_case_heading, is_situation_label
 from generation.format import (
     ABSTENTION,
     ABSTENTION_FOR_QUESTION,
@@ -244,6 +244,7 @@ class DraftService:
         fiche_chunks = functools.cache(self.retriever.chunks)
         passages, groups = self._with_intro(passages, groups, fiche_chunks)
         passages, groups = self._with_sibling_cases(passages, groups, fiche_chunks)
+        passages, groups = self._with_other_places(passages, groups, fiche_chunks)
         passages, removed = neutralise_passages(passages)
         notices = list(parsed.notices) + reading_notices
         notices += [LOW_CONFIDENCE_NOTICE.format(question=needs[i].question) for i in kept
@@ -320,6 +321,31 @@ class DraftService:
         as a condition, instead of answering with whichever case the search ranked first."""
         return self._after_best(passages, groups, functools.partial(self._sibling_cases, fiche_chunks=fiche_chunks),
                                 move=False)
+
+    def _with_other_places(self, passages: list[Passage], groups: list[list[int]],
+                           fiche_chunks: Callable[[str], list[Chunk]]) -> tuple[list[Passage], list[list[int]]]:
+        """A question's other passages under a section about abroad ("Déclaration de
+        naissance > Naissance à l'étranger": 15 days) bring, right after them, the same
+        place in France ("Naissance en France": 5 days): the drafter lowers the first for
+        a citizen who speaks of nothing abroad, and answers from the second (the best
+        passage brings its other cases already, _with_sibling_cases)."""
+        passages = list(passages)
+        number_of = {p.chunk.id: i for i, p in enumerate(passages, 1)}
+        extended = []
+        for group in groups:
+            group = list(group)
+            for number in group[1:]:
+                passage = passages[number - 1]
+                if not any(is_abroad_label(label) for label in passage.chunk.breadcrumb[1:]):
+                    continue
+                for chunk in reversed(self._sibling_cases(passage, fiche_chunks)):
+                    if chunk.id not in number_of:
+                        passages.append(Passage(chunk, passage.score, len(passages) + 1))
+                        number_of[chunk.id] = len(passages)
+                    if number_of[chunk.id] not in group:
+                        group.insert(group.index(number) + 1, number_of[chunk.id])
+            extended.append(group)
+        return passages, extended
 
     def _with_intro(self, passages: list[Passage], groups: list[list[int]],
                     fiche_chunks: Callable[[str], list[Chunk]]) -> tuple[list[Passage], list[list[int]]]:

@@ -425,3 +425,29 @@ def test_the_fiche_s_opening_lines_come_with_its_best_passage():
     assert "Pour un divorce par consentement mutuel, les époux n'ont pas besoin de passer devant le juge" in body
     cited = {c.passage.chunk.id for c in draft.citations}
     assert opening.id in cited and not [s for s in draft.sentences if s.flagged]
+
+
+def _birth_chunk(index: int, path: list[str], body: str):
+    return _fiche_chunk("F961", "Déclaration de naissance", index, path, body, date="2020-01-28")
+
+
+def test_a_passage_about_abroad_brings_the_same_place_in_france():
+    # The search ranks another fiche first and, second, the section for a birth abroad;
+    # the section for a birth in France is not among the question's passages until the
+    # one about abroad brings it, and a citizen who speaks of nothing abroad gets it.
+    stillborn = _fiche_chunk("F19224", "Enfant décédé à la naissance", 1, [],
+                             "Si votre bébé est décédé avant la déclaration de naissance à la mairie, l'officier de "
+                             "l'état civil établit un acte de naissance et un acte de décès.")
+    abroad = _birth_chunk(2, ["Naissance à l'étranger"], "# Naissance à l'étranger\n\nLa déclaration de naissance "
+                          "doit être faite dans les 15 jours qui suivent le jour de l'accouchement.")
+    france = _birth_chunk(1, ["Naissance en France"], "# Naissance en France\n\nLe délai est de 5 jours après "
+                          "l'accouchement.")
+    message = "Bonjour, ma compagne accouche en mars. On a combien de jours pour aller declarer le bébé a la mairie ?"
+    from tests.fixtures.generation import PassageRetriever
+
+    retriever = PassageRetriever([stillborn, abroad, france])
+    assert [p.chunk.id for p in retriever.search(message).passages] == [stillborn.id, abroad.id, france.id]
+    settings = GenerationSettings(min_confidence=0.0, passages_per_question=2)
+    body = DraftService(retriever, settings=settings).draft(message).text.split("Sources :")[0]
+    assert "Le délai est de 5 jours après l'accouchement [2]." in body
+    assert "15 jours" not in body
