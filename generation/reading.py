@@ -83,6 +83,7 @@ _WRAPPED_MIN_CHARS = 40
 _UNFINISHED_END = re.compile(r"(?:^|\s)(?:un|une|le|la|les|l'|de|des|du|d'|à|a|au|aux|en|et|ou|pour|par|sur|dans|avec"
                              r"|sans|chez|mon|ma|mes|ton|ta|tes|son|sa|ses|notre|nos|votre|vos|leur|leurs|ce|cet"
                              r"|cette|ces|que|qui|qu'|je|j'|il|elle|on|nous|vous|ils|elles|ne|n'|pas|plus|mais)$", re.I)
+_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
 
 
 def unwrapped_lines(text: str) -> list[str]:
@@ -100,8 +101,6 @@ def unwrapped_lines(text: str) -> list[str]:
             lines.append(line)
     return lines
 
-
-_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
 
 
 def sentences_of(text: str) -> list[tuple[int, str]]:

@@ -339,11 +339,9 @@ class DraftService:
                 if not any(is_abroad_label(label) for label in passage.chunk.breadcrumb[1:]):
                     continue
                 for chunk in reversed(self._sibling_cases(passage, fiche_chunks)):
-                    if chunk.id not in number_of:
-                        passages.append(Passage(chunk, passage.score, len(passages) + 1))
-                        number_of[chunk.id] = len(passages)
-                    if number_of[chunk.id] not in group:
-                        group.insert(group.index(number) + 1, number_of[chunk.id])
+                    added = _numbered(chunk, passage.score, passages, number_of)
+                    if added not in group:
+                        group.insert(group.index(number) + 1, added)
             extended.append(group)
         return passages, extended
 
@@ -374,10 +372,7 @@ class DraftService:
             if group:
                 best = passages[group[0] - 1]
                 for chunk in reversed(chunks_of(best)):
-                    if chunk.id not in number_of:
-                        passages.append(Passage(chunk, best.score, len(passages) + 1))
-                        number_of[chunk.id] = len(passages)
-                    number = number_of[chunk.id]
+                    number = _numbered(chunk, best.score, passages, number_of)
                     if move and number in group:
                         group.remove(number)
                     if number not in group:
@@ -608,6 +603,15 @@ def _nearest_fiches(results: list[SearchResult], limit: int = 3) -> list[FicheHi
                 seen.add(fiche.fiche_id)
                 nearest.append(fiche)
     return sorted(nearest, key=lambda f: -f.score)[:limit]
+
+
+def _numbered(chunk: Chunk, score: float, passages: list[Passage], number_of: dict[str, int]) -> int:
+    """The number of `chunk` among the draft's passages, appended to them (and to
+    `number_of`) if it is not there yet."""
+    if chunk.id not in number_of:
+        passages.append(Passage(chunk, score, len(passages) + 1))
+        number_of[chunk.id] = len(passages)
+    return number_of[chunk.id]
 
 
 def _ms(started: float) -> float:
