@@ -81,20 +81,21 @@ _CLOSING_SENTENCE = re.compile(
 # trouver un" / "CDI a Lille…", "… je dois donner a" / "mon proprio ?").
 _WRAPPED_MIN_CHARS = 40
 _UNFINISHED_END = re.compile(r"(?:^|\s)(?:un|une|le|la|les|l'|de|des|du|d'|à|a|au|aux|en|et|ou|pour|par|sur|dans|avec"
-                             r"|sans|chez|mon|ma|mes|ton|ta|tes|son|sa|ses|notre|nos|votre|vos|leur|leurs|ce|cet"
-                             r"|cette|ces|que|qui|qu'|je|j'|il|elle|on|nous|vous|ils|elles|ne|n'|pas|plus|mais)$", re.I)
+                             r"|sans|chez|mon|ma|mes|ton|ta|tes|son|sa|ses|notre|nos|votre|vos|ce|cet|cette|ces"
+                             r"|que|qu'|je|j'|ne|n'|mais)$", re.I)
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
 
 
 def unwrapped_lines(text: str) -> list[str]:
     """The message's lines, a line that a mail client wrapped joined to the next one: it
-    is long, ends with no punctuation, and ends on a word no sentence ends with or is
-    followed by a line in lower case."""
+    is long, ends with no punctuation, and ends on a word no sentence ends with (an
+    article, a preposition…) or is followed by a line in lower case that is not a
+    closing ("merci d'avance")."""
     lines: list[str] = []
     for line in text.split("\n"):
         previous = lines[-1].rstrip() if lines else ""
         wrapped = len(previous) >= _WRAPPED_MIN_CHARS and not re.search(r"[.!?…:;,»)\]]$", previous)
-        if wrapped and line.strip() and not _LIST_MARK.match(line) \
+        if wrapped and line.strip() and not _LIST_MARK.match(line) and not is_closing(line.strip()) \
                 and (_UNFINISHED_END.search(previous) or line.lstrip()[:1].islower()):
             lines[-1] = f"{previous} {line.strip()}"
         else:

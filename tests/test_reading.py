@@ -135,6 +135,8 @@ def test_lines_a_mail_client_wrapped_are_read_as_the_sentences_they_cut():
     # Short lines, lines ending a sentence and list items stay lines of their own.
     assert unwrapped_lines("Bonjour\non m'a vole mon sac au marché samedi, bref plus de carte\n- la carte\n- le permis") \
         == ["Bonjour", "on m'a vole mon sac au marché samedi, bref plus de carte", "- la carte", "- le permis"]
+    assert unwrapped_lines("depuis mon divorce je n'arrive plus a payer mes credits\nmerci d'avance") \
+        == ["depuis mon divorce je n'arrive plus a payer mes credits", "merci d'avance"]
 
 
 def test_a_follow_up_question_is_searched_with_its_own_deciding_words():
