@@ -375,14 +375,19 @@ def is_case_heading(label: str) -> bool:
     return bool(re.match(r"cas\b", label, re.I))
 
 
-def is_situation_label(label: str, *, places: bool = True) -> bool:
+def is_situation_label(label: str) -> bool:
     """A label that names a case or a situation ("Cas : …", "Vous vivez en France",
-    "Salarié", and with `places` a place: "Naissance à l'étranger"), not a chapter
-    ("Pièces à fournir")."""
+    "Salarié", a place: "Naissance à l'étranger"), not a chapter ("Pièces à fournir")."""
+    return _names_a_case(label) or _place_label(_CASE_PREFIX.sub("", label))
+
+
+def _names_a_case(label: str) -> bool:
+    """"Cas : …", a situation told to the reader ("Vous vivez en France", "Si …") or a
+    person ("Salarié")."""
     stripped = _CASE_PREFIX.sub("", label)
     first = stripped.split()[0].lower().strip(",") if stripped.split() else ""
     return label.lower().startswith("cas") or first in {"vous", "votre", "vos", "si", "lorsque", "quand"} \
-        or first in _PERSON_NOUNS or (places and _place_label(stripped))
+        or first in _PERSON_NOUNS
 
 
 def is_abroad_label(label: str) -> bool:
@@ -394,13 +399,13 @@ def _in_france(label: str) -> bool:
     """A place heading for France ("Demande en France", "Né(e) en France"): the case of
     the citizen who does not live abroad (the drafter lowers it for one who does), not a
     condition worth stating."""
-    return _place_label(label) and not _ABROAD_PLACE.search(label) and not is_situation_label(label, places=False)
+    return _place_label(label) and not is_abroad_label(label) and not _names_a_case(label)
 
 
 def _place_label(label: str) -> bool:
     """A short heading that says where ("Naissance en France", "Demande à l'étranger"):
     one of the places a fiche's section is told for."""
-    return len(label.split()) <= _PLACE_LABEL_WORDS and bool(_ABROAD_PLACE.search(label) or _FRANCE_PLACE.search(label))
+    return len(label.split()) <= _PLACE_LABEL_WORDS and (is_abroad_label(label) or bool(_FRANCE_PLACE.search(label)))
 
 
 def labels_of_cases(path) -> list[str]:
@@ -809,7 +814,7 @@ def _residence_fit(path: tuple[str, ...], abroad: bool, abroad_matter: bool) -> 
     they speak of nothing abroad (`abroad_matter`: they live abroad or use the word), France
     when they live abroad (`abroad`, lives_abroad)."""
     for label in path[1:]:
-        if (_ABROAD_PLACE.search(label) and not abroad_matter) or (_FRANCE_PLACE.search(label) and abroad):
+        if (is_abroad_label(label) and not abroad_matter) or (_FRANCE_PLACE.search(label) and abroad):
             return _RESIDENCE_MISFITS
     return 0.0
 

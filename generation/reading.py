@@ -84,6 +84,7 @@ _UNFINISHED_END = re.compile(r"(?:^|\s)(?:un|une|le|la|les|l'|de|des|du|d'|à|a|
                              r"|sans|chez|mon|ma|mes|ton|ta|tes|son|sa|ses|notre|nos|votre|vos|ce|cet|cette|ces"
                              r"|que|qu'|je|j'|ne|n'|mais)$", re.I)
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
+_ENDS_PUNCTUATED = re.compile(r"[.!?…:;,»)\]]$")
 
 
 def unwrapped_lines(text: str) -> list[str]:
@@ -94,14 +95,13 @@ def unwrapped_lines(text: str) -> list[str]:
     lines: list[str] = []
     for line in text.split("\n"):
         previous = lines[-1].rstrip() if lines else ""
-        wrapped = len(previous) >= _WRAPPED_MIN_CHARS and not re.search(r"[.!?…:;,»)\]]$", previous)
+        wrapped = len(previous) >= _WRAPPED_MIN_CHARS and not _ENDS_PUNCTUATED.search(previous)
         if wrapped and line.strip() and not _LIST_MARK.match(line) and not is_closing(line.strip()) \
                 and (_UNFINISHED_END.search(previous) or line.lstrip()[:1].islower()):
             lines[-1] = f"{previous} {line.strip()}"
         else:
             lines.append(line)
     return lines
-
 
 
 def sentences_of(text: str) -> list[tuple[int, str]]:

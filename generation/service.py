@@ -232,7 +232,8 @@ class DraftService:
         if mode is None:  # a BM25-only index cannot answer hybrid queries
             mode = self.retriever.default_mode
         results = self.retriever.search_many(
-            [formulations(need, follow_up=i > 0) for i, need in enumerate(needs)], k=k or self.settings.k, mode=mode, filters=filters
+            [formulations(need, follow_up=i > 0) for i, need in enumerate(needs)],
+            k=k or self.settings.k, mode=mode, filters=filters,
         )
         timings["retrieval_ms"] = _ms(retrieval_started)
         threshold = self.settings.min_confidence
@@ -244,7 +245,6 @@ class DraftService:
         fiche_chunks = functools.cache(self.retriever.chunks)
         passages, groups = self._with_intro(passages, groups, fiche_chunks)
         passages, groups = self._with_sibling_cases(passages, groups, fiche_chunks)
-        passages, groups = self._with_other_places(passages, groups, fiche_chunks)
         passages, removed = neutralise_passages(passages)
         notices = list(parsed.notices) + reading_notices
         notices += [LOW_CONFIDENCE_NOTICE.format(question=needs[i].question) for i in kept
@@ -318,32 +318,12 @@ class DraftService:
         """When a question's best passage is one case of a fiche's section ("Cas : État des
         lieux non conforme"), the other cases of that section come with it, right after it:
         the drafter then opens with the case the citizen's words fit, or states each case
-        as a condition, instead of answering with whichever case the search ranked first."""
-        return self._after_best(passages, groups, functools.partial(self._sibling_cases, fiche_chunks=fiche_chunks),
-                                move=False)
-
-    def _with_other_places(self, passages: list[Passage], groups: list[list[int]],
-                           fiche_chunks: Callable[[str], list[Chunk]]) -> tuple[list[Passage], list[list[int]]]:
-        """A question's other passages under a section about abroad ("Déclaration de
-        naissance > Naissance à l'étranger": 15 days) bring, right after them, the same
-        place in France ("Naissance en France": 5 days): the drafter lowers the first for
-        a citizen who speaks of nothing abroad, and answers from the second (the best
-        passage brings its other cases already, _with_sibling_cases)."""
-        passages = list(passages)
-        number_of = {p.chunk.id: i for i, p in enumerate(passages, 1)}
-        extended = []
-        for group in groups:
-            group = list(group)
-            for number in group[1:]:
-                passage = passages[number - 1]
-                if not any(is_abroad_label(label) for label in passage.chunk.breadcrumb[1:]):
-                    continue
-                for chunk in reversed(self._sibling_cases(passage, fiche_chunks)):
-                    added = _numbered(chunk, passage.score, passages, number_of)
-                    if added not in group:
-                        group.insert(group.index(number) + 1, added)
-            extended.append(group)
-        return passages, extended
+        as a condition, instead of answering with whichever case the search ranked first.
+        Any other passage of the question under a section about abroad ("Naissance à
+        l'étranger": 15 days) brings its other places too ("Naissance en France": 5 days):
+        the drafter lowers the first for a citizen who speaks of nothing abroad."""
+        return self._after(passages, groups, functools.partial(self._sibling_cases, fiche_chunks=fiche_chunks),
+                           move=False, brings=lambda position, passage: position == 0 or _about_abroad(passage))
 
     def _with_intro(self, passages: list[Passage], groups: list[list[int]],
                     fiche_chunks: Callable[[str], list[Chunk]]) -> tuple[list[Passage], list[list[int]]]:
@@ -351,32 +331,35 @@ class DraftService:
         passage (and after the other cases of its section, placed next): a fiche's first
         lines sum up its answer ("Pour un divorce par consentement mutuel, les époux n'ont
         pas besoin de passer devant le JAF…")."""
-        return self._after_best(passages, groups, functools.partial(self._intro, fiche_chunks=fiche_chunks),
-                                move=True)
+        return self._after(passages, groups, functools.partial(self._intro, fiche_chunks=fiche_chunks), move=True)
 
     @staticmethod
     def _intro(passage: Passage, fiche_chunks: Callable[[str], list[Chunk]]) -> list[Chunk]:
         return [c for c in fiche_chunks(passage.fiche_id) if c.index == 0 and c.id != passage.chunk.id]
 
     @staticmethod
-    def _after_best(passages: list[Passage], groups: list[list[int]], chunks_of: Callable[[Passage], list[Chunk]],
-                    *, move: bool) -> tuple[list[Passage], list[list[int]]]:
-        """Each question's best passage followed by `chunks_of` it, in that order (new
-        ones numbered after the passages); `move`: one already among the question's
+    def _after(passages: list[Passage], groups: list[list[int]], chunks_of: Callable[[Passage], list[Chunk]],
+               *, move: bool, brings: Callable[[int, Passage], bool] = lambda position, passage: position == 0,
+               ) -> tuple[list[Passage], list[list[int]]]:
+        """Each passage of a question that `brings` (its position among the question's
+        passages, it; default: the best one) followed by `chunks_of` it, in that order
+        (new ones numbered after the passages); `move`: one already among the question's
         passages moves up there too, else it keeps its place."""
         passages = list(passages)
         number_of = {p.chunk.id: i for i, p in enumerate(passages, 1)}
         extended = []
         for group in groups:
             group = list(group)
-            if group:
-                best = passages[group[0] - 1]
-                for chunk in reversed(chunks_of(best)):
-                    number = _numbered(chunk, best.score, passages, number_of)
-                    if move and number in group:
+            for position, anchor in enumerate(list(group)):
+                passage = passages[anchor - 1]
+                if not brings(position, passage):
+                    continue
+                for chunk in reversed(chunks_of(passage)):
+                    number = _numbered(chunk, passage.score, passages, number_of)
+                    if move and number in group and number != anchor:
                         group.remove(number)
                     if number not in group:
-                        group.insert(1, number)
+                        group.insert(group.index(anchor) + 1, number)
             extended.append(group)
         return passages, extended
 
@@ -603,6 +586,11 @@ def _nearest_fiches(results: list[SearchResult], limit: int = 3) -> list[FicheHi
                 seen.add(fiche.fiche_id)
                 nearest.append(fiche)
     return sorted(nearest, key=lambda f: -f.score)[:limit]
+
+
+def _about_abroad(passage: Passage) -> bool:
+    """The passage is under a section of its fiche about abroad ("Naissance à l'étranger")."""
+    return any(is_abroad_label(label) for label in passage.chunk.breadcrumb[1:])
 
 
 def _numbered(chunk: Chunk, score: float, passages: list[Passage], number_of: dict[str, int]) -> int:
