@@ -6,19 +6,22 @@ import pytest
 
 from ingest.model import GUIDED_SEARCH
 from retrieval.dev.calibrate import OUT_OF_SCOPE
-from retrieval.index.store import DENSE, SPARSE, Hit
+from retrieval.index.store import DENSE, SPARSE, TITLE_SPARSE, Hit
 from retrieval.index.versions import EdgeIndex
-from retrieval.search.fusion import RRF_K
+from retrieval.search.fusion import RRF_K, rank_fiches
 from retrieval.search.retriever import (
+    LABOUR_PASSAGE_WEIGHT,
     LIST_WEIGHTS,
     MAX_QUERY_CHARS,
     MODE_LISTS,
     IndexRetriever,
     fuse_by_fiche,
     head_payloads,
+    mixes_sources,
     ranked_lists,
     title_match,
     with_guides_after,
+    with_labour_passages_weighed,
     with_title_phrases,
     word_pairs,
 )
@@ -317,6 +320,34 @@ def test_a_life_event_guide_comes_after_the_fiches_it_routes_to_unless_well_ahea
     ahead = with_guides_after([("F3109", 0.20), ("F1119", 0.09)], head)
     assert ahead[0][0] == "F3109"  # well ahead: still first
     assert with_guides_after([("F1119", 0.09), ("F33", 0.05)], head) == [("F1119", 0.09), ("F33", 0.05)]
+
+
+def test_a_long_labour_guide_weighs_less_by_its_passages_beside_a_service_public_fiche():
+    # "J'ai travaillé le 1er mai…": the CDD guide has a passage close to any work question.
+    head = {"TE-article108282": {"source": "travail-emploi", "title": "Le contrat à durée déterminée (CDD)"},
+            "F2405": {"source": "service-public", "title": "Jours fériés et ponts dans le secteur privé"}}
+    passages = [[Hit("TE-article108282#3", 9.0), Hit("F2405#0", 8.0)], [Hit("TE-article108282#7", 0.9), Hit("F2405#1", 0.8)]]
+    titles = [[Hit("F2405#0", 5.0), Hit("TE-article108282#0", 4.0)]]
+    weights = [1.0, LIST_WEIGHTS[DENSE], LIST_WEIGHTS[TITLE_SPARSE]]
+    ranking = rank_fiches(passages + titles, weights)
+    assert ranking[0][0] == "TE-article108282"
+    weighed = with_labour_passages_weighed(ranking, head, list(zip(passages, weights[:2])))
+    assert [fiche_id for fiche_id, _ in weighed] == ["F2405", "TE-article108282"]
+    given = 1.0 / (RRF_K + 1) + LIST_WEIGHTS[DENSE] / (RRF_K + 1)
+    assert dict(weighed)["TE-article108282"] == pytest.approx(dict(ranking)["TE-article108282"]
+                                                              - (1 - LABOUR_PASSAGE_WEIGHT) * given)
+    assert dict(weighed)["F2405"] == dict(ranking)["F2405"]
+    # Among labour fiches only, nothing to weigh them against.
+    labour_only = {"TE-article108282": head["TE-article108282"], "TE-article107747": {"source": "travail-emploi"}}
+    assert with_labour_passages_weighed(ranking, labour_only, list(zip(passages, weights[:2]))) == ranking
+
+
+def test_a_search_mixes_sources_when_the_index_holds_both_and_no_source_is_asked():
+    both = frozenset({"service-public", "travail-emploi", "cdtn"})
+    assert mixes_sources(both, None) and mixes_sources(both, SearchFilters(audience="particuliers"))
+    assert not mixes_sources(both, SearchFilters(source="service-public"))
+    assert not mixes_sources(frozenset({"service-public"}), None)
+    assert not mixes_sources(frozenset({"travail-emploi", "cdtn"}), None)
 
 
 def test_a_typed_question_is_not_reranked_by_phrases_a_message_need_is(sample_retriever):

@@ -55,6 +55,15 @@ PHRASE_MAX_SHARE = 0.5
 # well ahead (first for 5 of the 80 development e-mails' first questions, right once).
 GUIDE_TYPE = "Fiche Comment faire si"
 GUIDE_FACTOR = 0.7
+# In a search of both the labour sources and service-public.fr (a work question, see
+# labour_filter), a labour fiche's passages weigh LABOUR_PASSAGE_WEIGHT: those fiches are
+# long guides (6 chunks a fiche, service-public's 1.7), one of which has a passage close
+# to any work question, and they came before the service-public fiche that answers ("Les
+# congés payés", "Le CDD" for the 1st of May). Damping every fiche by its chunk count
+# instead cost the service-public fiches (their long reference fiches answer more often
+# than the short Q-R ones). Measured on the development e-mails (README, "Labour-law
+# sources").
+LABOUR_PASSAGE_WEIGHT = 0.65
 TITLE_MATCH_CANDIDATES = 3
 TITLE_MATCH_JACCARD = 0.8
 
@@ -358,7 +367,7 @@ class IndexRetriever(Retriever):
             situation = situation_of_need(queries[0]) if message_need else None
             fiches = fuse_by_fiche(store, lists, sparse[0], vectors[0], filters, k, per_fiche, first,
                                    phrases=phrases, bm25=snapshot.bm25, situation=situation,
-                                   guides_after=message_need)
+                                   guides_after=message_need, sources_mixed=mixes_sources(snapshot.sources, filters))
         elif len(lists) == 1:
             fiches = group_by_fiche(store, lists[0].get(MODE_LISTS[mode][0], []), k, per_fiche)
         else:
@@ -460,7 +469,7 @@ def ranked_lists_many(store, names, queries: list[tuple[SparseVec, object]], fil
 def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filters, k: int, per_fiche: int,
                   first: str | None = None, phrases: set[tuple[int, int]] | None = None,
                   bm25: FrenchBm25 | None = None, situation: dict[str, str] | None = None,
-                  guides_after: bool = False) -> list[FicheHit]:
+                  guides_after: bool = False, sources_mixed: bool = False) -> list[FicheHit]:
     """The k best fiches by fiche-level RRF over all the lists (of every formulation of
     the query), each with its best passages by RRF over the passage lists, scored
     fiche + passage (see retrieval.search.fusion). `sparse` / `dense`: the main query's vectors;
@@ -468,12 +477,17 @@ def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filte
     main query's word pairs (word_pairs), which rerank the first fiches by their title;
     `situation`: the need's (situation_of_need: its sector, residence…), which lowers
     the first fiches written for another one; `guides_after`: life-event guides among the
-    first fiches lowered (with_guides_after)."""
+    first fiches lowered (with_guides_after); `sources_mixed`: the search may find both
+    the labour sources' fiches and others' (with_labour_passages_weighed)."""
     every = [hits for named in lists for hits in named.values()]
     weights = [LIST_WEIGHTS.get(name, 1.0) for named in lists for name in named]
     ranking = rank_fiches(every, weights)
-    if (phrases and bm25 is not None) or situation or guides_after:
+    if (phrases and bm25 is not None) or situation or guides_after or sources_mixed:
         head = head_payloads(store, ranking, every)
+        if sources_mixed:
+            names = [name for named in lists for name in named]
+            passage_lists = [(hits, weight) for hits, weight, name in zip(every, weights, names) if name in PASSAGE_LISTS]
+            ranking = with_labour_passages_weighed(ranking, head, passage_lists)
         if phrases and bm25 is not None:
             ranking = with_title_phrases(ranking, head, phrases, bm25)
         if situation:
@@ -554,6 +568,26 @@ def with_guides_after(ranking: list[tuple[str, float]], head: dict[str, dict]) -
     rescored = [(fiche_id, score * GUIDE_FACTOR if head.get(fiche_id, {}).get("type", "").startswith(GUIDE_TYPE)
                  else score) for fiche_id, score in ranking]
     return sorted(rescored, key=lambda item: -item[1])
+
+
+def with_labour_passages_weighed(ranking: list[tuple[str, float]], head: dict[str, dict],
+                                 passage_lists: list[tuple[list[Hit], float]]) -> list[tuple[str, float]]:
+    """`ranking` with what the passage lists (hits, weight) gave each labour fiche among
+    its first fiches (`head`) weighed LABOUR_PASSAGE_WEIGHT, when other sources' fiches
+    are among them too."""
+    labour = {fiche_id for fiche_id, payload in head.items() if payload.get("source") in LABOUR_SOURCES}
+    if not labour or labour == set(head):
+        return ranking
+    given = rrf_scores([fiche_order(hits) for hits, _ in passage_lists], weights=[w for _, w in passage_lists])
+    rescored = [(fiche_id, score - (1 - LABOUR_PASSAGE_WEIGHT) * given.get(fiche_id, 0.0) if fiche_id in labour
+                 else score) for fiche_id, score in ranking]
+    return sorted(rescored, key=lambda item: -item[1])
+
+
+def mixes_sources(sources: frozenset[str], filters: SearchFilters | None) -> bool:
+    """A search may find both labour fiches and others': the index holds both and the
+    filters name no one source."""
+    return not (filters and filters.source) and bool(sources & LABOUR_SOURCES) and bool(sources - LABOUR_SOURCES)
 
 
 def labour_filter(filters: SearchFilters | None, sources: frozenset[str], need: str) -> SearchFilters | None:
