@@ -37,7 +37,11 @@ REQUEST_PATTERNS = re.compile(
     r"|j'aimerais (?:aussi |également |egalement )?(?:savoir|connaître|connaitre|comprendre)"
     r"|(?:quelles?|quels?) (?:sont|est) (?:les|la|le|mes|mon|ma)"
     r"|comment (?:faire|puis-je|dois-je|obtenir|demander|on fait|je fais|je peux|je dois)"
-    r"|est[- ]ce qu|ai-je droit|dois-je|puis-je|peut-on|faut-il)",
+    r"|est[- ]ce qu|ai-je droit|dois-je|puis-je|peut-on|faut-il"
+    # an indirect question: "nous ne savons pas si nous allons devoir payer…"
+    r"|(?:je ne sais pas|je ne sais plus|nous ne savons pas|on ne sait pas|j'ignore|je me demande"
+    r"|nous nous demandons|on se demande) (?:si|s'il|s'ils|comment|combien|quand|où|quel|quelle|quels"
+    r"|quelles|qui|pourquoi|ce qu))",
     re.IGNORECASE,
 )
 _INTERROGATIVE_START = re.compile(

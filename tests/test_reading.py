@@ -74,6 +74,17 @@ def test_a_request_without_question_mark_is_a_question():
     assert [n.question for n in needs] == ["Je voudrais connaitre la procedure pour inscrire mon fils a la cantine."]
 
 
+def test_an_indirect_question_is_a_question_and_what_was_told_before_it_its_situation():
+    needs = needs_of("Bonjour,\nNous vendons la maison ou nous habitons depuis 2006. Le notaire parle de plus-value "
+                     "mais nous ne savons pas si nous allons devoir payer un impot sur la difference. Nous partons en "
+                     "location ensuite.\nMerci")
+    assert [n.question for n in needs] == ["Le notaire parle de plus-value mais nous ne savons pas si nous allons "
+                                           "devoir payer un impot sur la difference."]
+    assert needs[0].situation == ["Nous vendons la maison ou nous habitons depuis 2006."]
+    assert is_question("Je me demande comment faire la demande de bourse.")
+    assert not is_question("Je ne sais pas quoi penser de tout ça.")  # not a question: no "si", "comment"…
+
+
 @pytest.mark.parametrize("greeting", ["bonjour", "BONJOUR", "Bjr", "Bonsoir madame, monsieur,", "bonjour,"])
 def test_greetings_in_any_case_are_not_questions_nor_situation(greeting):
     needs = needs_of(f"{greeting} j'ai perdu mon permis de conduire hier. Que dois-je faire pour en avoir un nouveau ?")
