@@ -56,13 +56,13 @@ PHRASE_MAX_SHARE = 0.5
 GUIDE_TYPE = "Fiche Comment faire si"
 GUIDE_FACTOR = 0.7
 # In a search of both the labour sources and service-public.fr (a work question, see
-# labour_filter), a labour fiche's passages weigh LABOUR_PASSAGE_WEIGHT: those fiches are
-# long guides (6 chunks a fiche, service-public's 1.7), one of which has a passage close
-# to any work question, and they came before the service-public fiche that answers ("Les
-# congés payés", "Le CDD" for the 1st of May). Damping every fiche by its chunk count
-# instead cost the service-public fiches (their long reference fiches answer more often
-# than the short Q-R ones). Measured on the development e-mails (README, "Labour-law
-# sources").
+# labour_filter), a labour fiche's passages weigh LABOUR_PASSAGE_WEIGHT: the travail-emploi
+# fiches are long guides (6.7 chunks a fiche, service-public's 1.7), one of which has a
+# passage close to any work question, and they came before the service-public fiche that
+# answers ("Les congés payés", "Le CDD" for the 1st of May; the short cdtn answers, weighed
+# or not, change nothing). Damping every fiche by its chunk count instead cost the
+# service-public fiches (their long reference fiches answer more often than the short Q-R
+# ones). Measured on the development e-mails (README, "Labour-law sources").
 LABOUR_PASSAGE_WEIGHT = 0.65
 TITLE_MATCH_CANDIDATES = 3
 TITLE_MATCH_JACCARD = 0.8
