@@ -58,11 +58,20 @@ class Candidate:
     # inside a fiche's "> **Exemple** : …" or "> **Avertissement** : …" callout: it
     # illustrates a rule or announces a change of the law; it does not state the rule
     aside: bool = False
+    situation: str = ""  # the fiche's Situation its passage is under (Chunk.situation)
 
     @property
     def cases(self) -> list[str]:
         """The labels of its path that name a case or a situation (see labels_of_cases)."""
         return labels_of_cases(self.path)
+
+    @property
+    def conditions(self) -> list[str]:
+        """Its cases and the fiche's Situation it is under, whatever its words ("Logement
+        meublé"): what a sentence of it is said under. Only said: scored as cases (and
+        their other Situations brought beside them), the Situations cost the PIAF drafts
+        3 answer spans of 105 and the development e-mails none (README, "E-mails")."""
+        return labels_of_cases(self.path, self.situation)
 
 
 # Lines that name an online service or a form: links for the agent, not sentences of a reply.
@@ -217,7 +226,7 @@ def candidates_of(passage: Passage, number: int) -> list[Candidate]:
                 # Its antecedent is in another passage, or is itself unanchored: it cannot be cited.
                 unanchored = anaphoric and (not candidates or candidates[-1].unanchored)
                 candidates.append(Candidate(number, len(candidates), text, tokens, anaphoric, unanchored, tuple(path),
-                                            listing, in_aside))
+                                            listing, in_aside, passage.chunk.situation))
                 previous_unit = candidates[-1]
             elif previous_unit is not None and tokens:
                 # "Elle est gratuite." only makes sense after the sentence it follows.
@@ -357,7 +366,8 @@ def condition_phrase(label: str) -> str:
     label = _LABEL_EXAMPLES.sub("", _CASE_PREFIX.sub("", label.strip())).rstrip(" .:")
     # "Cas général (Caf)" is the default case, whatever follows it: nothing to state; a
     # heading that asks ("Quand faire le 1er contrôle ?") is a question, not a case.
-    if not label or label.endswith("?") or re.match(r"(?:cas general|general|autres? cas)\b", fold(label)):
+    if not label or label.endswith("?") or re.match(r"(?:cas general|general|autres? (?:cas|situations?))\b",
+                                                      fold(label)):
         return ""
     first = label.split()[0].lower().strip(",")
     if first in {"vous", "votre", "vos"}:
@@ -408,9 +418,12 @@ def _place_label(label: str) -> bool:
     return len(label.split()) <= _PLACE_LABEL_WORDS and (is_abroad_label(label) or bool(_FRANCE_PLACE.search(label)))
 
 
-def labels_of_cases(path) -> list[str]:
-    """The labels of a path (title first) that name a case or a situation (not chapters)."""
-    return [label for label in list(path)[1:] if is_situation_label(label)]
+def labels_of_cases(path, situation: str = "") -> list[str]:
+    """The labels of a path (title first) that name a case or a situation (not chapters);
+    `situation`: the fiche's Situation the path is under (its first label, a profile
+    whatever its words: "Logement meublé", "Territoriale (FPT)")."""
+    return [label for index, label in enumerate(list(path)[1:], 1)
+            if is_situation_label(label) or (index == 1 and situation and label == situation)]
 
 
 class ExtractiveDrafter(Drafter):
@@ -462,7 +475,7 @@ class ExtractiveDrafter(Drafter):
             # The same sentence under another passage (a section repeated per case) is used too.
             said = {c.text for c in chosen}
             used.update((c.number, c.position) for candidates in pool.values() for c in candidates if c.text in said)
-            text = " ".join(self._render(chosen, passages))
+            text = " ".join(self._render(chosen, passages, pool))
             # On a line of its own: a title may hold a "?" that would split the sentence.
             text += "\n" + self._read_more(passages[chosen[0].number - 1], chosen[0].number)
             if introduce:
@@ -488,14 +501,20 @@ class ExtractiveDrafter(Drafter):
                                 number=number)
 
     @staticmethod
-    def _render(chosen: list[Candidate], passages: list[Passage]) -> list[str]:
+    def _render(chosen: list[Candidate], passages: list[Passage],
+                pool: dict[int, list[Candidate]] | None = None) -> list[str]:
         """Cited sentences; the first one taken from a case of a fiche says which case,
-        as a condition ("Si vous êtes salarié, …")."""
+        as a condition ("Si vous êtes salarié, …"), unless the same sentence stands under
+        another case too (the fiche's FPE, FPT and FPH sections repeat their common rules)."""
+        everywhere = [c for candidates in (pool or {}).values() for c in candidates]
         sentences, introduced = [], set()
         for candidate in chosen:
             text = candidate.text
-            labels = candidate.cases
+            labels = candidate.conditions
             condition = condition_phrase(labels[-1]) if labels and not _in_france(labels[-1]) else ""
+            if condition and any(c.text == text and c.conditions and c.conditions[-1] != labels[-1]
+                                 for c in everywhere):
+                condition = ""
             key = (candidate.number, condition)
             if condition and key not in introduced and not candidate.anaphoric \
                     and not _mentions(text, labels[-1]):
@@ -879,7 +898,10 @@ def _item_after_colon(text: str) -> str:
 
 def _lower_first(text: str) -> str:
     word = text.split(" ", 1)[0]
-    # "PreParE", "CAF", "McDonald": a name keeps its capitals
+    # "PreParE", "CAF", "McDonald": a name keeps its capitals; an elided article or
+    # pronoun does not ("L'employeur", "D'autres", "L'ANTS")
+    if len(text) > 2 and text[0].isupper() and text[1] in "'’":
+        return text[0].lower() + text[1:]
     if len(text) > 1 and text[0].isupper() and text[1].islower() and not any(c.isupper() for c in word[1:]):
         return text[0].lower() + text[1:]
     return text

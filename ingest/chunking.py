@@ -221,6 +221,7 @@ def chunk_fiche(fiche: Fiche, *, min_words: int = MIN_WORDS, max_words: int = MA
     chunker = Chunker(min_words, max_words)
     tree = section_tree(fiche.sections, preface=_preface(fiche))
     pieces = [p for p in chunker.pieces(tree) if p.words or p.text.strip()]
+    situations = {s.path[0] for s in fiche.sections if len(s.path) == 1 and _heading_level(s) == 1}
     chunks = []
     for index, piece in enumerate(pieces):
         breadcrumb = [fiche.title, *piece.path]
@@ -240,6 +241,7 @@ def chunk_fiche(fiche: Fiche, *, min_words: int = MIN_WORDS, max_words: int = MA
                 words=piece.words,
                 source=fiche.source,
                 legal_ids=_piece_references(fiche.sections, piece),
+                situation=piece.path[0] if piece.path and piece.path[0] in situations else "",
             )
         )
     return chunks

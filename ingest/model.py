@@ -172,6 +172,9 @@ class Chunk:
     source: str = DEFAULT_SOURCE
     # Légifrance identifiers cited by the sections of this chunk (empty: see the fiche's).
     legal_ids: list[str] = field(default_factory=list)
+    # The fiche's Situation the chunk is under ("Logement meublé" beside "Logement vide"):
+    # one of its mutually exclusive profiles, its first breadcrumb label; "" if none.
+    situation: str = ""
 
     @property
     def section(self) -> str:

@@ -9,7 +9,7 @@ import statistics
 import pytest
 
 from ingest.chunking import BREADCRUMB_SEPARATOR, chunk_fiche, chunk_fiches, count_words
-from ingest.model import Fiche, Section
+from ingest.model import Chunk, Fiche, Section
 
 
 def body(chunk) -> str:
@@ -122,6 +122,21 @@ def test_situations_never_share_a_chunk():
     ]
     cs = chunk_fiche(fiche(sections))
     assert [c.breadcrumb for c in cs] == [["Titre", "Salarié"], ["Titre", "Fonctionnaire"]]
+
+
+def test_a_chunk_knows_the_fiche_s_situation_it_is_under_and_a_chapter_is_none():
+    sections = [
+        Section(["Logement vide"], "# Logement vide\n\n" + paragraph(30)),
+        Section(["Logement vide", "Délais de préavis"], "## Délais de préavis\n\n" + paragraph(400)),
+        Section(["Logement meublé"], "# Logement meublé\n\n" + paragraph(30)),
+    ]
+    cs = chunk_fiche(fiche(sections))
+    assert {c.situation for c in cs} == {"Logement vide", "Logement meublé"}
+    assert all(c.situation == c.breadcrumb[1] for c in cs)
+    chapters = chunk_fiche(fiche([Section(["Calendrier"], "## Calendrier\n\n" + paragraph(30)),
+                                  Section(["Ponts"], "## Ponts\n\n" + paragraph(30))]))
+    assert [c.situation for c in chapters] == [""]  # chapters (H2) are not profiles
+    assert Chunk.from_payload({k: v for k, v in cs[0].payload().items() if k != "situation"}).situation == ""
 
 
 def test_long_table_is_split_with_its_header_repeated():

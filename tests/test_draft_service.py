@@ -1,5 +1,7 @@
 """DraftService end to end: message → masked questions → passages → draft → checks."""
 
+from dataclasses import replace
+
 import pytest
 
 from generation.format import ABSTENTION, NO_NEAREST
@@ -404,6 +406,27 @@ def test_a_fiche_s_other_situation_comes_with_its_passage_and_the_citizen_s_resi
     body = draft.text.split("Sources :")[0]
     assert expected in body.split("\n\n")[1], body
     assert "Formulaire cerfa" not in body  # another place of the other tab is not brought
+
+
+def _notice_chunk(index: int, situation: str, body: str):
+    path = [situation, "Congé pour vendre", "Délais de préavis"]
+    chunk = _fiche_chunk("F929", "Préavis et formalités du congé donné par le propriétaire (bailleur)", index, path,
+                         f"### Délais de préavis\n\n{body}")
+    return replace(chunk, situation=situation)
+
+
+def test_a_fiche_s_situation_whatever_its_words_is_stated_as_the_condition_of_its_rule():
+    # "Logement meublé" names no person nor place: it is one of the fiche's Situations
+    # (its top-level profiles), so its rule is said under it, not as the citizen's.
+    furnished = _notice_chunk(23, "Logement meublé", "Pour être valable, la lettre de congé doit être reçue par le "
+                                                     "locataire au moins 3 mois avant la fin du bail.")
+    message = ("Bonjour, mon propriétaire veut vendre et m'a envoyé sa lettre de congé hier pour la fin du bail "
+               "en mars. Il a le droit de me prévenir aussi tard ?")
+    body = _drafted_from_its_best_passage([furnished], message, searched_first=furnished).text.split("Sources :")[0]
+    assert "Dans le cas « Logement meublé », pour être valable, la lettre de congé doit être reçue" in body, body
+    unmarked = replace(furnished, situation="")  # an index built before chunks knew their Situation
+    body = _drafted_from_its_best_passage([unmarked], message, searched_first=unmarked).text.split("Sources :")[0]
+    assert "Pour être valable, la lettre de congé doit être reçue" in body and "Logement meublé" not in body
 
 
 def _divorce_chunk(index: int, path: list[str], body: str):

@@ -235,6 +235,27 @@ def test_a_sentence_repeated_under_two_sections_is_said_once_in_the_draft():
     assert body.count("dans les 2 mois qui suivent la naissance") == 1
 
 
+def _public_service_passage(situation: str, number: int, body: str) -> Passage:
+    from dataclasses import replace
+
+    chunk = passage("F434", [situation, "Concours externe"], body, number, title="Concours de la fonction publique").chunk
+    return Passage(replace(chunk, situation=situation), 1.0, number)
+
+
+def test_a_fiche_s_situation_is_a_condition_unless_the_same_rule_stands_under_another_one():
+    common = "Pour passer un concours externe de catégorie C, vous devez avoir un diplôme de niveau V ou VI."
+    own = "L'employeur organise le concours externe au niveau de chaque hôpital."
+    hospital = _public_service_passage("Hospitalière (FPH)", 1, f"{common} {own}")
+    state = _public_service_passage("Fonction publique d'État (FPE)", 2, common)
+    body = draft_of("Quel diplome faut-il pour un concours de categorie C ?", [hospital, state])
+    # FPH, FPE and FPT repeat their common rules: stated as a condition of one, it would
+    # tell the citizen the other services ask something else.
+    assert body.startswith(f"{common[:-1]} [1].")
+    assert "Dans le cas « Hospitalière (FPH) », l'employeur organise le concours externe" in body
+    alone = draft_of("Qui organise le concours externe a l'hopital ?", [hospital])
+    assert alone.startswith("Dans le cas « Hospitalière (FPH) », l'employeur organise le concours externe"), alone
+
+
 def test_the_case_that_matches_the_situation_opens_the_answer():
     body = draft_of("Quels revenus maximum pour toucher l'aide ?", [ALONE, COUPLE], ["Nous sommes pacsés."])
     assert body.startswith("Si vous vivez en couple (mariage, Pacs, concubinage), pour un couple")
@@ -251,6 +272,7 @@ def test_the_case_that_matches_the_situation_opens_the_answer():
     ("Cas : Établissement ouvert le dimanche (ex : commerce de bricolage, fleuriste...)",
      "Dans le cas « Établissement ouvert le dimanche », "),  # the label's examples left out
     ("Zone touristique (ZT)", "Dans le cas « Zone touristique (ZT) », "),
+    ("Autre situation", ""),  # the default case of its block
 ])
 def test_condition_phrases(label, phrase):
     assert condition_phrase(label) == phrase
@@ -262,7 +284,7 @@ def test_guide_first_person_and_question_headings_are_never_taken():
                     title="Je prépare ma retraite")
     body = draft_of("A quel âge puis-je partir à la retraite ?", [guide])
     assert "Je m'informe" not in body and "Quel est l'âge de départ ?" not in body
-    assert "L'âge minimum de départ à la retraite est fixé à 62 ans [1]." in body
+    assert "Si vous êtes fonctionnaire, l'âge minimum de départ à la retraite est fixé à 62 ans [1]." in body
 
 
 def test_a_guided_search_route_is_never_taken():
