@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from api.cli import cli
-from retrieval.index.versions import INDEX_FORMAT, EdgeIndex
+from retrieval.index.versions import CHUNK_FORMAT, INDEX_FORMAT, EdgeIndex
 from tests.test_atomic import make_source, sample_files
 
 
@@ -79,10 +79,31 @@ def test_ingest_rebuilds_an_index_of_an_older_format(tmp_path, sample_source_dir
     build.write_text(json.dumps(json.loads(build.read_text()) | {"format": 1}))
     result = invoke("--source", str(source), "--embedder", "none", "--index-dir", str(index_dir), "--json")
     assert result.exit_code == 0, result.output
-    assert "older format: rebuilding it from scratch" in result.output
+    assert "older format (of the index or of its chunks): rebuilding it from scratch" in result.output
     summary = json.loads(result.output[result.output.index("{"):])
     assert summary["added"] == 3 and summary["version"] == 2
     assert json.loads((index_dir / "versions" / "2" / "build.json").read_text())["format"] == INDEX_FORMAT
+
+
+def test_ingest_rebuilds_an_index_whose_chunks_predate_their_situation_and_search_still_reads_it(
+        tmp_path, sample_source_dir):
+    source = make_source(sample_source_dir, tmp_path / "s", sample_files(sample_source_dir)[:3])
+    index_dir = tmp_path / "index"
+    assert invoke("--source", str(source), "--embedder", "none", "--index-dir", str(index_dir)).exit_code == 0
+    build = index_dir / "versions" / "1" / "build.json"
+    info = json.loads(build.read_text())
+    assert info["chunk_format"] == CHUNK_FORMAT
+    build.write_text(json.dumps({k: v for k, v in info.items() if k != "chunk_format"}))  # built before it was recorded
+    from retrieval.search.retriever import IndexRetriever
+
+    retriever = IndexRetriever(EdgeIndex(index_dir), None, follow_updates=False)
+    assert retriever.search("carte", k=1, mode="bm25").fiches  # an older chunk format is read as it is
+    retriever.close()
+    result = invoke("--source", str(source), "--embedder", "none", "--index-dir", str(index_dir), "--json")
+    assert result.exit_code == 0, result.output
+    assert "rebuilding it from scratch" in result.output
+    summary = json.loads(result.output[result.output.index("{"):])
+    assert summary["added"] == 3 and summary["version"] == 2
 
 
 def test_ingest_imports_the_vectors_of_another_index_instead_of_embedding_again(tmp_path, sample_source_dir):

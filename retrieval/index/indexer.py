@@ -15,6 +15,7 @@ from retrieval.errors import EmbedderMismatch
 from retrieval.index.store import IndexPoint
 from retrieval.index.versions import (
     BUILD_INFO,
+    CHUNK_FORMAT,
     INDEX_FORMAT,
     IndexVersion,
     VersionedIndex,
@@ -78,13 +79,15 @@ class Indexer:
         self.show_progress = show_progress
 
     def outdated(self) -> bool:
-        """True when the published version was built in another index format."""
+        """True when the published version was built in another index format, or with
+        chunks of an older format (built before `chunk_format` was recorded: 1)."""
         number = self.index.current_number()
         if number is None:
             return False
         version = self.index.open_version(number)
         try:
-            return version.build_info().get("format") != INDEX_FORMAT
+            info = version.build_info()
+            return info.get("format") != INDEX_FORMAT or info.get("chunk_format", 1) != CHUNK_FORMAT
         finally:
             version.close()
 
@@ -205,6 +208,7 @@ class Indexer:
         snapshot = changes.snapshot_date or (previous_info or {}).get("snapshot_date", "")
         return {
             "format": INDEX_FORMAT,
+            "chunk_format": CHUNK_FORMAT,
             "version": version.number,
             "embedder": embedder_name(self.embedder),
             "embedder_spec": self.embedder_spec,

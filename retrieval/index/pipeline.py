@@ -66,8 +66,8 @@ def ingest_and_index(
             imported = cache.import_from(embeddings_from)
             notify(f"embeddings imported from {embeddings_from}: {imported} vectors")
         if not full and indexer.outdated():
-            notify("the index was built in an older format: rebuilding it from scratch "
-                   "(texts already embedded come from the embedding cache)")
+            notify("the index was built in an older format (of the index or of its chunks): rebuilding it "
+                   "from scratch (texts already embedded come from the embedding cache)")
             full = True
         previous = indexer.previous_manifest(full=full)
         specs = [source_spec] if isinstance(source_spec, str) else list(source_spec)

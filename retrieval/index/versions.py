@@ -43,6 +43,10 @@ from retrieval.index.store import EdgeStore, ServerStore, VectorStore
 
 BUILD_INFO = "build"
 INDEX_FORMAT = 3
+# What the chunks' payloads hold. Search reads every chunk format (a field a payload lacks
+# gets its default); ingest rebuilds an index of an older one (from the embedding cache:
+# the chunks' texts are unchanged). 2: a chunk knows the fiche's Situation it is under.
+CHUNK_FORMAT = 2
 
 
 def crash_point(stage: str) -> None:
