@@ -505,15 +505,17 @@ class ExtractiveDrafter(Drafter):
                 pool: dict[int, list[Candidate]] | None = None) -> list[str]:
         """Cited sentences; the first one taken from a case of a fiche says which case,
         as a condition ("Si vous êtes salarié, …"), unless the same sentence stands under
-        another case too (the fiche's FPE, FPT and FPH sections repeat their common rules)."""
+        _SAID_UNDER_EVERY_CASE cases or more (the fiche's FPE, FPT and FPH sections repeat
+        their common rules); under two, it is its case's rule ("4 ans de mariage" holds in
+        France and for some who live abroad, not for all)."""
         everywhere = [c for candidates in (pool or {}).values() for c in candidates]
         sentences, introduced = [], set()
         for candidate in chosen:
             text = candidate.text
             labels = candidate.conditions
             condition = condition_phrase(labels[-1]) if labels and not _in_france(labels[-1]) else ""
-            if condition and any(c.text == text and c.conditions and c.conditions[-1] != labels[-1]
-                                 for c in everywhere):
+            if condition and len({c.conditions[-1] for c in everywhere if c.text == text and c.conditions
+                                  and c.conditions[-1] != labels[-1]}) >= _SAID_UNDER_EVERY_CASE - 1:
                 condition = ""
             key = (candidate.number, condition)
             if condition and key not in introduced and not candidate.anaphoric \
@@ -683,6 +685,7 @@ class ExtractiveDrafter(Drafter):
 
 _NEAR_DUPLICATE = 0.6
 _MAX_ANTECEDENTS = 2
+_SAID_UNDER_EVERY_CASE = 3
 # "Ce passeport est valide 1 an": a demonstrative names what it points back to.
 _DEMONSTRATIVE_NOUN = re.compile(r"^(?:ce|cet|cette|ces)\s+([\wÀ-ÿ-]{4,})", re.I)
 

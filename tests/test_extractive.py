@@ -247,11 +247,15 @@ def test_a_fiche_s_situation_is_a_condition_unless_the_same_rule_stands_under_an
     own = "L'employeur organise le concours externe au niveau de chaque hôpital."
     hospital = _public_service_passage("Hospitalière (FPH)", 1, f"{common} {own}")
     state = _public_service_passage("Fonction publique d'État (FPE)", 2, common)
-    body = draft_of("Quel diplome faut-il pour un concours de categorie C ?", [hospital, state])
+    local = _public_service_passage("Territoriale (FPT)", 3, common)
+    body = draft_of("Quel diplome faut-il pour un concours de categorie C ?", [hospital, state, local])
     # FPH, FPE and FPT repeat their common rules: stated as a condition of one, it would
     # tell the citizen the other services ask something else.
     assert body.startswith(f"{common[:-1]} [1].")
     assert "Dans le cas « Hospitalière (FPH) », l'employeur organise le concours externe" in body
+    # Under two cases only, a rule is theirs, not everyone's.
+    assert draft_of("Quel diplome faut-il pour un concours de categorie C ?", [hospital, state]).startswith(
+        f"Dans le cas « Hospitalière (FPH) », {common[0].lower()}{common[1:-1]} [1].")
     alone = draft_of("Qui organise le concours externe a l'hopital ?", [hospital])
     assert alone.startswith("Dans le cas « Hospitalière (FPH) », l'employeur organise le concours externe"), alone
 
