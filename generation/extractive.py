@@ -464,6 +464,7 @@ class ExtractiveDrafter(Drafter):
         groups = groups or [list(range(1, len(passages) + 1)) for _ in needs]
         introduce = len(needs) > 1 if introduce is None else introduce
         pool = {number: candidates_of(passages[number - 1], number) for number in range(1, len(passages) + 1)}
+        cases_of_text = _cases_of_text(pool)
         used: set[tuple[int, int]] = set()
         paragraphs, topics = [], []
         expansions = expansions or [""] * len(needs)
@@ -475,7 +476,7 @@ class ExtractiveDrafter(Drafter):
             # The same sentence under another passage (a section repeated per case) is used too.
             said = {c.text for c in chosen}
             used.update((c.number, c.position) for candidates in pool.values() for c in candidates if c.text in said)
-            text = " ".join(self._render(chosen, passages, pool))
+            text = " ".join(self._render(chosen, passages, cases_of_text))
             # On a line of its own: a title may hold a "?" that would split the sentence.
             text += "\n" + self._read_more(passages[chosen[0].number - 1], chosen[0].number)
             if introduce:
@@ -502,20 +503,20 @@ class ExtractiveDrafter(Drafter):
 
     @staticmethod
     def _render(chosen: list[Candidate], passages: list[Passage],
-                pool: dict[int, list[Candidate]] | None = None) -> list[str]:
+                cases_of_text: dict[str, set[str]] | None = None) -> list[str]:
         """Cited sentences; the first one taken from a case of a fiche says which case,
         as a condition ("Si vous êtes salarié, …"), unless the same sentence stands under
         _SAID_UNDER_EVERY_CASE cases or more (the fiche's FPE, FPT and FPH sections repeat
         their common rules); under two, it is its case's rule ("4 ans de mariage" holds in
-        France and for some who live abroad, not for all)."""
-        everywhere = [c for candidates in (pool or {}).values() for c in candidates]
+        France and for some who live abroad, not for all). `cases_of_text`: _cases_of_text
+        of the passages' candidates."""
+        cases_of_text = cases_of_text or {}
         sentences, introduced = [], set()
         for candidate in chosen:
             text = candidate.text
             labels = candidate.conditions
             condition = condition_phrase(labels[-1]) if labels and not _in_france(labels[-1]) else ""
-            if condition and len({c.conditions[-1] for c in everywhere if c.text == text and c.conditions
-                                  and c.conditions[-1] != labels[-1]}) >= _SAID_UNDER_EVERY_CASE - 1:
+            if condition and len(cases_of_text.get(text, ())) >= _SAID_UNDER_EVERY_CASE:
                 condition = ""
             key = (candidate.number, condition)
             if condition and key not in introduced and not candidate.anaphoric \
@@ -686,6 +687,17 @@ class ExtractiveDrafter(Drafter):
 _NEAR_DUPLICATE = 0.6
 _MAX_ANTECEDENTS = 2
 _SAID_UNDER_EVERY_CASE = 3
+
+
+def _cases_of_text(pool: dict[int, list[Candidate]]) -> dict[str, set[str]]:
+    """Each sentence's text: the cases (last condition labels) it stands under among the
+    candidates."""
+    cases: dict[str, set[str]] = {}
+    for candidates in pool.values():
+        for candidate in candidates:
+            if conditions := candidate.conditions:
+                cases.setdefault(candidate.text, set()).add(conditions[-1])
+    return cases
 # "Ce passeport est valide 1 an": a demonstrative names what it points back to.
 _DEMONSTRATIVE_NOUN = re.compile(r"^(?:ce|cet|cette|ces)\s+([\wÀ-ÿ-]{4,})", re.I)
 

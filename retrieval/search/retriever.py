@@ -485,8 +485,8 @@ def fuse_by_fiche(store, lists: list[dict[str, list[Hit]]], sparse, dense, filte
     if (phrases and bm25 is not None) or situation or guides_after or sources_mixed:
         head = head_payloads(store, ranking, every)
         if sources_mixed:
-            names = [name for named in lists for name in named]
-            passage_lists = [(hits, weight) for hits, weight, name in zip(every, weights, names) if name in PASSAGE_LISTS]
+            passage_lists = [(named[name], LIST_WEIGHTS.get(name, 1.0)) for named in lists
+                             for name in PASSAGE_LISTS if name in named]
             ranking = with_labour_passages_weighed(ranking, head, passage_lists)
         if phrases and bm25 is not None:
             ranking = with_title_phrases(ranking, head, phrases, bm25)
