@@ -426,11 +426,33 @@ def labels_of_cases(path, situation: str = "") -> list[str]:
             if is_situation_label(label) or (index == 1 and situation and label == situation)]
 
 
+# How much each signal of a sentence weighs in its score (ExtractiveDrafter._scored; each
+# signal about 0..1, or a fit that is negative when the sentence is for another case).
+SENTENCE_WEIGHTS: dict[str, float] = {
+    "words": 2.0,  # the need's words in the sentence (BM25 among the candidates, situation ×0.4)
+    "passage_words": 0.5,  # … in its passage
+    "passage_rank": 1.0,  # the retriever's order of passages
+    "states_ask": 0.8,  # states what the question asks for: the duration, the amount…
+    "hints_ask": 0.3,
+    "case_fit": 1.0,
+    "age_fit": 1.0,
+    "residence_fit": 1.0,
+    "situation_misfits": -1.0,  # for each axis on which the passage's fiche is for another situation
+    "anaphoric": -0.3,
+    "illustrates": -1.0,  # an example illustrates the rule, a notice announces a change: neither states it
+    "long": -1.0,
+    "listing": -0.5,  # its many words match any need; it answers "which documents, which steps"
+    # "Oui, …" / "Non, …": a Q-R fiche's answer to a can-I / must-I question
+    "yes_no": 1.0,
+}
+
+
 class ExtractiveDrafter(Drafter):
     """Default drafter: no LLM, instant, every sentence taken from a cited passage."""
 
-    def __init__(self, settings: GenerationSettings | None = None):
+    def __init__(self, settings: GenerationSettings | None = None, weights: dict[str, float] | None = None):
         self.settings = settings or GenerationSettings()
+        self.weights = {**SENTENCE_WEIGHTS, **(weights or {})}
 
     def write_body(
         self,
@@ -626,62 +648,68 @@ class ExtractiveDrafter(Drafter):
     def _scored(self, need: Need, group: list[int], pool, passages, kinds: list[str],
                 expansion: str = "") -> list[tuple[float, Candidate, bool]]:
         """(score, candidate, shares a word with the need or states a fact it asks for),
-        best first; `kinds`: question_kinds of the need's question."""
-        candidates = [c for number in group for c in pool.get(number, []) if not c.unanchored]
-        if not candidates:
-            return []
-        question = content_tokens(need.question) + content_tokens(expansion)
-        situation = [t for s in need.situation for t in content_tokens(s)]
-        index = _BM25([c.tokens for c in candidates])
-        passage_index = _BM25([content_tokens(passages[n - 1].text) for n in group])
-        passage_scores = {n: passage_index.score(question + situation, i) for i, n in enumerate(group)}
-        top_passage = max(passage_scores.values()) or 1.0
-        negated = negated_words(" ".join([need.question, *need.situation]))
-        situation_words = (set(question) | set(situation)) - negated
-        strict, loose = _KIND_SIGNALS.get(kinds[0], (None, None))
-        # A sentence that states a fact asked for ("dans un délai de 2 semaines" for "ça prend
-        # combien de temps ?") may share no word with the question: it still answers it.
-        asked = [_KIND_SIGNALS[kind][0] for kind in kinds if kind in FACT_KINDS]
-        label_texts = {_CASE_PREFIX.sub("", label) for c in candidates for label in c.cases}
-        every_label = [_label_words(label) for label in label_texts]
-        fitting = _fitting(every_label, situation_words)
-        rank = {n: i for i, n in enumerate(group)}
-        age = citizen_age(need)
-        abroad = lives_abroad(need)
-        # The search lowered the fiches written for another situation than the citizen's
-        # ("… passeport temporaire pour un mineur" for an adult); their passages may still
-        # come first, by their own words.
-        told = situation_of_need(need.query)
-        misfits = {n: missed_axes(passages[n - 1].chunk.payload(), told) for n in group}
-        abroad_matter = abroad or bool(_SPEAKS_OF_ABROAD.search(" ".join([need.question, *need.situation])))
-        lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
-        top_lexical = max(lexical) or 1.0
-        scored = []
-        for i, candidate in enumerate(candidates):
-            # Each signal on a comparable scale (about 0..1), weighted by how much it tells.
-            score = 2.0 * lexical[i] / top_lexical
-            score += 0.5 * passage_scores[candidate.number] / top_passage
-            score += 1.0 / (1 + rank[candidate.number])  # the retriever's order of passages
-            if strict is not None and strict.search(candidate.text):
-                score += 0.8  # states what the question asks for: the duration, the amount…
-            elif loose is not None and loose.search(candidate.text):
-                score += 0.3
-            score += _case_fit(candidate.cases, situation_words, every_label, negated, label_texts, fitting)
-            score += _age_fit(candidate, age)
-            score += _residence_fit(candidate.path, abroad, abroad_matter)
-            score += _SITUATION_MISFITS * misfits[candidate.number]
-            if candidate.anaphoric:
-                score -= 0.3
-            if _illustrates(candidate):
-                score -= 1.0  # an example illustrates the rule, a notice announces a change: neither states it
-            if len(candidate.text) > _LONG_CANDIDATE:
-                score -= 1.0
-            if candidate.listing and kinds[0] != "procedure":
-                score -= _LISTING  # its many words match any need; it answers "which documents, which steps"
-            states_asked = any(fact.search(candidate.text) for fact in asked)
-            scored.append((score, candidate, lexical[i] > 0 or states_asked))
+        best first, the score weighing its signals by `self.weights`."""
+        scored = [(sum(self.weights[name] * value for name, value in signals.items()), candidate, relevant)
+                  for candidate, signals, relevant in sentence_signals(need, group, pool, passages, kinds, expansion)]
         scored.sort(key=lambda item: (-item[0], item[1].number, item[1].position))
         return scored
+
+
+def sentence_signals(need: Need, group: list[int], pool, passages, kinds: list[str],
+                     expansion: str = "") -> list[tuple[Candidate, dict[str, float], bool]]:
+    """Each candidate sentence of a need's passages with its signals (SENTENCE_WEIGHTS
+    names them) and whether it shares a word with the need or states a fact it asks
+    for; `kinds`: question_kinds of the need's question."""
+    candidates = [c for number in group for c in pool.get(number, []) if not c.unanchored]
+    if not candidates:
+        return []
+    question = content_tokens(need.question) + content_tokens(expansion)
+    situation = [t for s in need.situation for t in content_tokens(s)]
+    index = _BM25([c.tokens for c in candidates])
+    passage_index = _BM25([content_tokens(passages[n - 1].text) for n in group])
+    passage_scores = {n: passage_index.score(question + situation, i) for i, n in enumerate(group)}
+    top_passage = max(passage_scores.values()) or 1.0
+    negated = negated_words(" ".join([need.question, *need.situation]))
+    situation_words = (set(question) | set(situation)) - negated
+    strict, loose = _KIND_SIGNALS.get(kinds[0], (None, None))
+    # A sentence that states a fact asked for ("dans un délai de 2 semaines" for "ça prend
+    # combien de temps ?") may share no word with the question: it still answers it.
+    asked = [_KIND_SIGNALS[kind][0] for kind in kinds if kind in FACT_KINDS]
+    label_texts = {_CASE_PREFIX.sub("", label) for c in candidates for label in c.cases}
+    every_label = [_label_words(label) for label in label_texts]
+    fitting = _fitting(every_label, situation_words)
+    rank = {n: i for i, n in enumerate(group)}
+    age = citizen_age(need)
+    abroad = lives_abroad(need)
+    # The search lowered the fiches written for another situation than the citizen's
+    # ("… passeport temporaire pour un mineur" for an adult); their passages may still
+    # come first, by their own words.
+    told = situation_of_need(need.query)
+    misfits = {n: missed_axes(passages[n - 1].chunk.payload(), told) for n in group}
+    abroad_matter = abroad or bool(_SPEAKS_OF_ABROAD.search(" ".join([need.question, *need.situation])))
+    lexical = [index.score(question, i) + 0.4 * index.score(situation, i) for i in range(len(candidates))]
+    top_lexical = max(lexical) or 1.0
+    scored = []
+    for i, candidate in enumerate(candidates):
+        signals = {
+            "words": lexical[i] / top_lexical,
+            "passage_words": passage_scores[candidate.number] / top_passage,
+            "passage_rank": 1.0 / (1 + rank[candidate.number]),  # the retriever's order of passages
+            "states_ask": float(states_ask := strict is not None and bool(strict.search(candidate.text))),
+            "hints_ask": float(not states_ask and loose is not None and bool(loose.search(candidate.text))),
+            "case_fit": _case_fit(candidate.cases, situation_words, every_label, negated, label_texts, fitting),
+            "age_fit": _age_fit(candidate, age),
+            "residence_fit": _residence_fit(candidate.path, abroad, abroad_matter),
+            "situation_misfits": float(misfits[candidate.number]),
+            "anaphoric": float(candidate.anaphoric),
+            "illustrates": float(_illustrates(candidate)),
+            "long": float(len(candidate.text) > _LONG_CANDIDATE),
+            "listing": float(candidate.listing and kinds[0] != "procedure"),
+            "yes_no": float(kinds[0] == "permission" and bool(_YES_NO.match(candidate.text))),
+        }
+        states_asked = any(fact.search(candidate.text) for fact in asked)
+        scored.append((candidate, signals, lexical[i] > 0 or states_asked))
+    return scored
 
 
 _NEAR_DUPLICATE = 0.6
@@ -722,7 +750,6 @@ _EXAMPLE = re.compile(r"^(?:par exemple|exemple|ainsi, si|prenons)\b", re.I)
 _CALCULATION = re.compile(r"\d\s*[€%)]?\s*(?:[*×=]|\sx\s)\s*\(?\d|\(\s*\d[\d\s,.]*€?\s[-+]\s\d")
 _YES_NO = re.compile(r"^(?:oui|non)\b", re.I)
 _LONG_CANDIDATE = 450
-_LISTING = 0.5
 _OTHER_FICHE_RELEVANCE = 0.8
 _OTHER_ASK_RELEVANCE = 0.25  # of the answer's score: a second ask is answered from the same passages
 _OTHER_FICHE_ASK_RELEVANCE = 0.5  # … or, when they do not state it, from another fiche of the question's
@@ -840,7 +867,6 @@ _ABROAD_PLACE = re.compile(r"\b(?:[àa] l['’][ée]tranger|hors de france)\b", 
 _FRANCE_PLACE = re.compile(r"\ben france\b", re.I)
 _SPEAKS_OF_ABROAD = re.compile(r"\b(?:[ée]tranger|hors de france|expatri[ée]e?s?)\b", re.I)
 _RESIDENCE_MISFITS = -1.0  # more than a case the citizen's words pick another of (-0.6)
-_SITUATION_MISFITS = -1.0  # for each axis on which the passage's fiche is for another situation
 
 
 def _residence_fit(path: tuple[str, ...], abroad: bool, abroad_matter: bool) -> float:

@@ -321,7 +321,8 @@ _KINDS = [
     ("procedure", re.compile(r"\b(?:comment|quelles? (?:démarches?|demarches?|formalités?|formalites?|papiers?"
                              r"|documents?|pièces?|pieces?)|que (?:dois[- ]je|faut[- ]il|faire)|qu'est[- ]ce (?:que|qu'il)"
                              r" (?:je dois|je peux|il faut|on doit|on peut|faut)? ?faire|procédure|procedure)\b", re.I)),
-    ("permission", re.compile(r"\b(?:puis[- ]je|peut[- ]on|peut[- ]il|peut[- ]elle|peuvent|peut|doit|est[- ]ce qu\w*"
+    # "Est-ce que je peux… ?" asks whether; "Qu'est-ce que le suivi renforcé ?" asks what.
+    ("permission", re.compile(r"\b(?:puis[- ]je|peut[- ]on|peut[- ]il|peut[- ]elle|peuvent|peut|doit|(?<!qu')(?<!qu’)est[- ]ce qu\w*"
                               r"|dois[- ]je|faut[- ]il"
                               r"|obligée?s?|obligatoire|a le droit|ai le droit|le droit|possible|légal|legal"
                               r"|je peux|on peut|il peut|elle peut)\b", re.I)),

@@ -355,6 +355,23 @@ def test_no_need_to_is_the_rule_that_answers_whether_one_must():
     assert body.startswith("Les époux n'ont pas besoin de passer devant le juge")
 
 
+def test_a_question_answer_fiche_s_yes_or_no_opens_a_can_i_answer():
+    # The Q-R fiche answers in its first words; the other passage shares more of the
+    # question's words ("changer", "nom", "enfant", "mineur") without saying whether one may.
+    answer = passage("F10506", [], "Oui, les parents peuvent changer le nom de famille de leur enfant mineur si le père "
+                     "a reconnu l'enfant après la déclaration de naissance.", 1,
+                     title="Peut-on changer le nom de famille de son enfant mineur ?")
+    procedure = passage("F10506", ["Démarche"], "Pour changer le nom de l'enfant mineur, les parents font une "
+                        "déclaration conjointe de changement de nom de l'enfant mineur à la mairie.", 2,
+                        title="Peut-on changer le nom de famille de son enfant mineur ?")
+    body = draft_of("Peut-on changer le nom d'un enfant mineur ?", [procedure, answer])
+    assert body.startswith("Oui, les parents peuvent changer le nom de famille de leur enfant mineur")
+    without = ExtractiveDrafter(weights={"yes_no": 0.0}).write_body(
+        ["Peut-on changer le nom d'un enfant mineur ?"], [procedure, answer],
+        needs=[Need(question="Peut-on changer le nom d'un enfant mineur ?")])
+    assert without.startswith("Pour changer le nom de l'enfant mineur")
+
+
 def test_a_sentence_that_adds_to_the_one_before_it_does_not_open_the_answer():
     reversion = passage("F13104", ["Qui est concerné ?"], "Vous pouvez percevoir une partie de la retraite de votre "
                         "époux décédé. Vous pouvez également percevoir une partie de la retraite complémentaire "

@@ -176,6 +176,10 @@ def test_deciding_words_leave_out_names_places_dates_and_masked_data():
     ("Mon proprietaire a le droit de trainer autant pour me rendre ma caution ?", "duration"),
     ("Il peut me prevenir aussi tard ?", "duration"),
     ("Est-ce que la mairie peut refuser mon dossier ?", "permission"),
+    # "qu'est-ce que" asks what something is, "est-ce que" whether one may
+    ("Médecine du travail : qu'est-ce que le suivi individuel renforcé ?", "other"),
+    ("Qu'est ce qu'une main courante ?", "other"),
+    ("Est ce qu'on peut refuser l'heritage ?", "permission"),
 ])
 def test_question_kinds(question, kind):
     assert question_kind(question) == kind
