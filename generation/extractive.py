@@ -645,6 +645,13 @@ class ExtractiveDrafter(Drafter):
                 chain.insert(0, pool[candidate.number][chain[0].position - 1])
         return [] if any((c.number, c.position) in used for c in chain) else chain
 
+    def answering_fiche(self, need: Need, passages: list[Passage], expansion: str = "") -> str | None:
+        """The fiche of the passages' sentence that best answers the need (the one a
+        draft would open with), if any sentence can be quoted."""
+        pool = {number: candidates_of(passage, number) for number, passage in enumerate(passages, 1)}
+        scored = self._scored(need, list(pool), pool, passages, question_kinds(need.question), expansion)
+        return passages[scored[0][1].number - 1].fiche_id if scored else None
+
     def _scored(self, need: Need, group: list[int], pool, passages, kinds: list[str],
                 expansion: str = "") -> list[tuple[float, Candidate, bool]]:
         """(score, candidate, shares a word with the need or states a fact it asks for),

@@ -474,3 +474,44 @@ def test_a_passage_about_abroad_brings_the_same_place_in_france():
     body = DraftService(retriever, settings=settings).draft(message).text.split("Sources :")[0]
     assert "Le délai est de 5 jours après l'accouchement [2]." in body
     assert "15 jours" not in body
+
+
+# --- the fiche that answers first, when the search's lists disagree ------------------
+
+def _passage(fiche_id: str, title: str, body: str, rank: int):
+    from ingest.model import Chunk
+    from retrieval.types import Passage
+
+    chunk = Chunk(id=f"{fiche_id}#1", fiche_id=fiche_id, index=1, text=f"{title}\n{body}", breadcrumb=[title],
+                  title=title, url=f"https://www.service-public.fr/particuliers/vosdroits/{fiche_id}",
+                  date="2020-06-01", type="Fiche d'information", audiences=["particuliers"], themes=[],
+                  words=len(body.split()))
+    return Passage(chunk, 1.0 / rank, rank)
+
+
+def _result(lists_first: float):
+    from retrieval.types import FicheHit, SearchMode, SearchResult
+
+    name = _passage("F16876", "Carte grise : modification de nom",
+                    "La demande de modification de la carte grise se fait en ligne sur le site de l'ANTS.", 1)
+    bought = _passage("F1050", "Carte grise : véhicule d'occasion",
+                      "Si vous achetez une voiture d'occasion, vous avez 1 mois pour la faire immatriculer "
+                      "à votre nom.", 2)
+    fiches = [FicheHit(p.fiche_id, p.chunk.title, p.chunk.url, p.chunk.date, p.chunk.type, 1.0 / p.rank, [p])
+              for p in (name, bought)]
+    return SearchResult(query="…", mode=SearchMode.HYBRID, passages=[name, bought], fiches=fiches, confidence=0.5,
+                        signals={"lists_first": lists_first})
+
+
+def test_the_fiche_whose_sentence_answers_comes_first_when_the_lists_disagree(service):
+    from generation.types import Need
+
+    need = Need(question="J'ai combien de temps pour la mettre a mon nom ?",
+                situation=["J'ai acheté une voiture d'occasion a un particulier dimanche."])
+    disagreeing, = service._answering_fiche_first([_result(lists_first=0.25)], [need], kept=[0])
+    assert [f.fiche_id for f in disagreeing.fiches] == ["F1050", "F16876"]
+    assert [(p.fiche_id, p.rank) for p in disagreeing.passages] == [("F1050", 1), ("F16876", 2)]
+    # Lists that agree on their first fiche keep it; a need not answered is not read.
+    agreeing, = service._answering_fiche_first([_result(lists_first=0.75)], [need], kept=[0])
+    unanswered, = service._answering_fiche_first([_result(lists_first=0.25)], [need], kept=[])
+    assert agreeing.fiches[0].fiche_id == unanswered.fiches[0].fiche_id == "F16876"
