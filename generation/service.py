@@ -243,7 +243,7 @@ class DraftService:
         snapshot = self._snapshot_date()
         scope = [out_of_scope(need, snapshot) for need in needs]
         kept = [i for i, r in enumerate(results) if not scope[i] and r.confidence >= threshold and r.passages]
-        results = self._answering_fiche_first(results, needs, kept)
+        results = answering_fiche_first(results, needs, kept, self.extractive, self.settings.passages_per_question)
         passages, groups = self._number_passages([results[i] for i in kept])
         # Both steps read the chunks of each question's best fiche: once per draft.
         fiche_chunks = functools.cache(self.retriever.chunks)
@@ -301,27 +301,6 @@ class DraftService:
         """A need as the agent wrote it on the page: masked like the message."""
         situation = [mask(s).text for s in need.situation if s.strip()]
         return Need(question=mask(need.question).text, situation=situation, source="agent")
-
-    def _answering_fiche_first(self, results: list[SearchResult], needs: list[Need],
-                               kept: list[int]) -> list[SearchResult]:
-        """Each answered need's result with the fiche that answers it first, when the
-        search's ranked lists disagree on their first fiche (under ANSWER_RERANK_AGREEMENT
-        of them put the fused first first): the fiche of the sentence the drafter would
-        open with among the need's passages (its kind of fact, its case, its age…), which
-        a search's words cannot weigh. Development e-mails, first questions first 0.463 ->
-        0.500, MRR@10 0.579 -> 0.599; corpus-derived e-mail-like messages 0.895 -> 0.910;
-        PIAF questions read as messages, whose lists mostly agree, 0.985 -> 0.987 (applied
-        whatever the agreement: 0.925) (README, "E-mails")."""
-        reranked = list(results)
-        for i in kept:
-            result = results[i]
-            if result.signals.get("lists_first", 1.0) >= ANSWER_RERANK_AGREEMENT:
-                continue
-            passages = result.passages[: self.settings.passages_per_question]
-            answering = self.extractive.answering_fiche(needs[i], passages, _added_words(result))
-            if answering and answering != result.fiches[0].fiche_id:
-                reranked[i] = with_fiche_first(result, answering, within=len(passages))
-        return reranked
 
     def _number_passages(self, results: list[SearchResult]) -> tuple[list[Passage], list[list[int]]]:
         """Top passages of each question, interleaved, without duplicates; and for each
@@ -590,6 +569,28 @@ class DraftService:
             fiche = None
         articles, law_changes = passage_law(passage, fiche, store)
         return Citation(number, passage, articles, law_changes)
+
+
+def answering_fiche_first(results: list[SearchResult], needs: list[Need], kept: list[int],
+                          drafter: ExtractiveDrafter, per_question: int) -> list[SearchResult]:
+    """Each answered need's result with the fiche that answers it first, when the
+    search's ranked lists disagree on their first fiche (under ANSWER_RERANK_AGREEMENT
+    of them put the fused first first): the fiche of the sentence the drafter would
+    open with among the need's passages (its kind of fact, its case, its age…), which
+    a search's words cannot weigh. Development e-mails, first questions first 0.463 ->
+    0.500, MRR@10 0.579 -> 0.599; corpus-derived e-mail-like messages 0.895 -> 0.910;
+    PIAF questions read as messages, whose lists mostly agree, 0.985 -> 0.987 (applied
+    whatever the agreement: 0.925) (README, "E-mails")."""
+    reranked = list(results)
+    for i in kept:
+        result = results[i]
+        if result.signals.get("lists_first", 1.0) >= ANSWER_RERANK_AGREEMENT:
+            continue
+        passages = result.passages[:per_question]
+        answering = drafter.answering_fiche(needs[i], passages, _added_words(result))
+        if answering and answering != result.fiches[0].fiche_id:
+            reranked[i] = with_fiche_first(result, answering, within=len(passages))
+    return reranked
 
 
 def with_fiche_first(result: SearchResult, fiche_id: str, within: int) -> SearchResult:

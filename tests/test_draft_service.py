@@ -4,13 +4,16 @@ from dataclasses import replace
 
 import pytest
 
+from generation.extractive import ExtractiveDrafter
 from generation.format import ABSTENTION, NO_NEAREST
 from generation.message import MessageError
-from generation.service import DraftService
+from generation.service import DraftService, answering_fiche_first
 from generation.settings import GenerationSettings, LLMSettings
-from generation.types import Draft, DraftFormat, DraftMode, Verdict
+from generation.types import Draft, DraftFormat, DraftMode, Need, Verdict
 from generation.verify import URL_MASK
+from ingest.model import Chunk
 from retrieval.search.language import guess_language
+from retrieval.types import FicheHit, Passage, SearchMode, SearchResult
 from tests.fixtures.generation import citing
 
 MESSAGE = (
@@ -335,7 +338,6 @@ def test_passages_without_citable_sentences_give_an_abstention_not_an_empty_draf
 
 
 def _fiche_chunk(fiche_id: str, title: str, index: int, path: list[str], body: str, date: str = "2020-01-01"):
-    from ingest.model import Chunk
 
     breadcrumb = [title, *path]
     return Chunk(id=f"{fiche_id}#{index}", fiche_id=fiche_id, index=index, text=f"{' > '.join(breadcrumb)}\n{body}",
@@ -479,9 +481,6 @@ def test_a_passage_about_abroad_brings_the_same_place_in_france():
 # --- the fiche that answers first, when the search's lists disagree ------------------
 
 def _passage(fiche_id: str, title: str, body: str, rank: int):
-    from ingest.model import Chunk
-    from retrieval.types import Passage
-
     chunk = Chunk(id=f"{fiche_id}#1", fiche_id=fiche_id, index=1, text=f"{title}\n{body}", breadcrumb=[title],
                   title=title, url=f"https://www.service-public.fr/particuliers/vosdroits/{fiche_id}",
                   date="2020-06-01", type="Fiche d'information", audiences=["particuliers"], themes=[],
@@ -490,8 +489,6 @@ def _passage(fiche_id: str, title: str, body: str, rank: int):
 
 
 def _result(lists_first: float):
-    from retrieval.types import FicheHit, SearchMode, SearchResult
-
     name = _passage("F16876", "Carte grise : modification de nom",
                     "La demande de modification de la carte grise se fait en ligne sur le site de l'ANTS.", 1)
     bought = _passage("F1050", "Carte grise : véhicule d'occasion",
@@ -503,15 +500,16 @@ def _result(lists_first: float):
                         signals={"lists_first": lists_first})
 
 
-def test_the_fiche_whose_sentence_answers_comes_first_when_the_lists_disagree(service):
-    from generation.types import Need
+def test_the_fiche_whose_sentence_answers_comes_first_when_the_lists_disagree():
+    def first(result, kept):
+        return answering_fiche_first([result], [need], kept, ExtractiveDrafter(), per_question=4)[0]
 
     need = Need(question="J'ai combien de temps pour la mettre a mon nom ?",
                 situation=["J'ai acheté une voiture d'occasion a un particulier dimanche."])
-    disagreeing, = service._answering_fiche_first([_result(lists_first=0.25)], [need], kept=[0])
+    disagreeing = first(_result(lists_first=0.25), kept=[0])
     assert [f.fiche_id for f in disagreeing.fiches] == ["F1050", "F16876"]
     assert [(p.fiche_id, p.rank) for p in disagreeing.passages] == [("F1050", 1), ("F16876", 2)]
     # Lists that agree on their first fiche keep it; a need not answered is not read.
-    agreeing, = service._answering_fiche_first([_result(lists_first=0.75)], [need], kept=[0])
-    unanswered, = service._answering_fiche_first([_result(lists_first=0.25)], [need], kept=[])
+    agreeing = first(_result(lists_first=0.75), kept=[0])
+    unanswered = first(_result(lists_first=0.25), kept=[])
     assert agreeing.fiches[0].fiche_id == unanswered.fiches[0].fiche_id == "F16876"
