@@ -509,7 +509,10 @@ def test_the_fiche_whose_sentence_answers_comes_first_when_the_lists_disagree():
     disagreeing = first(_result(lists_first=0.25), kept=[0])
     assert [f.fiche_id for f in disagreeing.fiches] == ["F1050", "F16876"]
     assert [(p.fiche_id, p.rank) for p in disagreeing.passages] == [("F1050", 1), ("F16876", 2)]
-    # Lists that agree on their first fiche keep it; a need not answered is not read.
+    # Lists that agree on their first fiche keep it; a need not answered is not read,
+    # nor a follow-up: it keeps its search's order.
     agreeing = first(_result(lists_first=0.75), kept=[0])
     unanswered = first(_result(lists_first=0.25), kept=[])
-    assert agreeing.fiches[0].fiche_id == unanswered.fiches[0].fiche_id == "F16876"
+    follow_up = answering_fiche_first([_result(lists_first=0.75), _result(lists_first=0.25)], [need, need],
+                                      [0, 1], ExtractiveDrafter(), per_question=4)[1]
+    assert agreeing.fiches[0].fiche_id == unanswered.fiches[0].fiche_id == follow_up.fiches[0].fiche_id == "F16876"
