@@ -485,7 +485,7 @@ class ExtractiveDrafter(Drafter):
         needs = needs or [Need(question=q) for q in questions]
         groups = groups or [list(range(1, len(passages) + 1)) for _ in needs]
         introduce = len(needs) > 1 if introduce is None else introduce
-        pool = {number: candidates_of(passages[number - 1], number) for number in range(1, len(passages) + 1)}
+        pool = _pool_of(passages)
         cases_of_text = _cases_of_text(pool)
         used: set[tuple[int, int]] = set()
         paragraphs, topics = [], []
@@ -524,15 +524,13 @@ class ExtractiveDrafter(Drafter):
                                 number=number)
 
     @staticmethod
-    def _render(chosen: list[Candidate], passages: list[Passage],
-                cases_of_text: dict[str, set[str]] | None = None) -> list[str]:
+    def _render(chosen: list[Candidate], passages: list[Passage], cases_of_text: dict[str, set[str]]) -> list[str]:
         """Cited sentences; the first one taken from a case of a fiche says which case,
         as a condition ("Si vous êtes salarié, …"), unless the same sentence stands under
         _SAID_UNDER_EVERY_CASE cases or more (the fiche's FPE, FPT and FPH sections repeat
         their common rules); under two, it is its case's rule ("4 ans de mariage" holds in
         France and for some who live abroad, not for all). `cases_of_text`: _cases_of_text
         of the passages' candidates."""
-        cases_of_text = cases_of_text or {}
         sentences, introduced = [], set()
         for candidate in chosen:
             text = candidate.text
@@ -648,7 +646,7 @@ class ExtractiveDrafter(Drafter):
     def answering_fiche(self, need: Need, passages: list[Passage], expansion: str = "") -> str | None:
         """The fiche of the passages' sentence that best answers the need (the one a
         draft would open with), if any sentence can be quoted."""
-        pool = {number: candidates_of(passage, number) for number, passage in enumerate(passages, 1)}
+        pool = _pool_of(passages)
         scored = self._scored(need, list(pool), pool, passages, question_kinds(need.question), expansion)
         return passages[scored[0][1].number - 1].fiche_id if scored else None
 
@@ -724,6 +722,11 @@ _MAX_ANTECEDENTS = 2
 _SAID_UNDER_EVERY_CASE = 3
 
 
+def _pool_of(passages: list[Passage]) -> dict[int, list[Candidate]]:
+    """The candidate sentences of each passage, by its number ([1] first)."""
+    return {number: candidates_of(passage, number) for number, passage in enumerate(passages, 1)}
+
+
 def _cases_of_text(pool: dict[int, list[Candidate]]) -> dict[str, set[str]]:
     """Each sentence's text: the cases (last condition labels) it stands under among the
     candidates."""
@@ -733,6 +736,8 @@ def _cases_of_text(pool: dict[int, list[Candidate]]) -> dict[str, set[str]]:
             if conditions := candidate.conditions:
                 cases.setdefault(candidate.text, set()).add(conditions[-1])
     return cases
+
+
 # "Ce passeport est valide 1 an": a demonstrative names what it points back to.
 _DEMONSTRATIVE_NOUN = re.compile(r"^(?:ce|cet|cette|ces)\s+([\wÀ-ÿ-]{4,})", re.I)
 

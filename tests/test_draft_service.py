@@ -338,7 +338,6 @@ def test_passages_without_citable_sentences_give_an_abstention_not_an_empty_draf
 
 
 def _fiche_chunk(fiche_id: str, title: str, index: int, path: list[str], body: str, date: str = "2020-01-01"):
-
     breadcrumb = [title, *path]
     return Chunk(id=f"{fiche_id}#{index}", fiche_id=fiche_id, index=index, text=f"{' > '.join(breadcrumb)}\n{body}",
                  breadcrumb=breadcrumb, title=title,
@@ -480,12 +479,8 @@ def test_a_passage_about_abroad_brings_the_same_place_in_france():
 
 # --- the fiche that answers first, when the search's lists disagree ------------------
 
-def _passage(fiche_id: str, title: str, body: str, rank: int):
-    chunk = Chunk(id=f"{fiche_id}#1", fiche_id=fiche_id, index=1, text=f"{title}\n{body}", breadcrumb=[title],
-                  title=title, url=f"https://www.service-public.fr/particuliers/vosdroits/{fiche_id}",
-                  date="2020-06-01", type="Fiche d'information", audiences=["particuliers"], themes=[],
-                  words=len(body.split()))
-    return Passage(chunk, 1.0 / rank, rank)
+def _passage(fiche_id: str, title: str, body: str, rank: int) -> Passage:
+    return Passage(_fiche_chunk(fiche_id, title, 1, [], body), 1.0 / rank, rank)
 
 
 def _result(lists_first: float):
